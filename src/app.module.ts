@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { CommonModule } from './common/common.module';
+import { HttpErrorFilter } from './common/http-error.filter';
+import { ConfigModule } from './config/config.module';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { PasswordlessModule } from './passwordless/passwordless.module';
+import { RedisModule } from './redis/redis.module';
+
+/** The API process. Workers are assembled separately (src/worker.ts). */
+@Module({
+  imports: [ConfigModule, CommonModule, DatabaseModule, RedisModule, HealthModule, PasswordlessModule],
+  providers: [{ provide: APP_FILTER, useClass: HttpErrorFilter }],
+})
+export class AppModule {}

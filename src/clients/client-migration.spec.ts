@@ -1,0 +1,54 @@
+import { parseClientSpec, readPublicJwks, renderClientMigration } from './client-migration';
+import { PASSWORDLESS_OTP_GRANT } from './client.entity';
+
+describe(parseClientSpec.name, () => {
+  const noFile = () => {
+    throw new Error('no file expected');
+  };
+
+  it('should default a native client to a public client with the OTP grant', () => {
+    expect(parseClientSpec(['--name', 'App', '--type', 'native'], noFile)).toEqual({
+      name: 'App',
+      appType: 'native',
+      authMethod: 'none',
+      connections: ['email', 'sms'],
+      callbacks: [],
+      grantTypes: [PASSWORDLESS_OTP_GRANT],
+    });
+  });
+
+  it.each([
+    [['--type', 'spa'], '--name is required'],
+    [['--name', 'x', '--type', 'robot'], '--type must be one of'],
+    [['--name', 'x', '--type', 'spa', '--auth', 'client_secret_post'], 'is public'],
+    [['--name', 'x', '--auth', 'none'], 'is confidential'],
+    [['--name', 'x', '--auth', 'private_key_jwt'], '--jwks-file is required'],
+    [['--name', 'x', '--callbacks', 'not a url'], 'Not a URL'],
+    [['--name', 'x', '--colour', 'red'], 'Unknown option'],
+    [['--name'], 'Missing value'],
+  ])('should refuse %j', (argv, message) => {
+    expect(() => parseClientSpec(argv, noFile)).toThrow(message);
+  });
+});
+
+describe(readPublicJwks.name, () => {
+  it('should refuse private key material', () => {
+    expect(() => readPublicJwks(JSON.stringify({ kty: 'RSA', n: 'x', e: 'AQAB', d: 'secret' }))).toThrow('private key material');
+  });
+
+  it('should wrap a single JWK into a set', () => {
+    expect(readPublicJwks(JSON.stringify({ kty: 'EC', crv: 'P-256', x: 'a', y: 'b' }))).toEqual({ keys: [{ kty: 'EC', crv: 'P-256', x: 'a', y: 'b' }] });
+  });
+});
+
+describe(renderClientMigration.name, () => {
+  it('should embed the hash but never the secret, and give a 32-character client_id', () => {
+    const rendered = renderClientMigration({ name: 'Acme web', appType: 'regular_web', authMethod: 'client_secret_post', connections: ['email'], callbacks: [], grantTypes: [] }, 1795639300000);
+    expect(rendered.clientId).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect(rendered.secret).toBeDefined();
+    expect(rendered.source).not.toContain(rendered.secret!);
+    expect(rendered.source).toContain('sha256:');
+    expect(rendered.fileName).toBe('1795639300000-AddClientAcmeWeb.ts');
+    expect(rendered.className).toBe('AddClientAcmeWeb1795639300000');
+  });
+});

@@ -1,0 +1,128 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { APP_TYPES, AUTH_METHODS, PASSWORDLESS_OTP_GRANT, type AppType, type PublicJwk, type TokenEndpointAuthMethod } from './client.entity';
+import { hashClientSecret } from './client-secret';
+
+export interface NewClientSpec {
+  name: string;
+  appType: AppType;
+  authMethod: TokenEndpointAuthMethod;
+  connections: string[];
+  callbacks: string[];
+  grantTypes: string[];
+  jwks?: { keys: PublicJwk[] };
+}
+
+export interface RenderedClientMigration {
+  clientId: string;
+  /** Plaintext secret, to be shown once; only its hash is written into the migration. */
+  secret?: string;
+  className: string;
+  fileName: string;
+  source: string;
+}
+
+const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
+
+/** Parses `client:new` flags into a spec, with the defaults an admin would expect; throws with a usage message. */
+export function parseClientSpec(argv: string[], readFile: (path: string) => string): NewClientSpec {
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    if (!flag.startsWith('--')) throw new Error(`Unexpected argument: ${flag}`);
+    const value = argv[i + 1];
+    if (value === undefined || value.startsWith('--')) throw new Error(`Missing value for ${flag}`);
+    flags.set(flag.slice(2), value);
+    i++;
+  }
+  const known = ['name', 'type', 'auth', 'connections', 'callbacks', 'grants', 'jwks-file'];
+  const unknown = [...flags.keys()].filter((k) => !known.includes(k));
+  if (unknown.length) throw new Error(`Unknown option(s): ${unknown.map((k) => `--${k}`).join(', ')}`);
+
+  const name = flags.get('name')?.trim();
+  if (!name) throw new Error('--name is required');
+  const appType = (flags.get('type') ?? 'regular_web') as AppType;
+  if (!APP_TYPES.includes(appType)) throw new Error(`--type must be one of ${APP_TYPES.join(', ')}`);
+  const isPublic = appType === 'spa' || appType === 'native';
+  const authMethod = (flags.get('auth') ?? (isPublic ? 'none' : 'client_secret_post')) as TokenEndpointAuthMethod;
+  if (!AUTH_METHODS.includes(authMethod)) throw new Error(`--auth must be one of ${AUTH_METHODS.join(', ')}`);
+  if (isPublic && authMethod !== 'none') throw new Error(`a ${appType} client is public: use --auth none`);
+  if (!isPublic && authMethod === 'none') throw new Error(`a ${appType} client is confidential: choose a secret or private_key_jwt`);
+
+  const list = (key: string, fallback: string[]) => (flags.get(key)?.split(',').map((s) => s.trim()).filter(Boolean) ?? fallback);
+  const callbacks = list('callbacks', []);
+  for (const url of callbacks) {
+    if (!URL.canParse(url)) throw new Error(`Not a URL in --callbacks: ${url}`);
+  }
+  const spec: NewClientSpec = {
+    name,
+    appType,
+    authMethod,
+    connections: list('connections', ['email', 'sms']),
+    callbacks,
+    grantTypes: list('grants', [PASSWORDLESS_OTP_GRANT]),
+  };
+  const jwksFile = flags.get('jwks-file');
+  if (authMethod === 'private_key_jwt') {
+    if (!jwksFile) throw new Error('--jwks-file is required with --auth private_key_jwt');
+    spec.jwks = readPublicJwks(readFile(jwksFile));
+  } else if (jwksFile) {
+    throw new Error('--jwks-file only applies to --auth private_key_jwt');
+  }
+  return spec;
+}
+
+/** Accepts a JWK Set or a single JWK; refuses anything carrying private key material. */
+export function readPublicJwks(json: string): { keys: PublicJwk[] } {
+  const parsed = JSON.parse(json) as { keys?: PublicJwk[] } & PublicJwk;
+  const keys = Array.isArray(parsed.keys) ? parsed.keys : [parsed];
+  if (keys.length === 0) throw new Error('The JWKS file has no keys');
+  for (const key of keys) {
+    if (key.kty !== 'RSA' && key.kty !== 'EC') throw new Error('Only RSA and EC public keys are supported');
+    if (PRIVATE_JWK_MEMBERS.some((member) => member in key)) throw new Error('The JWKS file contains private key material; register public keys only');
+  }
+  return { keys };
+}
+
+/** Renders a reviewable TypeORM migration that inserts the client (secret hashed) and deletes it on revert. */
+export function renderClientMigration(spec: NewClientSpec, timestamp: number): RenderedClientMigration {
+  const clientId = Array.from({ length: 32 }, () => BASE62[randomInt(BASE62.length)]).join('');
+  const secret = spec.authMethod === 'client_secret_post' || spec.authMethod === 'client_secret_basic' ? randomBytes(48).toString('base64url') : undefined;
+  const pascal = spec.name.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase()).replace(/^[a-z]/, (c) => c.toUpperCase()).replace(/^[^A-Za-z]+/, '') || 'Client';
+  const className = `AddClient${pascal.slice(0, 60)}${timestamp}`;
+  const row = {
+    client_id: clientId,
+    name: spec.name,
+    app_type: spec.appType,
+    token_endpoint_auth_method: spec.authMethod,
+    client_secret_hash: secret ? hashClientSecret(secret) : null,
+    jwks: spec.jwks ?? null,
+    callbacks: spec.callbacks,
+    grant_types: spec.grantTypes,
+    connections: spec.connections,
+  };
+  const source = `import { MigrationInterface, QueryRunner } from 'typeorm';
+
+/** Generated by \`npm run client:new\`: adds the client "${spec.name.replace(/[*/]/g, '')}". The secret is stored only as a hash. */
+export class ${className} implements MigrationInterface {
+  name = '${className}';
+
+  private readonly client = ${JSON.stringify(row, null, 2).replace(/\n/g, '\n  ')};
+
+  public async up(q: QueryRunner): Promise<void> {
+    const c = this.client;
+    await q.query(
+      \`INSERT INTO clients (client_id, name, app_type, token_endpoint_auth_method, client_secret_hash, jwks, callbacks, grant_types, connections)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)\`,
+      [c.client_id, c.name, c.app_type, c.token_endpoint_auth_method, c.client_secret_hash, c.jwks === null ? null : JSON.stringify(c.jwks),
+        JSON.stringify(c.callbacks), JSON.stringify(c.grant_types), JSON.stringify(c.connections)],
+    );
+  }
+
+  public async down(q: QueryRunner): Promise<void> {
+    await q.query('DELETE FROM clients WHERE client_id = $1', [this.client.client_id]);
+  }
+}
+`;
+  return { clientId, secret, className, fileName: `${timestamp}-${className.replace(/\d+$/, '')}.ts`, source };
+}

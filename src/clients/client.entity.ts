@@ -1,0 +1,27 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
+
+export const PASSWORDLESS_OTP_GRANT = 'http://auth0.com/oauth/grant-type/passwordless/otp';
+
+export type AppType = 'regular_web' | 'spa' | 'native' | 'non_interactive';
+export const APP_TYPES: readonly AppType[] = ['regular_web', 'spa', 'native', 'non_interactive'];
+
+export type TokenEndpointAuthMethod = 'none' | 'client_secret_post' | 'client_secret_basic' | 'private_key_jwt';
+export const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['none', 'client_secret_post', 'client_secret_basic', 'private_key_jwt'];
+
+/** A public JWK as registered for private_key_jwt (RFC 7517). */
+export type PublicJwk = { kty: string; kid?: string; alg?: string; use?: string } & Record<string, unknown>;
+
+@Entity({ name: 'clients' })
+export class ClientEntity {
+  @PrimaryColumn({ name: 'client_id', type: 'varchar', length: 64 }) clientId!: string;
+  @Column({ type: 'varchar', length: 200 }) name!: string;
+  @Column({ name: 'app_type', type: 'varchar', length: 20 }) appType!: AppType;
+  @Column({ name: 'token_endpoint_auth_method', type: 'varchar', length: 32 }) authMethod!: TokenEndpointAuthMethod;
+  /** `sha256:<hex>` of the secret; the plaintext is shown once by `npm run client:new` and never stored. */
+  @Column({ name: 'client_secret_hash', type: 'text', nullable: true }) secretHash!: string | null;
+  @Column({ type: 'jsonb', nullable: true }) jwks!: { keys: PublicJwk[] } | null;
+  @Column({ type: 'jsonb', default: () => "'[]'" }) callbacks!: string[];
+  @Column({ name: 'grant_types', type: 'jsonb', default: () => "'[]'" }) grantTypes!: string[];
+  @Column({ name: 'connections', type: 'jsonb', default: () => "'[]'" }) connections!: string[];
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+}

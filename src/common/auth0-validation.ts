@@ -1,0 +1,67 @@
+import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+import { ValidateBy, type ValidationOptions } from 'class-validator';
+import { ApiError } from './api-error';
+import { describeType } from './json-types';
+
+/** A check returns Auth0's `error_description` for a bad value, or null when the value is fine. */
+export type FieldCheck = (value: unknown, object: object) => string | null;
+
+const MAX_ECHO = 200;
+/** Values are echoed the way Auth0 does, but cut short so a 1 MB field cannot be reflected back. */
+export const echo = (value: unknown): string => String(value).slice(0, MAX_ECHO);
+
+export const missing = (field: string) => `Missing required property: ${field}`;
+export const invalidType = (field: string, value: unknown, expected: string) => `error in ${field} - invalid type: ${describeType(value)} (expected ${expected})`;
+
+/** Declares a body field validated by `check`; failures answer 400 with Auth0's `error` code for that field. */
+export function Auth0Field(error: string, check: FieldCheck, options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'auth0Field',
+      validator: {
+        validate: (value, args) => check(value, args?.object ?? {}) === null,
+        defaultMessage: (args) => check(args?.value, args?.object ?? {}) ?? 'invalid',
+      },
+    },
+    { ...options, context: { error } },
+  );
+}
+
+/** A string field that may be absent (or null); present values must be strings passing `format`. */
+export const optionalString =
+  (field: string, format?: (value: string) => string | null): FieldCheck =>
+  (value) => {
+    if (value === undefined || value === null) return null;
+    if (typeof value !== 'string') return invalidType(field, value, 'string');
+    return format ? format(value) : null;
+  };
+
+export const requiredString =
+  (field: string, format?: (value: string) => string | null): FieldCheck =>
+  (value, object) =>
+    value === undefined ? missing(field) : optionalString(field, format)(value, object) ?? (value === null ? invalidType(field, value, 'string') : null);
+
+/**
+ * Turns class-validator errors into one Auth0 error: unknown properties first (`bad.request`), then the first failing
+ * field in declaration order of `priority`.
+ */
+export function auth0ValidationPipe(priority: string[]): ValidationPipe {
+  return new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    forbidUnknownValues: false,
+    transform: true,
+    validationError: { target: false, value: true },
+    exceptionFactory: (errors: ValidationError[]) => toAuth0Error(errors, priority),
+  });
+}
+
+function toAuth0Error(errors: ValidationError[], priority: string[]): ApiError | BadRequestException {
+  const notAllowed = errors.filter((e) => e.constraints?.whitelistValidation).map((e) => e.property);
+  if (notAllowed.length > 0) return new ApiError(400, 'bad.request', `the following properties are not allowed: ${notAllowed.join(',')}`);
+  const rank = (e: ValidationError) => (priority.includes(e.property) ? priority.indexOf(e.property) : priority.length);
+  const first = [...errors].sort((a, b) => rank(a) - rank(b))[0];
+  const [constraint, description] = Object.entries(first?.constraints ?? {})[0] ?? [];
+  const code = (first?.contexts?.[constraint ?? ''] as { error?: string } | undefined)?.error ?? 'bad.request';
+  return new ApiError(400, code, description ?? 'Invalid request body');
+}

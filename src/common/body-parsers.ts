@@ -1,0 +1,52 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+
+type Body = Record<string, unknown>;
+
+/**
+ * `a[b]=c` form keys become `{a: {b: c}}` (one level, as Auth0's `authParams` needs); repeated keys stay arrays so
+ * that validation rejects them instead of silently picking one.
+ */
+export function parseFormBody(raw: string): Body {
+  const body: Body = Object.create(null) as Body;
+  for (const [key, value] of new URLSearchParams(raw)) {
+    const nested = /^([^[\]]+)\[([^[\]]+)\]$/.exec(key);
+    const [target, name] = nested ? [objectAt(body, nested[1]), nested[2]] : [body, key];
+    if (!target) continue;
+    const existing = target[name];
+    target[name] = existing === undefined ? value : Array.isArray(existing) ? [...(existing as unknown[]), value] : [existing, value];
+  }
+  return { ...body };
+}
+
+function objectAt(body: Body, key: string): Body | undefined {
+  const current = body[key];
+  if (current === undefined) body[key] = Object.create(null) as Body;
+  else if (typeof current !== 'object' || Array.isArray(current)) return undefined;
+  return body[key] as Body;
+}
+
+function badBody(message: string): Error {
+  return Object.assign(new Error(message), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_BODY' });
+}
+
+/**
+ * Replaces Fastify's body parsers: JSON (with prototype-poisoning protection), forms, and JSON sent as text/plain —
+ * the Auth0 Node SDK sends that when a caller passes custom headers (../shared/docs/stack.md §9).
+ */
+export function registerBodyParsers(fastify: FastifyInstance): void {
+  const parseJson = (_req: FastifyRequest, raw: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
+    const text = raw.toString();
+    if (text.trim() === '') return done(null, {});
+    try {
+      done(null, JSON.parse(text, (key, value: unknown) => (key === '__proto__' || key === 'constructor' ? undefined : value)));
+    } catch {
+      done(badBody('invalid JSON'));
+    }
+  };
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, parseJson);
+  fastify.addContentTypeParser(/^application\/[a-z.+-]*json$/, { parseAs: 'string' }, parseJson);
+  fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, raw, done) => {
+    done(null, parseFormBody(raw.toString()));
+  });
+}

@@ -1,0 +1,47 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from './api-error';
+
+type FastifyLikeError = { statusCode?: number; code?: string };
+
+/** Maps anything thrown (by Nest, Fastify's body parsing, or our code) to Auth0's error body. Never leaks a stack. */
+export function toApiError(exception: unknown): ApiError {
+  if (exception instanceof ApiError) return exception;
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    if (status === 404) return new ApiError(404, 'not_found', 'Not Found');
+    if (status === 429) {
+      return new ApiError(429, 'too_many_requests', 'Too many requests. Check the X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset headers.');
+    }
+    if (status === 405) return new ApiError(405, 'method_not_allowed', 'Method Not Allowed');
+    if (status < 500) return new ApiError(status, 'invalid_request', 'Invalid request.', exception.message);
+  }
+  const fastifyError = exception as FastifyLikeError;
+  const status = typeof fastifyError?.statusCode === 'number' ? fastifyError.statusCode : 500;
+  if (status === 413) return new ApiError(413, 'invalid_request', 'Request body is too large.', fastifyError.code);
+  if (status === 415) return new ApiError(415, 'invalid_request', 'Unsupported content type. Use application/json or application/x-www-form-urlencoded.', fastifyError.code);
+  if (status >= 400 && status < 500) return new ApiError(400, 'invalid_request', 'Malformed request body.', fastifyError.code);
+  return new ApiError(500, 'server_error', 'Internal server error.', exception instanceof Error ? exception.stack : String(exception));
+}
+
+export function sendApiError(reply: FastifyReply, error: ApiError): void {
+  void reply.status(error.status).headers(error.headers).type('application/json; charset=utf-8').send(error.toBody());
+}
+
+@Catch()
+export class HttpErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpError');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const error = toApiError(exception);
+    const request = host.switchToHttp().getRequest<FastifyRequest>();
+    logApiError(this.logger, error, request);
+    sendApiError(host.switchToHttp().getResponse<FastifyReply>(), error);
+  }
+}
+
+export function logApiError(logger: Logger, error: ApiError, request: FastifyRequest): void {
+  const where = `${request.method} ${request.url.split('?')[0]}`;
+  if (error.status >= 500) logger.error(`${where} -> ${error.status} ${error.error}: ${error.detail ?? ''}`);
+  else if (error.detail) logger.debug(`${where} -> ${error.status} ${error.error} (${error.detail})`);
+}

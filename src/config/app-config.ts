@@ -1,0 +1,85 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
+
+const DEV_CODE_HASH_SECRET = 'development-only-code-hash-secret-do-not-use-in-production';
+const DEV_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64'); // development only, see README
+
+const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value);
+const toBool = ({ value }: { value: unknown }) => (value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value);
+
+/** Every environment variable the service reads. Validated once at boot; errors name keys, never values. */
+export class EnvVars {
+  @IsIn(['development', 'test', 'production']) NODE_ENV = 'development';
+  @Transform(toInt) @IsInt() @Min(0) @Max(65535) PORT = 3000;
+  @IsString() HOST = '0.0.0.0';
+  @Matches(/^postgres(ql)?:\/\//) DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/passwordless';
+  @Matches(/^rediss?:\/\//) REDIS_URL = 'redis://127.0.0.1:6379';
+  @Matches(/^[A-Za-z0-9_-]{1,64}$/) REDIS_PREFIX = 'pwl';
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true }) ISSUER_BASE_URL = 'http://localhost:3000/';
+  @IsOptional() @IsString() @MinLength(32) CODE_HASH_SECRET?: string;
+  @IsOptional() @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'must be 32 bytes, base64' }) CODE_ENCRYPTION_KEY?: string;
+  @Transform(toInt) @IsInt() @Min(1024) @Max(1048576) BODY_LIMIT_BYTES = 16384;
+  @Transform(toBool) @IsBoolean() TRUST_PROXY = false;
+  @Transform(toBool) @IsBoolean() MIGRATIONS_RUN = true;
+  @Transform(toInt) @IsInt() @Min(50) OUTBOX_RELAY_INTERVAL_MS = 1000;
+  @Transform(toInt) @IsInt() @Min(100) ENQUEUE_TIMEOUT_MS = 1000;
+  @Transform(toInt) @IsInt() @Min(1) @Max(50) DELIVERY_MAX_ATTEMPTS = 5;
+  @Transform(toInt) @IsInt() @Min(10) DELIVERY_BACKOFF_MS = 1000;
+  @Transform(toInt) @IsInt() @Min(1) @Max(200) DATABASE_POOL_SIZE = 10;
+  @Transform(toInt) @IsInt() @Min(1) RATE_LIMIT_START_PER_IP = 50;
+  @Transform(toInt) @IsInt() @Min(1000) RATE_LIMIT_START_WINDOW_MS = 3_600_000;
+  @IsIn(['error', 'warn', 'log', 'debug', 'verbose']) LOG_LEVEL = 'log';
+}
+
+export class ConfigError extends Error {}
+
+/** The typed configuration tree the rest of the code depends on (injectable as a class token). */
+export class AppConfig {
+  readonly env!: 'development' | 'test' | 'production';
+  readonly http!: { port: number; host: string; bodyLimit: number; trustProxy: boolean };
+  readonly databaseUrl!: string;
+  readonly databasePoolSize!: number;
+  readonly migrationsRun!: boolean;
+  readonly redis!: { url: string; prefix: string };
+  /** Always ends with a slash: it is the `aud` of client assertions and the `iss` of tokens. */
+  readonly issuerBaseUrl!: string;
+  readonly secrets!: { codeHashSecret: string; encryptionKey: Buffer; usingDevelopmentDefaults: boolean };
+  readonly delivery!: { maxAttempts: number; backoffMs: number; enqueueTimeoutMs: number; outboxRelayIntervalMs: number };
+  readonly rateLimit!: { startPerIp: number; startWindowMs: number };
+  readonly logLevel!: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+}
+
+/** Validates `env` once and builds the typed tree. Throws ConfigError naming the bad keys (never their values). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const defined = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const vars = plainToInstance(EnvVars, defined, { exposeDefaultValues: true });
+  const errors = validateSync(vars, { whitelist: false });
+  const problems = errors.map((e) => `${e.property} (${Object.keys(e.constraints ?? {}).join(', ')})`);
+  const production = vars.NODE_ENV === 'production';
+  if (production && !vars.CODE_HASH_SECRET) problems.push('CODE_HASH_SECRET (required in production)');
+  if (production && !vars.CODE_ENCRYPTION_KEY) problems.push('CODE_ENCRYPTION_KEY (required in production)');
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+
+  return {
+    env: vars.NODE_ENV as AppConfig['env'],
+    http: { port: vars.PORT, host: vars.HOST, bodyLimit: vars.BODY_LIMIT_BYTES, trustProxy: vars.TRUST_PROXY },
+    databaseUrl: vars.DATABASE_URL,
+    databasePoolSize: vars.DATABASE_POOL_SIZE,
+    migrationsRun: vars.MIGRATIONS_RUN,
+    redis: { url: vars.REDIS_URL, prefix: vars.REDIS_PREFIX },
+    issuerBaseUrl: vars.ISSUER_BASE_URL.endsWith('/') ? vars.ISSUER_BASE_URL : `${vars.ISSUER_BASE_URL}/`,
+    secrets: {
+      codeHashSecret: vars.CODE_HASH_SECRET ?? DEV_CODE_HASH_SECRET,
+      encryptionKey: Buffer.from(vars.CODE_ENCRYPTION_KEY ?? DEV_ENCRYPTION_KEY, 'base64'),
+      usingDevelopmentDefaults: !vars.CODE_HASH_SECRET || !vars.CODE_ENCRYPTION_KEY,
+    },
+    delivery: {
+      maxAttempts: vars.DELIVERY_MAX_ATTEMPTS,
+      backoffMs: vars.DELIVERY_BACKOFF_MS,
+      enqueueTimeoutMs: vars.ENQUEUE_TIMEOUT_MS,
+      outboxRelayIntervalMs: vars.OUTBOX_RELAY_INTERVAL_MS,
+    },
+    rateLimit: { startPerIp: vars.RATE_LIMIT_START_PER_IP, startWindowMs: vars.RATE_LIMIT_START_WINDOW_MS },
+    logLevel: vars.LOG_LEVEL as AppConfig['logLevel'],
+  };
+}

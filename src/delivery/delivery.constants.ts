@@ -1,0 +1,19 @@
+export enum QueueName {
+  Email = 'email',
+  Sms = 'sms',
+}
+
+export enum JobName {
+  DeliverVerification = 'deliver-verification',
+}
+
+/** Job payload: the record id plus the code (and link token) sealed with AES-256-GCM; never plaintext in Redis. */
+export interface DeliveryJobData {
+  verificationId: string;
+  sealedSecret: string;
+}
+
+/** BullMQ custom job ids may not contain ':' (stack.md §2); one job per record makes enqueueing idempotent. */
+export const jobIdFor = (verificationId: string): string => `otp-${verificationId}`;
+
+export const queueForStrategy = (strategy: 'email' | 'sms'): QueueName => (strategy === 'email' ? QueueName.Email : QueueName.Sms);

@@ -1,0 +1,47 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import { AppConfig } from '../config/app-config';
+import { jobIdFor, JobName, QueueName, type DeliveryJobData } from './delivery.constants';
+
+/** The only place that puts delivery jobs on a queue. */
+@Injectable()
+export class DeliveryQueue {
+  private readonly queues: Record<QueueName, Queue>;
+
+  constructor(
+    @InjectQueue(QueueName.Email) email: Queue,
+    @InjectQueue(QueueName.Sms) sms: Queue,
+    private readonly config: AppConfig,
+  ) {
+    this.queues = { [QueueName.Email]: email, [QueueName.Sms]: sms };
+  }
+
+  /**
+   * Adds the job under a deterministic id, so the request path and the outbox relay can both try without creating
+   * a duplicate. Rejects after ENQUEUE_TIMEOUT_MS rather than hanging a request while Redis is unreachable.
+   */
+  async enqueue(queue: QueueName, data: DeliveryJobData): Promise<void> {
+    const { maxAttempts, backoffMs, enqueueTimeoutMs } = this.config.delivery;
+    const add = this.queues[queue].add(JobName.DeliverVerification, data, {
+      jobId: jobIdFor(data.verificationId),
+      attempts: maxAttempts,
+      backoff: { type: 'exponential', delay: backoffMs, jitter: 0.5 },
+      removeOnComplete: true,
+      removeOnFail: false,
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`enqueue timed out after ${enqueueTimeoutMs} ms`)), enqueueTimeoutMs);
+    });
+    try {
+      await Promise.race([add, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  queue(name: QueueName): Queue {
+    return this.queues[name];
+  }
+}

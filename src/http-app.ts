@@ -1,0 +1,34 @@
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppModule } from './app.module';
+import { registerBodyParsers } from './common/body-parsers';
+import type { AppConfig } from './config/app-config';
+
+export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
+  return new FastifyAdapter({ bodyLimit: config.http.bodyLimit, trustProxy: config.http.trustProxy, logger: false });
+}
+
+/** Options for NestFactory.create / TestingModule.createNestApplication: our own body parsers replace Nest's. */
+export function nestAppOptions(config: AppConfig) {
+  return { bodyParser: false, logger: loggerLevels(config.logLevel) };
+}
+
+/** Fastify-level setup shared by main.ts and the e2e tests, then init. */
+export async function configureHttpApp(app: NestFastifyApplication): Promise<NestFastifyApplication> {
+  const fastify = app.getHttpAdapter().getInstance();
+  // Fastify's own errors (bad JSON, body too large, wrong content type) reach Nest's handler and so HttpErrorFilter.
+  registerBodyParsers(fastify);
+  app.enableShutdownHooks();
+  await app.init();
+  return app;
+}
+
+export async function createHttpApp(config: AppConfig): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule, createFastifyAdapter(config), nestAppOptions(config));
+  return configureHttpApp(app);
+}
+
+export function loggerLevels(level: AppConfig['logLevel']): Array<'error' | 'warn' | 'log' | 'debug' | 'verbose'> {
+  const order = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
+  return order.slice(0, order.indexOf(level) + 1);
+}

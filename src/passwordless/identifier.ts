@@ -1,0 +1,17 @@
+import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { ApiError } from '../common/api-error';
+import { missing } from '../common/auth0-validation';
+
+/** Emails are compared case-insensitively (lower-cased, NFC); the format was checked by the DTO. */
+export function normaliseEmail(email: string | undefined): string {
+  if (email === undefined || email === null) throw new ApiError(400, 'bad.email', missing('email'));
+  return email.normalize('NFC').toLowerCase();
+}
+
+/** The DTO checked Auth0's pattern; libphonenumber then rejects numbers no carrier could route, stored as E.164. */
+export function normalisePhone(phone: string | undefined): string {
+  if (phone === undefined || phone === null) throw new ApiError(400, 'bad.phone_number', missing('phone_number'));
+  const parsed = parsePhoneNumberFromString(phone);
+  if (!parsed?.isValid()) throw new ApiError(400, 'bad.phone_number', `error in phone_number - invalid phone number: ${phone}`);
+  return parsed.number;
+}

@@ -1,0 +1,128 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ApiError } from '../common/api-error';
+import { Clock } from '../common/clock';
+import { RandomSource } from '../common/random.source';
+import { AppConfig } from '../config/app-config';
+import { PASSWORDLESS_OTP_GRANT, type ClientEntity } from '../clients/client.entity';
+import { queueForStrategy } from '../delivery/delivery.constants';
+import { DeliveryQueue } from '../delivery/delivery.queue';
+import { OutboxRepository } from '../delivery/outbox.repository';
+import type { ConnectionEntity } from '../verification/connection.entity';
+import { ConnectionsRepository } from '../verification/connections.repository';
+import { RESERVED_LINK_PARAMS } from '../verification/magic-link';
+import { SecretBox } from '../verification/secret-box';
+import { SecretHasher } from '../verification/secret-hasher';
+import type { SendMode } from '../verification/verification.entity';
+import { VerificationsRepository } from '../verification/verifications.repository';
+import { normaliseEmail, normalisePhone } from './identifier';
+import type { RequestMeta, StartResponse } from './passwordless.responses';
+import type { StartPasswordlessDto } from './start-passwordless.dto';
+
+/** 12 random bytes = 24 hex characters, the shape of Auth0's `_id`. */
+const RECORD_ID_BYTES = 12;
+/** 256-bit link token: well above the 128-bit floor for bearer secrets in URLs (RFC 6749 §10.10). */
+const LINK_TOKEN_BYTES = 32;
+
+@Injectable()
+export class PasswordlessService {
+  private readonly logger = new Logger(PasswordlessService.name);
+
+  constructor(
+    private readonly connections: ConnectionsRepository,
+    private readonly verifications: VerificationsRepository,
+    private readonly outbox: OutboxRepository,
+    private readonly deliveryQueue: DeliveryQueue,
+    private readonly hasher: SecretHasher,
+    private readonly box: SecretBox,
+    private readonly random: RandomSource,
+    private readonly clock: Clock,
+    private readonly config: AppConfig,
+  ) {}
+
+  async start(client: ClientEntity, dto: StartPasswordlessDto, meta: RequestMeta): Promise<StartResponse> {
+    if (!client.grantTypes.includes(PASSWORDLESS_OTP_GRANT)) {
+      throw new ApiError(403, 'unauthorized_client', `Grant type '${PASSWORDLESS_OTP_GRANT}' not allowed for the client.`);
+    }
+    const connection = await this.connections.findByName(dto.connection);
+    if (!connection) throw new ApiError(400, 'bad.connection', 'Connection does not exist');
+    if (!client.connections.includes(connection.name)) throw new ApiError(400, 'bad.connection', 'Connection is disabled');
+
+    const send = this.sendMode(connection, dto.send ?? undefined);
+    const identifier = connection.strategy === 'email' ? normaliseEmail(dto.email) : normalisePhone(dto.phone_number);
+    const authParams = this.linkParams(client, send, dto.authParams ?? undefined);
+
+    const id = this.random.hex(RECORD_ID_BYTES);
+    const code = this.random.digits(connection.codeLength);
+    const linkToken = send === 'link' ? this.random.token(LINK_TOKEN_BYTES) : undefined;
+    const now = this.clock.now();
+    const queue = queueForStrategy(connection.strategy);
+    const payload = { verificationId: id, sealedSecret: this.box.seal(id, { code, linkToken }) };
+
+    await this.verifications.createSupersedingPrevious(
+      {
+        id,
+        clientId: client.clientId,
+        connection: connection.name,
+        identifier,
+        send,
+        codeHmac: this.hasher.hash(id, 'code', code),
+        linkTokenHmac: linkToken === undefined ? null : this.hasher.hash(id, 'link', linkToken),
+        authParams,
+        requestLanguage: meta.requestLanguage,
+        expiresAt: new Date(now.getTime() + connection.codeLifetimeSeconds * 1000),
+        requestIp: meta.ip,
+      },
+      { queue, payload },
+      now,
+    );
+    await this.enqueueAfterCommit(queue, payload);
+
+    return connection.strategy === 'email'
+      ? { _id: id, email: identifier, email_verified: false }
+      : { _id: id, phone_number: identifier, phone_verified: false, request_language: meta.requestLanguage };
+  }
+
+  /** Auth0: a missing `send` means link for email; the SDKs omit it for SMS and expect a code. SMS is code-only. */
+  private sendMode(connection: ConnectionEntity, requested: SendMode | undefined): SendMode {
+    if (connection.strategy === 'sms') {
+      if (requested === 'link') throw new ApiError(400, 'bad.send', "error in send - Only 'code' is supported for SMS connections");
+      return 'code';
+    }
+    return requested ?? 'link';
+  }
+
+  /** authParams become link parameters; a redirect_uri must be one of the client's callback URLs (exact match). */
+  private linkParams(client: ClientEntity, send: SendMode, authParams: Record<string, string | number | boolean> | undefined): Record<string, string> {
+    const params = Object.fromEntries(
+      Object.entries(authParams ?? {})
+        .filter(([key]) => !RESERVED_LINK_PARAMS.includes(key))
+        .map(([key, value]) => [key, String(value)]),
+    );
+    if (params.redirect_uri !== undefined && !client.callbacks.includes(params.redirect_uri)) {
+      throw new ApiError(400, 'bad.authParams', 'error in authParams - redirect_uri is not in the list of allowed callback URLs for this client');
+    }
+    if (send === 'link' && params.redirect_uri === undefined) {
+      const fallback = client.callbacks[0];
+      if (!fallback) throw new ApiError(400, 'bad.authParams', 'error in authParams - redirect_uri is required to send a link and the client has no callback URLs');
+      params.redirect_uri = fallback;
+    }
+    return params;
+  }
+
+  /**
+   * The record and its outbox row are committed, so the 200 already guarantees delivery; enqueueing here is the fast
+   * path. If Redis is unreachable the relay enqueues the row later (see OutboxRelay).
+   */
+  private async enqueueAfterCommit(queue: ReturnType<typeof queueForStrategy>, payload: { verificationId: string; sealedSecret: string }): Promise<void> {
+    try {
+      await this.deliveryQueue.enqueue(queue, payload);
+    } catch (err) {
+      this.logger.warn(`Enqueue of ${payload.verificationId} deferred to the outbox relay: ${(err as Error).message}`);
+      return;
+    }
+    await this.outbox.markEnqueued(payload.verificationId).catch((err: unknown) => {
+      // The job is queued; the relay would re-add the same job id harmlessly.
+      this.logger.warn(`Could not clear outbox row ${payload.verificationId}: ${(err as Error).message}`);
+    });
+  }
+}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ConnectionEntity } from './connection.entity';
+import { ConnectionsRepository } from './connections.repository';
+import { SecretBox } from './secret-box';
+import { SecretHasher } from './secret-hasher';
+import { VerificationEntity } from './verification.entity';
+import { VerificationsRepository } from './verifications.repository';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([ConnectionEntity, VerificationEntity])],
+  providers: [ConnectionsRepository, VerificationsRepository, SecretBox, SecretHasher],
+  exports: [ConnectionsRepository, VerificationsRepository, SecretBox, SecretHasher],
+})
+export class VerificationModule {}

@@ -1,0 +1,44 @@
+import { QueueName } from '../../src/delivery/delivery.constants';
+import { createClient, uniqueEmail, type TestClient } from '../utils/factories';
+import { QueueInspector } from '../utils/queue-inspector';
+import { RedisProcess, waitFor } from '../utils/redis-process';
+import { startTestApp, type TestApp } from '../utils/test-app';
+
+describe('POST /passwordless/start while Redis is down', () => {
+  let redis: RedisProcess;
+  let t: TestApp;
+  let client: TestClient;
+
+  beforeAll(async () => {
+    redis = await RedisProcess.start();
+    t = await startTestApp({ env: { REDIS_URL: redis.url, OUTBOX_RELAY_INTERVAL_MS: '100', ENQUEUE_TIMEOUT_MS: '300' } });
+    client = await createClient(t.dataSource);
+  });
+
+  afterAll(async () => {
+    await t.close();
+    await redis.stop();
+  });
+
+  it('should still answer 200 and end in a queued job once Redis returns (transactional outbox)', async () => {
+    await redis.stop();
+    const res = await t.post('/passwordless/start', { client_id: client.clientId, client_secret: client.secret, connection: 'email', email: uniqueEmail(), send: 'code' });
+    expect(res.status).toBe(200);
+    const id = res.body._id as string;
+    const outboxRows = () => t.dataSource.query('SELECT relay_attempts FROM delivery_outbox WHERE verification_id = $1', [id]);
+    expect(await outboxRows()).toHaveLength(1);
+
+    await redis.restart();
+    await waitFor(async () => (await outboxRows()).length === 0, 15000);
+
+    const inspector = new QueueInspector(t.config);
+    try {
+      const job = await inspector.job(QueueName.Email, id);
+      expect(job?.data.verificationId).toBe(id);
+    } finally {
+      await inspector.close();
+    }
+    const [row] = await t.dataSource.query('SELECT delivery_status FROM verifications WHERE id = $1', [id]);
+    expect(row.delivery_status).toBe('queued');
+  });
+});
