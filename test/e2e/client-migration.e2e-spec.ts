@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
@@ -18,10 +18,11 @@ describe('client:new migrations', () => {
 
   /** Writes the rendered migration like the CLI does, loads it, and applies it with a real QueryRunner. */
   async function applyGenerated(argv: string[]) {
-    const spec = parseClientSpec(argv, (path) => require('node:fs').readFileSync(path, 'utf8'));
+    const spec = parseClientSpec(argv, (path) => readFileSync(path, 'utf8'));
     const migration = renderClientMigration(spec, Date.now());
     const path = join(dir, migration.fileName);
     writeFileSync(path, migration.source);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- load the generated file as TypeORM's CLI would
     const exported = require(path) as Record<string, new () => MigrationInterface>;
     const runner = t.dataSource.createQueryRunner();
     try {
