@@ -18,5 +18,6 @@ export function newRunEnvironment(): Record<string, string> {
     CODE_HASH_SECRET: randomBytes(32).toString('hex'),
     CODE_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     RATE_LIMIT_START_PER_IP: '100000',
+    DATABASE_POOL_SIZE: '4',
   };
 }
