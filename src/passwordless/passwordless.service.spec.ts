@@ -1,5 +1,4 @@
 import { ApiError } from '../common/api-error';
-import type { Clock } from '../common/clock';
 import type { RandomSource } from '../common/random.source';
 import { loadConfig } from '../config/app-config';
 import { PASSWORDLESS_OTP_GRANT, type ClientEntity } from '../clients/client.entity';
