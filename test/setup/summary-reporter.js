@@ -1,8 +1,10 @@
-// Prints (after the default reporter, on the same stream) a plain closing line ("Tests: N passed, N failed, N skipped") that CI tooling can read in any language.
+// Prints a plain closing line ("Tests: N passed, N failed, N skipped") that CI tooling can read in any language.
+// Jest prints its own summary after custom reporters run, so the line is written when the process exits.
 class SummaryReporter {
   onRunComplete(_contexts, results) {
     const skipped = results.numPendingTests + results.numTodoTests;
-    process.stderr.write(`\nTests: ${results.numPassedTests} passed, ${results.numFailedTests} failed, ${skipped} skipped\n`);
+    const line = `\nTests: ${results.numPassedTests} passed, ${results.numFailedTests} failed, ${skipped} skipped\n`;
+    process.once('exit', () => process.stderr.write(line));
   }
 }
 module.exports = SummaryReporter;
