@@ -1,0 +1,73 @@
+import IORedis from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { loadConfig } from '../src/config/app-config';
+import { dataSourceOptions } from '../src/database/data-source-options';
+import { ensureDatabaseExists, runMigrationsLocked } from '../src/database/migration-runner';
+import { createClient, type TestClient } from '../test/utils/factories';
+import { deleteKeysWithPrefix } from '../test/utils/redis-keys';
+
+const ADMIN_DATABASE_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const CALLBACK_URL = 'https://app.example.com/callback';
+
+/**
+ * A private database and Redis key prefix for one benchmark run (like test/setup does for a test run), migrated,
+ * seeded with one client per authentication method, and dropped at the end.
+ */
+export class BenchEnvironment {
+  private constructor(
+    /** Environment shared by the service and the floor (each adds its PORT). */
+    readonly env: Record<string, string>,
+    private readonly dataSource: DataSource,
+    private readonly redis: IORedis,
+    readonly secretClient: TestClient,
+    readonly jwtClient: TestClient,
+  ) {}
+
+  static async create(poolSize: number): Promise<BenchEnvironment> {
+    const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+    const database = new URL(ADMIN_DATABASE_URL);
+    database.pathname = `/pwl_bench_${runId}`;
+    const env = {
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      DATABASE_URL: database.toString(),
+      DATABASE_POOL_SIZE: String(poolSize),
+      MIGRATIONS_RUN: 'false',
+      REDIS_URL,
+      REDIS_PREFIX: `pwlbench-${runId}`,
+      CODE_HASH_SECRET: randomBytes(32).toString('hex'),
+      CODE_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      // High enough never to trip: the benchmark measures the cost of counting, not of refusing.
+      RATE_LIMIT_START_PER_IP: '1000000000',
+    };
+    const config = loadConfig(env);
+    await ensureDatabaseExists(config.databaseUrl);
+    const dataSource = await new DataSource({ ...dataSourceOptions(config), extra: { max: 2 } }).initialize();
+    await runMigrationsLocked(dataSource);
+    const secretClient = await createClient(dataSource, { authMethod: 'client_secret_post', connections: ['email'], callbacks: [CALLBACK_URL] });
+    const jwtClient = await createClient(dataSource, { authMethod: 'private_key_jwt', alg: 'RS256', connections: ['email'], callbacks: [CALLBACK_URL] });
+    return new BenchEnvironment(env, dataSource, new IORedis(REDIS_URL), secretClient, jwtClient);
+  }
+
+  /** Empties the tables and keys the load writes, so every measurement starts from the same state. */
+  async reset(): Promise<void> {
+    await this.dataSource.query('TRUNCATE verifications CASCADE');
+    await deleteKeysWithPrefix(this.redis, this.env.REDIS_PREFIX);
+  }
+
+  async destroy(): Promise<void> {
+    await this.dataSource.destroy();
+    await deleteKeysWithPrefix(this.redis, this.env.REDIS_PREFIX);
+    await this.redis.quit();
+    const admin = new Client({ connectionString: ADMIN_DATABASE_URL });
+    await admin.connect();
+    try {
+      await admin.query(`DROP DATABASE IF EXISTS "${new URL(this.env.DATABASE_URL).pathname.slice(1)}" WITH (FORCE)`);
+    } finally {
+      await admin.end();
+    }
+  }
+}

@@ -1,0 +1,38 @@
+import autocannon from 'autocannon';
+
+export interface LoadOptions {
+  url: string;
+  connections: number;
+  durationSeconds: number;
+  /** Called once per request: every request gets its own body (fresh email, fresh assertion jti). */
+  nextBody: () => string;
+}
+
+export interface LoadResult {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Socket errors and timeouts plus non-2xx answers. */
+  errors: number;
+  statusCounts: Record<string, number>;
+}
+
+/** Drives a fixed-duration, fixed-concurrency POST load over keep-alive loopback connections. */
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const result = await autocannon({
+    url: options.url,
+    connections: options.connections,
+    duration: options.durationSeconds,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    timeout: 10,
+    requests: [{ setupRequest: (request) => ({ ...request, body: options.nextBody() }) }],
+  });
+  return {
+    requestsPerSecond: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    errors: result.errors + result.non2xx,
+    statusCounts: Object.fromEntries(Object.entries(result.statusCodeStats).map(([status, { count }]) => [status, count])),
+  };
+}

@@ -1,0 +1,89 @@
+import type { LoadResult } from './load';
+import type { Scenario } from './scenarios';
+
+export interface Measurement extends LoadResult {
+  rssPeakBytes: number;
+}
+
+export interface Summary {
+  scenario: Scenario;
+  rounds: Measurement[];
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Summed over all rounds. */
+  errors: number;
+  rssPeakMb: number;
+}
+
+/** Targets from issue 6, relative to the floor. */
+export const TARGETS = { minThroughputRatio: 0.8, maxP99Ratio: 2, maxRssMb: 200 };
+
+const MB = 1024 * 1024;
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+export function summarise(scenario: Scenario, rounds: Measurement[]): Summary {
+  return {
+    scenario,
+    rounds,
+    requestsPerSecond: median(rounds.map((r) => r.requestsPerSecond)),
+    p50Ms: median(rounds.map((r) => r.p50Ms)),
+    p99Ms: median(rounds.map((r) => r.p99Ms)),
+    errors: rounds.reduce((sum, r) => sum + r.errors, 0),
+    rssPeakMb: median(rounds.map((r) => r.rssPeakBytes / MB)),
+  };
+}
+
+const fixed = (value: number, digits: number) => value.toFixed(digits);
+
+/** A Markdown table (pasteable into docs/benchmarks.md) of medians, with ratios against the floor. */
+export function table(summaries: Summary[]): string {
+  const floor = summaries.find((s) => s.scenario.server === 'floor');
+  const rows = summaries.map((s) => [
+    s.scenario.label,
+    fixed(s.requestsPerSecond, 0),
+    fixed(s.p50Ms, 1),
+    fixed(s.p99Ms, 1),
+    String(s.errors),
+    fixed(s.rssPeakMb, 0),
+    floor ? fixed(s.requestsPerSecond / floor.requestsPerSecond, 2) : 'n/a',
+    floor ? fixed(s.p99Ms / floor.p99Ms, 2) : 'n/a',
+  ]);
+  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', 'req/s ÷ floor', 'p99 ÷ floor'];
+  return [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
+
+/** One line per round, so the spread behind each median is visible. */
+export function roundsDetail(summaries: Summary[]): string {
+  return summaries
+    .map((s) => {
+      const rounds = s.rounds.map((r) => `${fixed(r.requestsPerSecond, 0)} req/s p99 ${fixed(r.p99Ms, 1)} ms`).join('; ');
+      return `${s.scenario.label}: ${rounds}`;
+    })
+    .join('\n');
+}
+
+/** PASS/FAIL per target for the targeted scenarios; empty when there is no floor to compare with. */
+export function targetVerdicts(summaries: Summary[]): string[] {
+  const floor = summaries.find((s) => s.scenario.server === 'floor');
+  if (!floor) return [];
+  return summaries
+    .filter((s) => s.scenario.targeted)
+    .flatMap((s) => {
+      const throughput = s.requestsPerSecond / floor.requestsPerSecond;
+      const p99 = s.p99Ms / floor.p99Ms;
+      return [
+        verdict(s, `throughput ${fixed(throughput, 2)}× floor (≥ ${TARGETS.minThroughputRatio})`, throughput >= TARGETS.minThroughputRatio),
+        verdict(s, `p99 ${fixed(p99, 2)}× floor (≤ ${TARGETS.maxP99Ratio})`, p99 <= TARGETS.maxP99Ratio),
+        verdict(s, `${s.errors} errors (0)`, s.errors === 0),
+        verdict(s, `peak RSS ${fixed(s.rssPeakMb, 0)} MB (< ${TARGETS.maxRssMb})`, s.rssPeakMb < TARGETS.maxRssMb),
+      ];
+    });
+}
+
+const verdict = (s: Summary, what: string, ok: boolean) => `${ok ? 'PASS' : 'FAIL'}  ${s.scenario.label}: ${what}`;

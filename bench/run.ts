@@ -1,0 +1,137 @@
+import 'reflect-metadata';
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { BenchEnvironment } from './bench-environment';
+import { runLoad } from './load';
+import { roundsDetail, summarise, table, targetVerdicts, type Measurement } from './report';
+import { startScenarios, type Scenario, type ServerKind } from './scenarios';
+import { ServerProcess } from './server-process';
+
+/**
+ * `npm run bench [-- options]`: POST /passwordless/start on the service against a hand-written floor, same Postgres and
+ * Redis, loaded in turn by autocannon from this process over loopback. See docs/benchmarks.md.
+ */
+const USAGE = `Options:
+  --smoke            a few seconds: 1 round, short load; exits non-zero on any error (for CI)
+  --rounds N         measurements per scenario, interleaved; medians are reported (default 3)
+  --duration S       measured seconds per round (default 10)
+  --warmup S         unmeasured seconds before each measurement (default 3)
+  --connections N    concurrent keep-alive connections (default 16)
+  --pool N           DATABASE_POOL_SIZE of both servers (default 10)
+  --only a,b         scenarios to run: floor, secret, jwt, same (default all)
+  --profile DIR      run the service under node --cpu-prof, writing the profile to DIR`;
+
+const SERVER_SCRIPTS: Record<ServerKind, string> = { floor: 'bench/floor/floor-server.js', service: 'src/main.js' };
+/** Assumed throughput before anything was measured; only sizes the pre-signed assertion pool. */
+const INITIAL_RPS_GUESS = 2000;
+
+interface Settings {
+  smoke: boolean;
+  rounds: number;
+  durationSeconds: number;
+  warmupSeconds: number;
+  connections: number;
+  poolSize: number;
+  only?: string[];
+  profileDir?: string;
+}
+
+function readSettings(): Settings {
+  const { values } = parseArgs({
+    options: {
+      smoke: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      connections: { type: 'string' },
+      pool: { type: 'string' },
+      only: { type: 'string' },
+      profile: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const number = (value: string | undefined, fallback: number) => {
+    const parsed = value === undefined ? fallback : Number(value);
+    if (!(parsed > 0)) throw new Error(`Not a positive number: ${value}\n${USAGE}`);
+    return parsed;
+  };
+  const smoke = values.smoke;
+  return {
+    smoke,
+    rounds: number(values.rounds, smoke ? 1 : 3),
+    durationSeconds: number(values.duration, smoke ? 1 : 10),
+    warmupSeconds: number(values.warmup, smoke ? 0.5 : 3),
+    connections: number(values.connections, smoke ? 4 : 16),
+    poolSize: number(values.pool, 10),
+    only: values.only?.split(','),
+    profileDir: values.profile,
+  };
+}
+
+/** One request before the load: a scenario that does not answer 200 with the start body is a broken benchmark. */
+async function sanityCheck(scenario: Scenario, url: string, body: string): Promise<void> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const text = await response.text();
+  const keys = response.ok ? Object.keys(JSON.parse(text) as object).sort().join(',') : '';
+  if (keys !== '_id,email,email_verified') throw new Error(`${scenario.key}: unexpected answer ${response.status} ${text}`);
+}
+
+async function measure(scenario: Scenario, server: ServerProcess, settings: Settings, rpsHint: number): Promise<Measurement> {
+  const url = `${server.baseUrl}${scenario.path}`;
+  const expected = Math.ceil(rpsHint * (settings.warmupSeconds + settings.durationSeconds) * 1.5) + 100;
+  const nextBody = await scenario.bodies(expected, server.baseUrl);
+  await sanityCheck(scenario, url, nextBody());
+  const load = { url, connections: settings.connections, nextBody };
+  const warmup = await runLoad({ ...load, durationSeconds: settings.warmupSeconds });
+  const peakRss = server.sampleRss();
+  const result = await runLoad({ ...load, durationSeconds: settings.durationSeconds });
+  const measurement = { ...result, errors: result.errors + warmup.errors, rssPeakBytes: peakRss() };
+  if (measurement.errors > 0) console.log(`  ${scenario.key}: ${measurement.errors} errors, statuses ${JSON.stringify({ ...warmup.statusCounts, ...result.statusCounts })}`);
+  return measurement;
+}
+
+async function main(): Promise<void> {
+  const settings = readSettings();
+  const env = await BenchEnvironment.create(settings.poolSize);
+  const servers = new Map<ServerKind, ServerProcess>();
+  try {
+    const scenarios = startScenarios(env).filter((s) => !settings.only || settings.only.includes(s.key));
+    for (const kind of new Set(scenarios.map((s) => s.server))) {
+      const profile = kind === 'service' ? settings.profileDir : undefined;
+      servers.set(kind, await ServerProcess.start({ name: kind, script: SERVER_SCRIPTS[kind], env: env.env, cpuProfileDir: profile }));
+    }
+    const results = new Map<Scenario, Measurement[]>(scenarios.map((s) => [s, []]));
+    let fastest = 0;
+    for (let round = 0; round < settings.rounds; round++) {
+      console.log(`round ${round + 1}/${settings.rounds}`);
+      for (const scenario of scenarios) {
+        await env.reset();
+        const measurement = await measure(scenario, servers.get(scenario.server)!, settings, fastest || INITIAL_RPS_GUESS);
+        results.get(scenario)!.push(measurement);
+        fastest = Math.max(fastest, measurement.requestsPerSecond);
+      }
+    }
+    const summaries = [...results].map(([scenario, rounds]) => summarise(scenario, rounds));
+    const cpu = cpus();
+    console.log(`\n${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, Node ${process.version}; ${settings.rounds} round(s) of ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s at ${settings.connections} connections, pool ${settings.poolSize}; medians\n`);
+    console.log(table(summaries));
+    console.log(`\nPer round:\n${roundsDetail(summaries)}`);
+    console.log('\nToken exchange (/oauth/token OTP grant): pending, the endpoint is not on main yet.');
+    const verdicts = targetVerdicts(summaries);
+    if (verdicts.length > 0) console.log(`\n${verdicts.join('\n')}`);
+    if (summaries.some((s) => s.errors > 0)) process.exitCode = 1;
+  } finally {
+    for (const server of servers.values()) await server.stop();
+    await env.destroy();
+  }
+  if (settings.profileDir) console.log(`\nCPU profile of the service written to ${settings.profileDir}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exitCode = 1;
+});
