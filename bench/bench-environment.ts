@@ -1,5 +1,6 @@
 import IORedis from 'ioredis';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '../src/config/app-config';
@@ -10,6 +11,9 @@ import { deleteKeysWithPrefix } from '../test/utils/redis-keys';
 
 const ADMIN_DATABASE_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const DEADLOCK_DETECTED = '40P01';
+const RESET_ATTEMPTS = 5;
+const RESET_RETRY_MS = 500;
 export const CALLBACK_URL = 'https://app.example.com/callback';
 
 /**
@@ -54,7 +58,16 @@ export class BenchEnvironment {
 
   /** Empties the tables and keys the load writes, so every measurement starts from the same state. */
   async reset(): Promise<void> {
-    await this.dataSource.query('TRUNCATE verifications CASCADE');
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.dataSource.query('TRUNCATE verifications CASCADE');
+        break;
+      } catch (err) {
+        // Requests cut off by the end of a load may still hold row locks; TRUNCATE can lose a deadlock to them.
+        if ((err as { code?: string }).code !== DEADLOCK_DETECTED || attempt === RESET_ATTEMPTS) throw err;
+        await sleep(RESET_RETRY_MS);
+      }
+    }
     await deleteKeysWithPrefix(this.redis, this.env.REDIS_PREFIX);
   }
 

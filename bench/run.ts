@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { cpus } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { BenchEnvironment } from './bench-environment';
 import { runLoad } from './load';
@@ -24,6 +25,7 @@ const USAGE = `Options:
 const SERVER_SCRIPTS: Record<ServerKind, string> = { floor: 'bench/floor/floor-server.js', service: 'src/main.js' };
 /** Assumed throughput before anything was measured; only sizes the pre-signed assertion pool. */
 const INITIAL_RPS_GUESS = 2000;
+const SETTLE_MS = 500;
 
 interface Settings {
   smoke: boolean;
@@ -109,6 +111,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < settings.rounds; round++) {
       console.log(`round ${round + 1}/${settings.rounds}`);
       for (const scenario of scenarios) {
+        await sleep(SETTLE_MS); // requests cut off by the previous load finish before the tables are emptied
         await env.reset();
         const measurement = await measure(scenario, servers.get(scenario.server)!, settings, fastest || INITIAL_RPS_GUESS);
         results.get(scenario)!.push(measurement);

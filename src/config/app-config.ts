@@ -26,6 +26,7 @@ export class EnvVars {
   @Transform(toInt) @IsInt() @Min(1) @Max(50) DELIVERY_MAX_ATTEMPTS = 5;
   @Transform(toInt) @IsInt() @Min(10) DELIVERY_BACKOFF_MS = 1000;
   @Transform(toInt) @IsInt() @Min(1) @Max(200) DATABASE_POOL_SIZE = 10;
+  @Transform(toInt) @IsInt() @Min(0) @Max(300_000) LOOKUP_CACHE_TTL_MS = 5000;
   @Transform(toInt) @IsInt() @Min(1) RATE_LIMIT_START_PER_IP = 50;
   @Transform(toInt) @IsInt() @Min(1000) RATE_LIMIT_START_WINDOW_MS = 3_600_000;
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose']) LOG_LEVEL = 'log';
@@ -39,6 +40,8 @@ export class AppConfig {
   readonly http!: { port: number; host: string; bodyLimit: number; trustProxy: boolean };
   readonly databaseUrl!: string;
   readonly databasePoolSize!: number;
+  /** How long a client or connection row read on the request path is reused (0: read every time). */
+  readonly lookupCacheTtlMs!: number;
   readonly migrationsRun!: boolean;
   readonly redis!: { url: string; prefix: string };
   /** Always ends with a slash: it is the `aud` of client assertions and the `iss` of tokens. */
@@ -65,6 +68,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     http: { port: vars.PORT, host: vars.HOST, bodyLimit: vars.BODY_LIMIT_BYTES, trustProxy: vars.TRUST_PROXY },
     databaseUrl: vars.DATABASE_URL,
     databasePoolSize: vars.DATABASE_POOL_SIZE,
+    lookupCacheTtlMs: vars.LOOKUP_CACHE_TTL_MS,
     migrationsRun: vars.MIGRATIONS_RUN,
     redis: { url: vars.REDIS_URL, prefix: vars.REDIS_PREFIX },
     issuerBaseUrl: vars.ISSUER_BASE_URL.endsWith('/') ? vars.ISSUER_BASE_URL : `${vars.ISSUER_BASE_URL}/`,

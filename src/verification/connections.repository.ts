@@ -1,13 +1,25 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { Clock } from '../common/clock';
+import { TtlCache } from '../common/ttl-cache';
+import { AppConfig } from '../config/app-config';
 import { ConnectionEntity } from './connection.entity';
 
 @Injectable()
 export class ConnectionsRepository {
-  constructor(@InjectRepository(ConnectionEntity) private readonly connections: Repository<ConnectionEntity>) {}
+  /** Every start reads its connection; see TtlCache for how changes propagate. */
+  private readonly cache: TtlCache<ConnectionEntity>;
+
+  constructor(
+    @InjectRepository(ConnectionEntity) private readonly connections: Repository<ConnectionEntity>,
+    config: AppConfig,
+    clock: Clock,
+  ) {
+    this.cache = TtlCache.forLookups(config, clock);
+  }
 
   findByName(name: string): Promise<ConnectionEntity | null> {
-    return this.connections.findOneBy({ name });
+    return this.cache.get(name, () => this.connections.findOneBy({ name }));
   }
 }
