@@ -10,6 +10,7 @@ export interface LoadOptions {
 
 export interface LoadResult {
   requestsPerSecond: number;
+  completed: number;
   p50Ms: number;
   p99Ms: number;
   /** Socket errors and timeouts plus non-2xx answers. */
@@ -30,6 +31,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   });
   return {
     requestsPerSecond: result.requests.average,
+    completed: result.requests.total,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     errors: result.errors + result.non2xx,

@@ -3,6 +3,8 @@ import type { Scenario } from './scenarios';
 
 export interface Measurement extends LoadResult {
   rssPeakBytes: number;
+  /** Server CPU (user + system) per completed request. */
+  cpuMsPerRequest: number;
 }
 
 export interface Summary {
@@ -14,6 +16,7 @@ export interface Summary {
   /** Summed over all rounds. */
   errors: number;
   rssPeakMb: number;
+  cpuMsPerRequest: number;
 }
 
 /** Targets from issue 6, relative to the floor. */
@@ -36,6 +39,7 @@ export function summarise(scenario: Scenario, rounds: Measurement[]): Summary {
     p99Ms: median(rounds.map((r) => r.p99Ms)),
     errors: rounds.reduce((sum, r) => sum + r.errors, 0),
     rssPeakMb: median(rounds.map((r) => r.rssPeakBytes / MB)),
+    cpuMsPerRequest: median(rounds.map((r) => r.cpuMsPerRequest)),
   };
 }
 
@@ -51,10 +55,11 @@ export function table(summaries: Summary[]): string {
     fixed(s.p99Ms, 1),
     String(s.errors),
     fixed(s.rssPeakMb, 0),
+    fixed(s.cpuMsPerRequest, 2),
     floor ? fixed(s.requestsPerSecond / floor.requestsPerSecond, 2) : 'n/a',
     floor ? fixed(s.p99Ms / floor.p99Ms, 2) : 'n/a',
   ]);
-  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', 'req/s ÷ floor', 'p99 ÷ floor'];
+  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', 'server CPU ms/req', 'req/s ÷ floor', 'p99 ÷ floor'];
   return [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
 
@@ -62,7 +67,7 @@ export function table(summaries: Summary[]): string {
 export function roundsDetail(summaries: Summary[]): string {
   return summaries
     .map((s) => {
-      const rounds = s.rounds.map((r) => `${fixed(r.requestsPerSecond, 0)} req/s p99 ${fixed(r.p99Ms, 1)} ms`).join('; ');
+      const rounds = s.rounds.map((r) => `${fixed(r.requestsPerSecond, 0)} req/s p99 ${fixed(r.p99Ms, 1)} ms ${fixed(r.cpuMsPerRequest, 2)} CPU ms/req`).join('; ');
       return `${s.scenario.label}: ${rounds}`;
     })
     .join('\n');

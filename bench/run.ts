@@ -90,8 +90,10 @@ async function measure(scenario: Scenario, server: ServerProcess, settings: Sett
   const load = { url, connections: settings.connections, nextBody };
   const warmup = await runLoad({ ...load, durationSeconds: settings.warmupSeconds });
   const peakRss = server.sampleRss();
+  const cpuBefore = server.cpuMs();
   const result = await runLoad({ ...load, durationSeconds: settings.durationSeconds });
-  const measurement = { ...result, errors: result.errors + warmup.errors, rssPeakBytes: peakRss() };
+  const cpuMsPerRequest = (server.cpuMs() - cpuBefore) / Math.max(1, result.completed);
+  const measurement = { ...result, errors: result.errors + warmup.errors, rssPeakBytes: peakRss(), cpuMsPerRequest };
   if (measurement.errors > 0) console.log(`  ${scenario.key}: ${measurement.errors} errors, statuses ${JSON.stringify({ ...warmup.statusCounts, ...result.statusCounts })}`);
   return measurement;
 }

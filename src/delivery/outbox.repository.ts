@@ -1,7 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { GroupCommit } from '../common/group-commit';
 import type { DeliveryJobData, QueueName } from './delivery.constants';
+
+/** Bounds one acknowledgement statement (ids are 24 characters). */
+const ACK_BATCH_SIZE = 500;
 
 export interface OutboxRow {
   verificationId: string;
@@ -12,14 +16,25 @@ export interface OutboxRow {
 
 @Injectable()
 export class OutboxRepository {
+  private readonly enqueuedAcks = new GroupCommit<string>((ids) => this.markAllEnqueued(ids), ACK_BATCH_SIZE);
+
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** The job is on the queue: drop the outbox row and mark the record queued (unless a worker already moved it on). */
-  async markEnqueued(verificationId: string, manager: EntityManager = this.dataSource.manager): Promise<void> {
+  /**
+   * The job is on the queue: drop the outbox row and mark the record queued (unless a worker already moved it on).
+   * Request-path calls are grouped into one statement while another is in flight (see GroupCommit); the relay passes
+   * its transaction's manager and runs alone.
+   */
+  async markEnqueued(verificationId: string, manager?: EntityManager): Promise<void> {
+    if (manager) return this.markAllEnqueued([verificationId], manager);
+    return this.enqueuedAcks.submit(verificationId);
+  }
+
+  private async markAllEnqueued(verificationIds: string[], manager: EntityManager = this.dataSource.manager): Promise<void> {
     await manager.query(
-      `WITH removed AS (DELETE FROM delivery_outbox WHERE verification_id = $1)
-       UPDATE verifications SET delivery_status = 'queued' WHERE id = $1 AND delivery_status = 'pending'`,
-      [verificationId],
+      `WITH removed AS (DELETE FROM delivery_outbox WHERE verification_id = ANY($1))
+       UPDATE verifications SET delivery_status = 'queued' WHERE id = ANY($1) AND delivery_status = 'pending'`,
+      [verificationIds],
     );
   }
 

@@ -1,0 +1,32 @@
+import { GroupCommit } from './group-commit';
+
+describe(GroupCommit.name, () => {
+  it('should flush an idle caller at once and group the callers that arrive during a flush', async () => {
+    const batches: number[][] = [];
+    let release!: () => void;
+    const firstFlushDone = new Promise<void>((resolve) => (release = resolve));
+    const sut = new GroupCommit<number>(async (items) => {
+      batches.push(items);
+      if (batches.length === 1) await firstFlushDone;
+    }, 10);
+
+    const first = sut.submit(1);
+    const rest = [2, 3, 4].map((n) => sut.submit(n));
+    expect(batches).toEqual([[1]]);
+    release();
+    await Promise.all([first, ...rest]);
+    expect(batches).toEqual([[1], [2, 3, 4]]);
+  });
+
+  it('should split at the batch size and fail only the callers of a failed batch', async () => {
+    const batches: number[][] = [];
+    const sut = new GroupCommit<number>((items) => {
+      batches.push(items);
+      return items.includes(4) ? Promise.reject(new Error('boom')) : Promise.resolve();
+    }, 2);
+
+    const results = await Promise.allSettled([1, 2, 3, 4, 5].map((n) => sut.submit(n)));
+    expect(batches).toEqual([[1], [2, 3], [4, 5]]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'rejected']);
+  });
+});
