@@ -43,10 +43,14 @@ async function assertionBodies(client: TestClient, count: number, audience: stri
   }
   const email = distinctEmails();
   let next = 0;
+  const nextAssertion = () => {
+    if (next === assertions.length) console.warn(`  all ${assertions.length} pre-signed assertions used: the rest fail (errors)`);
+    return assertions[next++] ?? 'exhausted';
+  };
   return () =>
     JSON.stringify({
       client_id: client.clientId,
-      client_assertion: assertions[next++] ?? 'exhausted',
+      client_assertion: nextAssertion(),
       client_assertion_type: JWT_BEARER_ASSERTION_TYPE,
       connection: 'email',
       email: email(),

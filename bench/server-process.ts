@@ -16,6 +16,8 @@ export interface ServerOptions {
   env: Record<string, string>;
   /** Directory for a V8 CPU profile of this server (`node --cpu-prof`), written when it is stopped. */
   cpuProfileDir?: string;
+  /** Extra Node flags (e.g. V8 heap sizes), split on spaces. */
+  nodeOptions?: string;
 }
 
 /** A server under test in its own Node process on a free loopback port; RSS is read from /proc. */
@@ -41,9 +43,8 @@ export class ServerProcess {
   static async start(options: ServerOptions): Promise<ServerProcess> {
     const port = await freePort();
     const distRoot = join(__dirname, '..');
-    const nodeArgs = options.cpuProfileDir
-      ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`, '--require', join(distRoot, 'bench', 'exit-on-sigusr2.js')]
-      : [];
+    const nodeArgs = options.nodeOptions?.split(' ').filter(Boolean) ?? [];
+    if (options.cpuProfileDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`, '--require', join(distRoot, 'bench', 'exit-on-sigusr2.js'));
     const child = spawn(process.execPath, [...nodeArgs, join(distRoot, options.script)], {
       env: { ...options.env, PATH: process.env.PATH ?? '', PORT: String(port), ISSUER_BASE_URL: `http://127.0.0.1:${port}/` },
       stdio: ['ignore', 'pipe', 'pipe'],

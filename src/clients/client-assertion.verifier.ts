@@ -15,12 +15,16 @@ const MAX_CLAIM_LENGTH = 64;
 const MAX_LIFETIME_SECONDS = 300;
 const CLOCK_TOLERANCE_SECONDS = 10;
 
+type ImportedKey = Awaited<ReturnType<typeof importJWK>>;
+
 /**
  * private_key_jwt (RFC 7523, OIDC Core §9) as Auth0 documents it: iss = sub = client_id, aud = the issuer base URL
  * with trailing slash (or the endpoint URL), exp required and at most 5 minutes ahead, jti single-use.
  */
 @Injectable()
 export class ClientAssertionVerifier {
+  private readonly importedKeys = new WeakMap<PublicJwk, Map<string, Promise<ImportedKey | undefined>>>();
+
   constructor(
     private readonly config: AppConfig,
     private readonly replay: AssertionReplayStore,
@@ -88,12 +92,24 @@ export class ClientAssertionVerifier {
     throw invalidClient(`signature did not verify with any registered key (${lastReason})`);
   }
 
-  private async importKey(jwk: PublicJwk, alg: string) {
-    try {
-      const { d: _private, ...publicPart } = jwk; // only ever use the public half, even if a private JWK was registered
-      return await importJWK(publicPart as Parameters<typeof importJWK>[0], alg);
-    } catch {
-      return undefined;
-    }
+  /**
+   * Imported keys are kept per JWK object: the client row (and so its JWK objects) is reused while the lookup cache
+   * holds it, so a key is parsed once per client refresh instead of on every request; a changed row brings new objects.
+   */
+  private importKey(jwk: PublicJwk, alg: string): Promise<ImportedKey | undefined> {
+    let byAlg = this.importedKeys.get(jwk);
+    if (!byAlg) this.importedKeys.set(jwk, (byAlg = new Map<string, Promise<ImportedKey | undefined>>()));
+    let key = byAlg.get(alg);
+    if (!key) byAlg.set(alg, (key = importPublicKey(jwk, alg)));
+    return key;
+  }
+}
+
+async function importPublicKey(jwk: PublicJwk, alg: string): Promise<ImportedKey | undefined> {
+  try {
+    const { d: _private, ...publicPart } = jwk; // only ever use the public half, even if a private JWK was registered
+    return await importJWK(publicPart as Parameters<typeof importJWK>[0], alg);
+  } catch {
+    return undefined;
   }
 }
