@@ -67,7 +67,7 @@ export function table(summaries: Summary[]): string {
 export function roundsDetail(summaries: Summary[]): string {
   return summaries
     .map((s) => {
-      const rounds = s.rounds.map((r) => `${fixed(r.requestsPerSecond, 0)} req/s p99 ${fixed(r.p99Ms, 1)} ms ${fixed(r.cpuMsPerRequest, 2)} CPU ms/req`).join('; ');
+      const rounds = s.rounds.map((r) => `${fixed(r.requestsPerSecond, 0)} req/s, p99 ${fixed(r.p99Ms, 1)} ms, ${fixed(r.cpuMsPerRequest, 2)} CPU ms/req, ${fixed(r.rssPeakBytes / MB, 0)} MB`).join('; ');
       return `${s.scenario.label}: ${rounds}`;
     })
     .join('\n');

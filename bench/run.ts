@@ -8,8 +8,8 @@ import { roundsDetail, summarise, table, targetVerdicts, type Measurement } from
 import { startScenarios, type Scenario, type ServerKind } from './scenarios';
 import { ServerProcess } from './server-process';
 
-/** The service runs with the V8 flags it is deployed with (package.json `start`, Dockerfile `NODE_OPTIONS`). */
-const SERVICE_NODE_FLAGS = '--max-semi-space-size=8';
+/** The service runs with the V8 heap flags it is deployed with (package.json `start`, Dockerfile, docker-compose). */
+const SERVICE_NODE_FLAGS = '--max-semi-space-size=8 --max-old-space-size=128';
 
 /**
  * `npm run bench [-- options]`: POST /passwordless/start on the service against a hand-written floor, same Postgres and
