@@ -16,7 +16,8 @@ export default async function globalTeardown(): Promise<void> {
     const redis = new IORedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      // `${prefix}*` also covers the per-file prefixes (`<prefix>-email`, ...) that worker tests use.
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
       if (keys.length > 0) await redis.del(...keys);
       cursor = next;
     } while (cursor !== '0');

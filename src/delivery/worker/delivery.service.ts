@@ -1,0 +1,60 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { UnrecoverableError, type Job } from 'bullmq';
+import { Clock } from '../../common/clock';
+import { SecretBox, type DeliverySecret } from '../../verification/secret-box';
+import type { DeliveryJobData, QueueName } from '../delivery.constants';
+import type { DeliveryChannel } from './delivery-channel';
+import { DeliveryAttemptsRepository, type SkipReason } from './delivery-attempts.repository';
+import { DeliveryError, sanitiseError } from './delivery-error';
+
+export type DeliveryOutcome = 'sent' | 'duplicate' | `skipped:${SkipReason}`;
+
+/**
+ * One delivery attempt of one record. Transient failures are rethrown so BullMQ retries with backoff; permanent ones
+ * become UnrecoverableError. The record turns `failed` only on the last attempt, and `sent` at most once.
+ */
+@Injectable()
+export class DeliveryService {
+  private readonly logger = new Logger(DeliveryService.name);
+
+  constructor(
+    private readonly attempts: DeliveryAttemptsRepository,
+    private readonly box: SecretBox,
+    private readonly clock: Clock,
+  ) {}
+
+  async deliver(queue: QueueName, job: Job<DeliveryJobData>, channel: DeliveryChannel): Promise<DeliveryOutcome> {
+    const { verificationId, sealedSecret } = job.data;
+    const start = await this.attempts.begin(verificationId, queue, job.attemptsStarted || job.attemptsMade + 1, channel.provider, this.clock.now());
+    if (start.skip) {
+      this.logger.debug(`Skipping ${verificationId}: ${start.skip}`);
+      return `skipped:${start.skip}`;
+    }
+
+    let secret: DeliverySecret | undefined;
+    try {
+      // The code exists in plaintext only here, for the duration of the send.
+      secret = this.open(verificationId, sealedSecret);
+      const result = await channel.send(start.target, secret);
+      const recorded = await this.attempts.succeed(verificationId, start.attemptId, result.providerMessageId, this.clock.now());
+      return recorded ? 'sent' : 'duplicate';
+    } catch (err) {
+      const permanent = err instanceof DeliveryError && err.permanent;
+      const final = permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const error = sanitiseError(err, [secret?.code, secret?.linkToken, sealedSecret]);
+      await this.attempts.fail(verificationId, start.attemptId, error, final, this.clock.now());
+      this.logger.warn(`Delivery of ${verificationId} failed (${permanent ? 'permanent' : final ? 'last attempt' : 'will retry'}): ${error}`);
+      if (permanent) throw new UnrecoverableError(error);
+      throw new DeliveryError(error, false);
+    }
+  }
+
+  private open(verificationId: string, sealedSecret: string): DeliverySecret {
+    try {
+      return this.box.open(verificationId, sealedSecret);
+    } catch {
+      // Wrong key or a tampered payload: retrying cannot help.
+      throw new DeliveryError('sealed secret could not be opened (CODE_ENCRYPTION_KEY mismatch or tampered job)', true);
+    }
+  }
+}
