@@ -17,7 +17,8 @@ export interface ReceivedMail {
 
 interface Hold {
   reached: () => void;
-  released: Promise<void>;
+  /** Resolves with whether the held message is then accepted (250) or dropped (as if the connection died). */
+  released: Promise<boolean>;
 }
 
 /**
@@ -66,14 +67,23 @@ export class SmtpSink {
     this.scripts.set(recipient.toLowerCase(), [...replies]);
   }
 
-  /** Holds the DATA reply for `recipient` until `release()`; `reached` resolves when a send is in flight. */
-  hold(recipient: string): { reached: Promise<void>; release: () => void } {
-    let release!: () => void;
+  /**
+   * Holds the DATA reply for `recipient` until `release()`; `reached` resolves when a send is in flight. Releasing
+   * with `accept: false` drops the message unacknowledged, as when the sender died mid-transfer.
+   */
+  hold(recipient: string): { reached: Promise<void>; release: (options?: { accept: boolean }) => void } {
+    let release!: (accept: boolean) => void;
     let reached!: () => void;
     const reachedPromise = new Promise<void>((resolve) => (reached = resolve));
-    const released = new Promise<void>((resolve) => (release = resolve));
+    const released = new Promise<boolean>((resolve) => (release = resolve));
     this.holds.set(recipient.toLowerCase(), { reached, released });
-    return { reached: reachedPromise, release: () => (this.holds.delete(recipient.toLowerCase()), release()) };
+    return {
+      reached: reachedPromise,
+      release: (options = { accept: true }) => {
+        this.holds.delete(recipient.toLowerCase());
+        release(options.accept);
+      },
+    };
   }
 
   mails(recipient?: string): ReceivedMail[] {
@@ -98,7 +108,7 @@ export class SmtpSink {
     const hold = to.map((r) => this.holds.get(r)).find(Boolean);
     if (hold) {
       hold.reached();
-      await hold.released;
+      if (!(await hold.released)) throw Object.assign(new Error('Dropped'), { responseCode: 421 });
     }
     const mail: ReceivedMail = { to, receivedAt: Date.now() };
     if (this.parse) {
