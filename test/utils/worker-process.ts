@@ -43,8 +43,8 @@ export interface WorkerChild {
 }
 
 /** Starts `node <build>/src/worker.js` with the given environment. */
-export function spawnWorker(outDir: string, env: Record<string, string>): WorkerChild {
-  const child = spawn(process.execPath, [join(outDir, 'src', 'worker.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnWorker(outDir: string, env: Record<string, string>, nodeArgs: string[] = []): WorkerChild {
+  const child = spawn(process.execPath, [...nodeArgs, join(outDir, 'src', 'worker.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));

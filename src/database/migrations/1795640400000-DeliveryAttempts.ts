@@ -9,7 +9,7 @@ export class DeliveryAttempts1795640400000 implements MigrationInterface {
       ALTER TABLE verifications
         ADD COLUMN delivered_at timestamptz,
         ADD COLUMN provider_message_id varchar(255)`);
-    // Never holds the code or the link: only what happened, when, and a sanitised error.
+    // One row per finished attempt. Never holds the code or the link: only what happened, when, and a sanitised error.
     await q.query(`
       CREATE TABLE delivery_attempts (
         id bigserial PRIMARY KEY,
@@ -17,11 +17,11 @@ export class DeliveryAttempts1795640400000 implements MigrationInterface {
         queue varchar(16) NOT NULL,
         attempt int NOT NULL,
         provider varchar(16) NOT NULL,
-        outcome varchar(16) NOT NULL CHECK (outcome IN ('started', 'sent', 'duplicate', 'retry', 'failed')),
+        outcome varchar(16) NOT NULL CHECK (outcome IN ('sent', 'duplicate', 'retry', 'failed')),
         provider_message_id varchar(255),
         error varchar(500),
         started_at timestamptz NOT NULL,
-        finished_at timestamptz
+        finished_at timestamptz NOT NULL
       )`);
     await q.query('CREATE INDEX delivery_attempts_verification ON delivery_attempts (verification_id)');
   }

@@ -22,7 +22,7 @@ export class EmailChannel implements DeliveryChannel {
   async send(target: DeliveryTarget, secret: DeliverySecret): Promise<SendResult> {
     if (target.send === 'link' && !secret.linkToken) throw new DeliveryError('link requested but the job carries no link token', true);
     const link = target.send === 'link' ? buildMagicLink(this.config.issuerBaseUrl, target, secret.linkToken!) : null;
-    const rendered = await this.renderer.renderEmail(target.templates, target.requestLanguage, {
+    const rendered = this.renderer.renderEmail(target.templates, target.requestLanguage, {
       code: secret.code,
       link,
       send: target.send,

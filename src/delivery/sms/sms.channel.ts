@@ -21,7 +21,7 @@ export class SmsChannel implements DeliveryChannel {
   }
 
   async send(target: DeliveryTarget, secret: DeliverySecret): Promise<SendResult> {
-    const text = await this.renderer.renderSms(target.templates, target.requestLanguage, {
+    const text = this.renderer.renderSms(target.templates, target.requestLanguage, {
       code: secret.code,
       password: secret.code,
       link: null,

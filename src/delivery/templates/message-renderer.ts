@@ -40,23 +40,23 @@ export class MessageRenderer {
   private readonly html = new Liquid({ ...this.options, outputEscape: 'escape' });
   private readonly parsed = new Map<string, Template[]>();
 
-  async renderEmail(templates: ConnectionTemplates, language: string | null, vars: TemplateVariables): Promise<RenderedEmail> {
-    const [subject, html, text] = await Promise.all([
-      this.render(this.plain, 'subject', templates, language, vars),
-      this.render(this.html, 'html', templates, language, vars),
-      this.render(this.plain, 'text', templates, language, vars),
-    ]);
-    return { subject: subject.replace(/\s+/g, ' ').trim(), html, text };
+  /** Synchronous on purpose: templates have no async tags, and this runs for every message (worker throughput). */
+  renderEmail(templates: ConnectionTemplates, language: string | null, vars: TemplateVariables): RenderedEmail {
+    return {
+      subject: this.render(this.plain, 'subject', templates, language, vars).replace(/\s+/g, ' ').trim(),
+      html: this.render(this.html, 'html', templates, language, vars),
+      text: this.render(this.plain, 'text', templates, language, vars),
+    };
   }
 
-  renderSms(templates: ConnectionTemplates, language: string | null, vars: TemplateVariables): Promise<string> {
-    return this.render(this.plain, 'sms', templates, language, vars).then((body) => body.trim());
+  renderSms(templates: ConnectionTemplates, language: string | null, vars: TemplateVariables): string {
+    return this.render(this.plain, 'sms', templates, language, vars).trim();
   }
 
-  private async render(engine: Liquid, field: TemplateField, templates: ConnectionTemplates, language: string | null, vars: TemplateVariables): Promise<string> {
+  private render(engine: Liquid, field: TemplateField, templates: ConnectionTemplates, language: string | null, vars: TemplateVariables): string {
     const source = pickTemplate(templates, language, field);
     try {
-      return (await engine.render(this.parse(engine, source), vars)) as string;
+      return engine.renderSync(this.parse(engine, source), vars) as string;
     } catch (err) {
       throw new DeliveryError(`template error in ${field}: ${(err as Error).message.split('\n')[0]}`, true);
     }

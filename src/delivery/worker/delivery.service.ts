@@ -25,7 +25,8 @@ export class DeliveryService {
 
   async deliver(queue: QueueName, job: Job<DeliveryJobData>, channel: DeliveryChannel): Promise<DeliveryOutcome> {
     const { verificationId, sealedSecret } = job.data;
-    const start = await this.attempts.begin(verificationId, queue, job.attemptsStarted || job.attemptsMade + 1, channel.provider, this.clock.now());
+    const log = { verificationId, queue, attempt: job.attemptsStarted || job.attemptsMade + 1, provider: channel.provider, startedAt: this.clock.now() };
+    const start = await this.attempts.begin(verificationId, log.startedAt);
     if (start.skip) {
       this.logger.debug(`Skipping ${verificationId}: ${start.skip}`);
       return `skipped:${start.skip}`;
@@ -36,13 +37,13 @@ export class DeliveryService {
       // The code exists in plaintext only here, for the duration of the send.
       secret = this.open(verificationId, sealedSecret);
       const result = await channel.send(start.target, secret);
-      const recorded = await this.attempts.succeed(verificationId, start.attemptId, result.providerMessageId, this.clock.now());
+      const recorded = await this.attempts.succeed(log, result.providerMessageId, this.clock.now());
       return recorded ? 'sent' : 'duplicate';
     } catch (err) {
       const permanent = err instanceof DeliveryError && err.permanent;
       const final = permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       const error = sanitiseError(err, [secret?.code, secret?.linkToken, sealedSecret]);
-      await this.attempts.fail(verificationId, start.attemptId, error, final, this.clock.now());
+      await this.attempts.fail(log, error, final, this.clock.now());
       this.logger.warn(`Delivery of ${verificationId} failed (${permanent ? 'permanent' : final ? 'last attempt' : 'will retry'}): ${error}`);
       if (permanent) throw new UnrecoverableError(error);
       throw new DeliveryError(error, false);
