@@ -2,6 +2,8 @@ import 'reflect-metadata';
 import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
@@ -107,6 +109,7 @@ async function main(): Promise<void> {
       await waitFor(() => Promise.resolve(received.has(email)), 10_000, 1);
       latencies.push(received.get(email)! - started);
     }
+    console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores`);
     console.log(`unloaded start→inbox (${LATENCY_SAMPLES} sequential starts, ${WORKERS} workers): p50 ${fmt(percentile(latencies, 50))}, p99 ${fmt(percentile(latencies, 99))}`);
 
     // 2. Throughput: N records + jobs queued while paused, then drained.
@@ -122,13 +125,16 @@ async function main(): Promise<void> {
       }));
       await queue.addBulk(batch);
     }
+    const cpuBefore = workers.map((w) => cpuMs(w.child.pid!));
     const resumedAt = Date.now();
     await queue.resume();
     await waitFor(() => Promise.resolve(emails.every((e) => received.has(e.email))), 300_000, 20);
     const last = Math.max(...emails.map((e) => received.get(e.email)!));
+    const workerCpu = workers.reduce((sum, w, i) => sum + cpuMs(w.child.pid!) - cpuBefore[i], 0);
     const drainSeconds = (last - resumedAt) / 1000;
     const queued = emails.map((e) => received.get(e.email)! - enqueuedAt);
     console.log(`throughput: ${JOBS} emails drained by ${WORKERS} worker processes in ${drainSeconds.toFixed(2)} s = ${(JOBS / drainSeconds).toFixed(0)} emails/s`);
+    console.log(`  worker CPU per email: ${(workerCpu / JOBS).toFixed(2)} ms (user+sys of the worker processes; load-independent)`);
     console.log(`  enqueue→inbox under that backlog: p50 ${fmt(percentile(queued, 50))}, p99 ${fmt(percentile(queued, 99))}`);
     const [{ sent }]: Array<{ sent: string }> = await dataSource.query("SELECT count(*) AS sent FROM verifications WHERE delivery_status = 'sent'");
     console.log(`  records marked sent: ${sent} of ${JOBS + LATENCY_SAMPLES}; mails received: ${received.size}`);
@@ -160,6 +166,12 @@ async function insertRecords(dataSource: DataSource, config: AppConfig, clientId
     );
   }
   return rows;
+}
+
+/** user+sys CPU time of a process in ms, from /proc (Linux; clock ticks are 10 ms). */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 function pick(source: NodeJS.ProcessEnv, pattern: RegExp): Record<string, string> {
