@@ -1,8 +1,7 @@
 import 'reflect-metadata';
-import { Queue } from 'bullmq';
-import { Client } from 'pg';
 import { loadConfig } from '../src/config/app-config';
-import { jobIdFor, QueueName, type DeliveryJobData } from '../src/delivery/delivery.constants';
+import { QueueName } from '../src/delivery/delivery.constants';
+import { FailedDeliveries, type FailedDelivery } from '../src/delivery/failed-deliveries';
 
 const USAGE = `npm run deliveries:retry -- [--queue email|sms] [--retry all|<verification id>] [--limit N]
   Without --retry: lists the failed (dead-letter) delivery jobs with their last error.
@@ -27,42 +26,23 @@ function parse(argv: string[]): Options {
   return options;
 }
 
-/**
- * The dead-letter view of delivery: failed jobs stay in BullMQ's failed set (removeOnFail: false). Retrying moves a job
- * back to waiting with fresh attempts and sets its record from `failed` back to `queued`; the worker still skips a
- * record that has expired, been superseded or consumed meanwhile.
- */
+const describe = (d: FailedDelivery) => `${d.queue}\t${d.verificationId}\tattempts=${d.attemptsMade}\tfailed=${d.failedAt.toISOString()}\t${d.reason}`;
+
 async function main(): Promise<void> {
   const options = parse(process.argv.slice(2));
-  const config = loadConfig();
-  const db = new Client({ connectionString: config.databaseUrl });
-  await db.connect();
+  const failed = await new FailedDeliveries(loadConfig()).open();
   try {
-    for (const name of options.queues) {
-      const queue = new Queue<DeliveryJobData>(name, { connection: { url: config.redis.url }, prefix: config.redis.prefix });
-      try {
-        const jobs =
-          options.retry && options.retry !== 'all'
-            ? [await queue.getJob(jobIdFor(options.retry))].filter((j) => j !== undefined)
-            : await queue.getFailed(0, options.limit - 1);
-        for (const job of jobs) {
-          if ((await job.getState()) !== 'failed') continue;
-          const line = `${name}\t${job.data.verificationId}\tattempts=${job.attemptsMade}\tfailed=${new Date(job.finishedOn ?? 0).toISOString()}\t${job.failedReason}`;
-          if (!options.retry) {
-            console.log(line);
-            continue;
-          }
-          await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
-          await db.query("UPDATE verifications SET delivery_status = 'queued' WHERE id = $1 AND delivery_status = 'failed'", [job.data.verificationId]);
-          console.log(`retried\t${line}`);
-        }
-        if (jobs.length === 0) console.log(`${name}\tno failed jobs${options.retry && options.retry !== 'all' ? ` for ${options.retry}` : ''}`);
-      } finally {
-        await queue.close();
+    const only = options.retry && options.retry !== 'all' ? options.retry : undefined;
+    for (const queue of options.queues) {
+      const deliveries = await failed.list(queue, only, options.limit);
+      if (deliveries.length === 0) console.log(`${queue}\tno failed jobs`);
+      for (const delivery of deliveries) {
+        if (options.retry) await failed.retry(delivery);
+        console.log(`${options.retry ? 'retried\t' : ''}${describe(delivery)}`);
       }
     }
   } finally {
-    await db.end();
+    await failed.close();
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import { QueueName, type DeliveryJobData } from '../../src/delivery/delivery.constants';
 import { EmailChannel } from '../../src/delivery/email/email.channel';
+import { FailedDeliveries } from '../../src/delivery/failed-deliveries';
 import { DeliveryAttemptsRepository } from '../../src/delivery/worker/delivery-attempts.repository';
 import { DeliveryService } from '../../src/delivery/worker/delivery.service';
 import { SecretBox } from '../../src/verification/secret-box';
@@ -120,6 +121,26 @@ describe('Email delivery worker', () => {
     expect(await job!.getState()).toBe('failed');
     expect(job!.attemptsMade).toBe(1);
     expect(sink.mails(email)).toHaveLength(0);
+  });
+
+  it('should list a failed delivery and deliver it once retried (npm run deliveries:retry)', async () => {
+    const email = uniqueEmail();
+    sink.script(email, [550]);
+    const id = (await start({ connection: 'email', email, send: 'code' })).body._id as string;
+    await waitForStatus(t.dataSource, id, 'failed');
+
+    const failed = await new FailedDeliveries(t.config).open();
+    try {
+      const [delivery] = await failed.list(QueueName.Email, id);
+      expect(delivery).toEqual({ queue: 'email', verificationId: id, attemptsMade: 1, failedAt: expect.any(Date), reason: expect.stringMatching(/^SMTP 550/) });
+      expect((await failed.list(QueueName.Email)).map((d) => d.verificationId)).toContain(id);
+      await failed.retry(delivery);
+    } finally {
+      await failed.close();
+    }
+    await waitForStatus(t.dataSource, id, 'sent');
+    expect(sink.mails(email)).toHaveLength(1);
+    expect((await attemptsOf(t.dataSource, id)).map((a) => [a.attempt, a.outcome])).toEqual([[1, 'failed'], [1, 'sent']]);
   });
 
   it('should mark the record failed after the last transient failure', async () => {
