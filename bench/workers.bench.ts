@@ -1,11 +1,9 @@
 import 'reflect-metadata';
 import { Queue } from 'bullmq';
-import IORedis from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { hashClientSecret } from '../src/clients/client-secret';
 import { loadConfig, type AppConfig } from '../src/config/app-config';
@@ -15,6 +13,8 @@ import { jobIdFor, JobName, QueueName } from '../src/delivery/delivery.constants
 import { createHttpApp } from '../src/http-app';
 import { SecretBox } from '../src/verification/secret-box';
 import { SecretHasher } from '../src/verification/secret-hasher';
+import globalTeardown from '../test/setup/global-teardown';
+import { newRunEnvironment } from '../test/setup/test-env';
 import { freePort, waitFor } from '../test/utils/redis-process';
 import { SmtpSink } from '../test/utils/smtp-sink';
 import { spawnWorker, type WorkerChild } from '../test/utils/worker-process';
@@ -47,28 +47,24 @@ const percentile = (values: number[], p: number) => {
 const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
 
 async function main(): Promise<void> {
-  const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
-  const adminUrl = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const databaseUrl = adminUrl.replace(/\/[^/]*$/, `/pwl_bench_${runId}`);
+  // A throwaway database and Redis prefix, like a test run (and removed the same way at the end).
   const env: Record<string, string> = {
-    NODE_ENV: 'test',
+    ...newRunEnvironment(),
     LOG_LEVEL: 'warn',
-    DATABASE_URL: databaseUrl,
-    REDIS_PREFIX: `pwlbench-${runId}`,
     ISSUER_BASE_URL: 'https://bench.example.com/',
-    CODE_HASH_SECRET: randomBytes(32).toString('hex'),
-    CODE_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     RATE_LIMIT_START_PER_IP: '1000000',
+    DATABASE_POOL_SIZE: '10',
     WORKER_QUEUES: 'email',
     EMAIL_PROVIDER: 'smtp',
     MIGRATIONS_RUN: 'false',
   };
+  const runId = env.REDIS_PREFIX;
   const sink = await SmtpSink.start({ parse: false });
   env.SMTP_URL = sink.url;
   // The in-process API reads process.env through its ConfigModule.
   Object.assign(process.env, env);
   const config = loadConfig();
-  await ensureDatabaseExists(databaseUrl);
+  await ensureDatabaseExists(config.databaseUrl);
   const dataSource = await new DataSource(dataSourceOptions(config)).initialize();
   await runMigrationsLocked(dataSource);
   const clientId = `bench${runId}`;
@@ -146,7 +142,7 @@ async function main(): Promise<void> {
     await queue.close();
     await dataSource.destroy();
     await sink.close();
-    await cleanup(config, databaseUrl, adminUrl);
+    await globalTeardown();
   }
 }
 
@@ -176,17 +172,6 @@ function cpuMs(pid: number): number {
 
 function pick(source: NodeJS.ProcessEnv, pattern: RegExp): Record<string, string> {
   return Object.fromEntries(Object.entries(source).filter((e): e is [string, string] => pattern.test(e[0]) && e[1] !== undefined));
-}
-
-async function cleanup(config: AppConfig, databaseUrl: string, adminUrl: string): Promise<void> {
-  const admin = new Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS "${new URL(databaseUrl).pathname.slice(1)}" WITH (FORCE)`);
-  await admin.end();
-  const redis = new IORedis(config.redis.url);
-  const keys = await redis.keys(`${config.redis.prefix}:*`);
-  if (keys.length > 0) await redis.del(...keys);
-  await redis.quit();
 }
 
 main().then(
