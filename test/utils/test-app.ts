@@ -42,8 +42,13 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   for (const override of options.overrides ?? []) builder = builder.overrideProvider(override.provide).useValue(override.useValue);
   const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(config, options.tls), nestAppOptions(config));
-  await configureHttpApp(app);
-  await app.listen(options.port ?? 0, '127.0.0.1');
+  try {
+    await configureHttpApp(app);
+    await app.listen(options.port ?? 0, '127.0.0.1');
+  } catch (err) {
+    await app.close().catch(() => undefined); // a failed boot must not leave pools open and hang Jest
+    throw err;
+  }
   const address = app.getHttpServer().address() as { port: number };
   const baseUrl = `${options.tls ? 'https' : 'http'}://127.0.0.1:${address.port}`;
   return {
