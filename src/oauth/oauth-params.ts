@@ -2,6 +2,11 @@ import { ApiError } from '../common/api-error';
 
 export type Params = Record<string, unknown>;
 
+/** A body that is not an object (JSON `null`, an array, a number) carries no parameters. */
+export function asParams(body: unknown): Params {
+  return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Params) : {};
+}
+
 /** An optional string parameter; anything else (a repeated form key arrives as an array) is refused, not guessed at. */
 export function stringParam(params: Params, name: string): string | undefined {
   const value = params[name];

@@ -5,7 +5,6 @@ import { AppConfig } from '../config/app-config';
 import { SigningKeyStore } from '../tokens/signing-key.store';
 import type { TokenResponse } from '../tokens/token-issuer';
 import { openidConfiguration } from './discovery';
-import type { Params } from './oauth-params';
 import { TokenService } from './token.service';
 import { UserinfoService } from './userinfo.service';
 
@@ -24,7 +23,7 @@ export class OAuthController {
   @Header('Cache-Control', 'no-store')
   @Header('Pragma', 'no-cache')
   @AuthenticateClient('oauth')
-  token(@CurrentClient() client: ClientEntity, @Body() body: Params): Promise<TokenResponse> {
+  token(@CurrentClient() client: ClientEntity, @Body() body: unknown): Promise<TokenResponse> {
     return this.tokens.exchange(client, body);
   }
 

@@ -9,7 +9,7 @@ import { UsersRepository } from '../users/users.repository';
 import { failureDescription, VerificationFailure } from '../verification/otp-verifier';
 import { SecretHasher } from '../verification/secret-hasher';
 import { AuthorizationCodesRepository } from './authorization-codes.repository';
-import { requiredParam, stringParam, type Params } from './oauth-params';
+import { asParams, requiredParam, stringParam, type Params } from './oauth-params';
 import { PasswordlessLoginService } from './passwordless-login.service';
 
 /** RFC 7636 §4.1: 43 to 128 unreserved characters. */
@@ -27,7 +27,8 @@ export class TokenService {
     private readonly clock: Clock,
   ) {}
 
-  exchange(client: ClientEntity, params: Params): Promise<TokenResponse> {
+  exchange(client: ClientEntity, body: unknown): Promise<TokenResponse> {
+    const params = asParams(body);
     const grantType = requiredParam(params, 'grant_type');
     if (grantType === PASSWORDLESS_OTP_GRANT) return this.otpGrant(client, params);
     if (grantType === 'authorization_code') return this.authorizationCodeGrant(client, params);

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ApiError } from '../common/api-error';
 import type { ClientEntity } from '../clients/client.entity';
-import { requiredParam, stringParam, type Params } from '../oauth/oauth-params';
+import { asParams, requiredParam, stringParam } from '../oauth/oauth-params';
 import { PasswordlessLoginService } from '../oauth/passwordless-login.service';
 import { failureDescription, VerificationFailure } from '../verification/otp-verifier';
 
@@ -14,7 +14,8 @@ import { failureDescription, VerificationFailure } from '../verification/otp-ver
 export class LegacyVerifyService {
   constructor(private readonly login: PasswordlessLoginService) {}
 
-  async verify(client: ClientEntity, params: Params): Promise<Record<string, never>> {
+  async verify(client: ClientEntity, body: unknown): Promise<Record<string, never>> {
+    const params = asParams(body);
     const connectionName = requiredParam(params, 'connection');
     const username = stringParam(params, 'email') ?? stringParam(params, 'phone_number') ?? stringParam(params, 'username');
     if (!username) throw new ApiError(400, 'invalid_request', 'missing username parameter');

@@ -3,7 +3,6 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthenticateClient, CurrentClient } from '../clients/client-auth.guard';
 import type { ClientEntity } from '../clients/client.entity';
 import { auth0ValidationPipe } from '../common/auth0-validation';
-import type { Params } from '../oauth/oauth-params';
 import { StartThrottlerGuard } from '../rate-limit/start-throttler.guard';
 import { sendBrowserResponse } from './browser-response';
 import { LegacyVerifyService } from './legacy-verify.service';
@@ -33,18 +32,18 @@ export class PasswordlessController {
   @Post('verify')
   @HttpCode(200)
   @AuthenticateClient('oauth')
-  verify(@CurrentClient() client: ClientEntity, @Body() body: Params): Promise<Record<string, never>> {
+  verify(@CurrentClient() client: ClientEntity, @Body() body: unknown): Promise<Record<string, never>> {
     return this.legacyVerify.verify(client, body);
   }
 
   /** Consumes nothing: see VerifyRedirectService. */
   @Get('verify_redirect')
-  async verifyRedirectPage(@Query() query: Params, @Res() reply: FastifyReply): Promise<void> {
+  async verifyRedirectPage(@Query() query: unknown, @Res() reply: FastifyReply): Promise<void> {
     sendBrowserResponse(reply, await this.verifyRedirect.page(query));
   }
 
   @Post('verify_redirect')
-  async verifyRedirectComplete(@Body() body: Params, @Res() reply: FastifyReply): Promise<void> {
+  async verifyRedirectComplete(@Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
     sendBrowserResponse(reply, await this.verifyRedirect.complete(body));
   }
 }

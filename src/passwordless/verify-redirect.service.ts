@@ -5,7 +5,7 @@ import { RandomSource } from '../common/random.source';
 import type { ClientEntity } from '../clients/client.entity';
 import { ClientsRepository } from '../clients/clients.repository';
 import { AuthorizationCodesRepository } from '../oauth/authorization-codes.repository';
-import type { Params } from '../oauth/oauth-params';
+import { asParams } from '../oauth/oauth-params';
 import { PasswordlessLoginService } from '../oauth/passwordless-login.service';
 import { TokenIssuer } from '../tokens/token-issuer';
 import type { User } from '../users/users.repository';
@@ -53,13 +53,13 @@ export class VerifyRedirectService {
     private readonly clock: Clock,
   ) {}
 
-  async page(query: Params): Promise<BrowserResponse> {
+  async page(query: unknown): Promise<BrowserResponse> {
     const flow = await this.flow(query);
     if ('kind' in flow) return flow;
     return confirmationPage(flow.params, flow.redirectUri, this.random.token(16));
   }
 
-  async complete(body: Params): Promise<BrowserResponse> {
+  async complete(body: unknown): Promise<BrowserResponse> {
     const flow = await this.flow(body);
     if ('kind' in flow) return flow;
     try {
@@ -72,8 +72,8 @@ export class VerifyRedirectService {
   }
 
   /** Only a known client and one of its callback URLs earn a redirect; anything else gets an error page. */
-  private async flow(input: Params): Promise<Flow | BrowserResponse> {
-    const params = Object.fromEntries(Object.entries(input).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+  private async flow(input: unknown): Promise<Flow | BrowserResponse> {
+    const params = Object.fromEntries(Object.entries(asParams(input)).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
     const client = params.client_id ? await this.clients.findById(params.client_id) : null;
     if (!client) return errorPage(400, 'The link names an unknown application.');
     const redirectUri = params.redirect_uri;

@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { AppConfig, ConfigError, type SigningKeyInput } from '../config/app-config';
@@ -23,7 +23,7 @@ export interface SigningKey {
  * survive restarts, which a per-process or per-file key would not give a multi-replica deployment.
  */
 @Injectable()
-export class SigningKeyStore implements OnModuleInit {
+export class SigningKeyStore implements OnApplicationBootstrap {
   private readonly logger = new Logger(SigningKeyStore.name);
   private keys: SigningKey[] = [];
 
@@ -33,7 +33,8 @@ export class SigningKeyStore implements OnModuleInit {
     private readonly box: SecretBox,
   ) {}
 
-  async onModuleInit(): Promise<void> {
+  /** Bootstrap, not module init: DatabaseModule applies migrations (the signing_keys table) during module init. */
+  async onApplicationBootstrap(): Promise<void> {
     const configured = this.config.tokens.signingKeys;
     this.keys = configured.length > 0 ? await this.importConfigured(configured) : await this.loadDevelopmentKeys();
   }

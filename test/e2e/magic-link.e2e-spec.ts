@@ -144,6 +144,23 @@ describe('Magic links: GET/POST /passwordless/verify_redirect', () => {
     expect(await consumedAt(link.id)).toBeNull();
   });
 
+  it('should refuse a plain PKCE challenge and a code request without its code, changing nothing', async () => {
+    const link = await sendLink(web, { response_type: 'code', code_challenge: 'a'.repeat(43), code_challenge_method: 'plain' });
+    const res = await t.postForm('/passwordless/verify_redirect', link.params);
+    expect(Object.fromEntries(location(res).searchParams)).toEqual({ error: 'invalid_request', error_description: 'code_challenge must be a S256 challenge (code_challenge_method=S256)' });
+    expect(await consumedAt(link.id)).toBeNull();
+    const missing = await t.postForm('/oauth/token', { ...credentials(web), grant_type: 'authorization_code' });
+    expect({ status: missing.status, body: missing.body }).toEqual({ status: 400, body: { error: 'invalid_request', error_description: 'missing code parameter' } });
+  });
+
+  it('should render an error page, never a 5xx, for bodies that are not objects', async () => {
+    for (const raw of ['null', '[1]', '5']) {
+      const res = await t.post('/passwordless/verify_redirect', raw);
+      expect(res.status).toBe(400);
+      expect(res.text).toContain('This sign-in link cannot be used');
+    }
+  });
+
   it('should refuse a tampered link token and an expired link', async () => {
     const link = await sendLink(web, { state: 'x' });
     const tampered = await t.postForm('/passwordless/verify_redirect', { ...link.params, verification_code: randomBytes(32).toString('base64url') });

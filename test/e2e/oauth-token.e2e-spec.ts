@@ -146,6 +146,15 @@ describe('POST /oauth/token (passwordless OTP grant)', () => {
       expect(await repeated.json()).toEqual({ error: 'invalid_request', error_description: 'otp parameter must be a string' });
     });
 
+    it('should answer a non-object body with Basic client authentication as missing parameters, never a 5xx', async () => {
+      const basic = `Basic ${Buffer.from(`${web.clientId}:${web.secret!}`).toString('base64')}`;
+      for (const raw of ['null', '[1]', '5', '"x"']) {
+        const res = await t.post('/oauth/token', raw, { authorization: basic });
+        expect(res.status).toBeLessThan(500);
+        expect(res.body.error).toBe('invalid_request');
+      }
+    });
+
     it('should refuse bad client authentication', async () => {
       const wrong = await t.postForm('/oauth/token', { client_id: web.clientId, client_secret: 'nope', grant_type: OTP_GRANT });
       expect({ status: wrong.status, error: wrong.body.error }).toEqual({ status: 401, error: 'invalid_client' });

@@ -1,8 +1,10 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { Client } from 'pg';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { createClient, uniqueEmail } from '../utils/factories';
 import { otpGrant, startFlow } from '../utils/passwordless-flow';
 import { QueueInspector } from '../utils/queue-inspector';
+import { ADMIN_DATABASE_URL } from '../setup/test-env';
 import { startTestApp, type TestApp } from '../utils/test-app';
 
 const rsaKey = () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
@@ -21,6 +23,22 @@ describe('Token signing keys', () => {
       expect(rows[0].private_key_sealed).not.toContain('PRIVATE KEY');
     } finally {
       await Promise.all([first.close(), second.close()]);
+    }
+  });
+
+  it('should boot on an empty database: migrations run before the key is generated', async () => {
+    const url = new URL(ADMIN_DATABASE_URL);
+    url.pathname = `/${new URL(process.env.DATABASE_URL!).pathname.slice(1)}_fresh_${randomBytes(3).toString('hex')}`;
+    const database = url.pathname.slice(1);
+    try {
+      const t = await startTestApp({ env: { DATABASE_URL: url.toString() } });
+      expect(((await t.get('/.well-known/jwks.json')).body.keys as unknown[]).length).toBe(1);
+      await t.close();
+    } finally {
+      const admin = new Client({ connectionString: ADMIN_DATABASE_URL });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+      await admin.end();
     }
   });
 
