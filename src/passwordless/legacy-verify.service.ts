@@ -21,7 +21,7 @@ export class LegacyVerifyService {
     if (!username) throw new ApiError(400, 'invalid_request', 'missing username parameter');
     const secret = stringParam(params, 'verification_code') ?? stringParam(params, 'password');
     if (!secret) throw new ApiError(400, 'invalid_request', 'missing password parameter');
-    stringParam(params, 'scope');
+    stringParam(params, 'scope'); // validated only: the tokens' scope comes from the verify_redirect step
     this.login.requireOtpGrant(client, false);
     const connection = await this.login.enabledConnection(client, connectionName);
     try {
