@@ -17,9 +17,9 @@ export class UserinfoService {
   async userinfo(authorization: string | undefined): Promise<Record<string, string | boolean>> {
     const token = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(authorization?.trim() ?? '')?.[1];
     if (!token) throw invalidToken('Missing or malformed bearer token');
-    const claims = await this.issuer.verifyAccessToken(token);
-    if (!claims) throw invalidToken('The access token is invalid or has expired');
-    const user = await this.users.findById(claims.sub);
+    const subject = await this.issuer.verifyAccessToken(token);
+    if (!subject) throw invalidToken('The access token is invalid or has expired');
+    const user = await this.users.findById(subject);
     if (!user) throw invalidToken('The access token is invalid or has expired');
     return { sub: user.userId, ...userClaims(user) };
   }

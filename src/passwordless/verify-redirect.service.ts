@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ApiError } from '../common/api-error';
+import { echo } from '../common/auth0-validation';
 import { Clock } from '../common/clock';
 import { RandomSource } from '../common/random.source';
 import type { ClientEntity } from '../clients/client.entity';
@@ -25,16 +26,6 @@ interface Flow {
   params: Record<string, string>;
   redirectUri: string;
   responseType: string[];
-}
-
-/** An OAuth error for the application, sent to its redirect_uri (RFC 6749 §4.1.2.1 / §4.2.2.1). */
-class RedirectError extends Error {
-  constructor(
-    readonly error: string,
-    readonly description: string,
-  ) {
-    super(`${error}: ${description}`);
-  }
 }
 
 /**
@@ -65,7 +56,7 @@ export class VerifyRedirectService {
     try {
       return { kind: 'redirect', location: await this.authorize(flow) };
     } catch (err) {
-      if (err instanceof RedirectError) return this.redirectWith(flow, { error: err.error, error_description: err.description });
+      // Once client and redirect_uri are trusted, errors go to the application (RFC 6749 §4.1.2.1 / §4.2.2.1).
       if (err instanceof ApiError && err.status < 500) return this.redirectWith(flow, { error: err.error, error_description: err.description });
       throw err;
     }
@@ -84,17 +75,17 @@ export class VerifyRedirectService {
   private async authorize(flow: Flow): Promise<string> {
     const { client, params } = flow;
     const responseType = flow.responseType.join(' ');
-    if (!RESPONSE_TYPES.includes(responseType)) throw new RedirectError('unsupported_response_type', `Unsupported response type: ${responseType}`);
+    if (!RESPONSE_TYPES.includes(responseType)) throw new ApiError(400, 'unsupported_response_type', `Unsupported response type: ${echo(responseType)}`);
     const wantsIdToken = flow.responseType.includes('id_token');
     // OIDC Core §3.2.2.1: nonce is required when an id_token is returned from the authorization endpoint.
-    if (wantsIdToken && !params.nonce) throw new RedirectError('invalid_request', 'nonce is required when response_type includes id_token');
+    if (wantsIdToken && !params.nonce) throw new ApiError(400, 'invalid_request', 'nonce is required when response_type includes id_token');
     if (params.code_challenge !== undefined && (params.code_challenge_method !== 'S256' || !S256_CHALLENGE.test(params.code_challenge))) {
-      throw new RedirectError('invalid_request', 'code_challenge must be a S256 challenge (code_challenge_method=S256)');
+      throw new ApiError(400, 'invalid_request', 'code_challenge must be a S256 challenge (code_challenge_method=S256)');
     }
     this.login.requireOtpGrant(client, false);
     const connection = await this.login.enabledConnection(client, params.connection ?? '');
     const username = connection.strategy === 'email' ? params.email : params.phone_number;
-    if (!username || !params.verification_code) throw new RedirectError('invalid_request', 'The link is incomplete.');
+    if (!username || !params.verification_code) throw new ApiError(400, 'invalid_request', 'The link is incomplete.');
     this.issuer.checkAudience(params.audience);
     const scopes = this.issuer.grantedScope(params.scope).split(' ').filter(Boolean);
     const scope = (wantsIdToken && !scopes.includes('openid') ? ['openid', ...scopes] : scopes).join(' ');
@@ -103,7 +94,7 @@ export class VerifyRedirectService {
     try {
       user = await this.login.login({ client, connection, username, secret: params.verification_code, acceptLinkToken: true });
     } catch (err) {
-      if (err instanceof VerificationFailure) throw new RedirectError('access_denied', failureDescription(err.reason, connection.strategy));
+      if (err instanceof VerificationFailure) throw new ApiError(403, 'access_denied', failureDescription(err.reason, connection.strategy));
       throw err;
     }
     if (responseType === 'code') return this.redirectWith(flow, { code: await this.issueCode(flow, user, scope) }).location;

@@ -27,11 +27,6 @@ export interface TokenResponse {
   scope: string;
 }
 
-export interface AccessTokenClaims {
-  sub: string;
-  scope: string;
-}
-
 /** Profile claims of a passwordless user, shared by the id_token and /userinfo. */
 export function userClaims(user: User): Record<string, string | boolean> {
   return user.strategy === 'sms'
@@ -98,8 +93,8 @@ export class TokenIssuer {
     return response;
   }
 
-  /** Verifies an access token for /userinfo; undefined for anything that is not a live token of ours. */
-  async verifyAccessToken(token: string): Promise<AccessTokenClaims | undefined> {
+  /** Verifies an access token for /userinfo and returns its subject; undefined for anything not a live token of ours. */
+  async verifyAccessToken(token: string): Promise<string | undefined> {
     try {
       const { payload } = await jwtVerify(token, (header) => this.keys.findPublicKey(header.kid) ?? Promise.reject(new Error('unknown kid')), {
         algorithms: [TOKEN_SIGNING_ALG],
@@ -109,7 +104,7 @@ export class TokenIssuer {
         currentDate: this.clock.now(),
         requiredClaims: ['sub', 'exp'],
       });
-      return { sub: payload.sub!, scope: typeof payload.scope === 'string' ? payload.scope : '' };
+      return payload.sub;
     } catch {
       return undefined;
     }
