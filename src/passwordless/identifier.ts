@@ -15,3 +15,16 @@ export function normalisePhone(phone: string | undefined): string {
   if (!parsed?.isValid()) throw new ApiError(400, 'bad.phone_number', `error in phone_number - invalid phone number: ${phone}`);
   return parsed.number;
 }
+
+/**
+ * The identifier a login names, normalised like start stores it. A malformed one cannot match any record, so it is
+ * passed through and ends as "wrong code" instead of a different error that would reveal the validation.
+ */
+export function loginIdentifier(strategy: 'email' | 'sms', raw: string): string {
+  if (strategy === 'email') return normaliseEmail(raw);
+  try {
+    return normalisePhone(raw);
+  } catch {
+    return raw;
+  }
+}

@@ -1,0 +1,63 @@
+import { ConfigError, loadConfig } from './app-config';
+
+describe(loadConfig.name, () => {
+  it('should give working developer defaults with a trailing-slash issuer', () => {
+    const config = loadConfig({ ISSUER_BASE_URL: 'https://auth.example.com' });
+    expect(config.http.port).toBe(3000);
+    expect(config.issuerBaseUrl).toBe('https://auth.example.com/');
+    expect(config.secrets.usingDevelopmentDefaults).toBe(true);
+    expect(config.secrets.encryptionKey).toHaveLength(32);
+  });
+
+  it('should name every bad key but never print its value', () => {
+    const secretLookingValue = 'postgres-password-in-the-url';
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', DATABASE_URL: secretLookingValue, CODE_ENCRYPTION_KEY: 'short' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toContain('PORT');
+    expect(message).toContain('DATABASE_URL');
+    expect(message).toContain('CODE_ENCRYPTION_KEY');
+    expect(message).not.toContain(secretLookingValue);
+    expect(message).not.toContain('eighty');
+  });
+
+  it('should require both secrets in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/CODE_HASH_SECRET.*CODE_ENCRYPTION_KEY/);
+  });
+
+  it('should read signing keys given as PEM entries and private JWKs, and the token settings', () => {
+    const config = loadConfig({
+      SIGNING_KEYS: JSON.stringify([{ kid: 'a', pem: '-----BEGIN PRIVATE KEY-----' }, { kty: 'RSA', kid: 'b', n: 'x', e: 'AQAB', d: 'y' }]),
+      SIGNING_KEY_ACTIVE_KID: 'b',
+      TOKEN_AUDIENCES: 'https://api.example.com/, urn:other',
+    });
+    expect(config.tokens).toEqual({
+      signingKeys: [{ kid: 'a', pem: '-----BEGIN PRIVATE KEY-----' }, { kid: 'b', jwk: { kty: 'RSA', kid: 'b', n: 'x', e: 'AQAB', d: 'y' } }],
+      activeKid: 'b',
+      accessTokenTtl: 86400,
+      idTokenTtl: 36000,
+      audiences: ['https://api.example.com/', 'urn:other'],
+    });
+  });
+
+  it('should default to no configured keys (a development key is generated)', () => {
+    expect(loadConfig({}).tokens.signingKeys).toEqual([]);
+  });
+
+  it.each([
+    [{ SIGNING_KEYS: 'not json' }, 'SIGNING_KEYS'],
+    [{ SIGNING_KEYS: '{"kid":"a"}' }, 'SIGNING_KEYS'],
+    [{ SIGNING_KEYS: '[{"kid":"a"}]' }, 'SIGNING_KEYS'],
+    [{ SIGNING_KEYS: '[{"kid":1,"pem":"x"}]' }, 'SIGNING_KEYS'],
+    [{ SIGNING_KEYS: '[{"kid":"a","pem":"x"}]', SIGNING_KEY_ACTIVE_KID: 'b' }, 'SIGNING_KEY_ACTIVE_KID'],
+    [{ ACCESS_TOKEN_TTL_SECONDS: '10' }, 'ACCESS_TOKEN_TTL_SECONDS'],
+  ])('should refuse %j naming the key, not the value', (env, key) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(key);
+  });
+});
