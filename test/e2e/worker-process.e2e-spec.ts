@@ -91,6 +91,13 @@ describe('Worker process', () => {
     expect(sink.mails(afterSignal)).toHaveLength(0);
   });
 
+  it('should refuse to boot without the settings its queues need, naming the key', async () => {
+    const worker = spawnWorker(build, { ...env, WORKER_QUEUES: 'email,sms', SMTP_URL: '', SMS_PROVIDER: 'http', SMS_GATEWAY_URL: '' });
+    children.push(worker);
+    expect(await worker.exited).toEqual({ code: 1, signal: null });
+    expect(worker.output()).toContain('SMTP_URL (required with EMAIL_PROVIDER=smtp); SMS_GATEWAY_URL (required with SMS_PROVIDER=http)');
+  });
+
   it('should deliver a job exactly once after its worker was killed mid-send (stalled-job recovery)', async () => {
     const first = await startWorker();
     const email = uniqueEmail();
