@@ -1,4 +1,5 @@
-import type { Job } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
+import { Clock } from '../../src/common/clock';
 import { QueueName, type DeliveryJobData } from '../../src/delivery/delivery.constants';
 import { EmailChannel } from '../../src/delivery/email/email.channel';
 import { FailedDeliveries } from '../../src/delivery/failed-deliveries';
@@ -248,6 +249,17 @@ describe('Email delivery worker', () => {
       const delivery = new DeliveryService(worker.moduleRef.get(DeliveryAttemptsRepository), new SecretBox(t.config), later);
       await expect(delivery.deliver(QueueName.Email, job, worker.moduleRef.get(EmailChannel))).resolves.toBe('skipped:expired');
       expect(sink.mails(email)).toHaveLength(0);
+    });
+
+    it('should not send again when the send succeeded but recording it failed', async () => {
+      const { job, email } = await insertRecord('queued');
+      const repo = worker.moduleRef.get(DeliveryAttemptsRepository);
+      const failingRecord = Object.assign(Object.create(repo) as DeliveryAttemptsRepository, {
+        succeed: () => Promise.reject(new Error('connection terminated')),
+      });
+      const delivery = new DeliveryService(failingRecord, new SecretBox(t.config), worker.moduleRef.get(Clock));
+      await expect(delivery.deliver(QueueName.Email, job, worker.moduleRef.get(EmailChannel))).rejects.toBeInstanceOf(UnrecoverableError);
+      expect(sink.mails(email)).toHaveLength(1);
     });
 
     it('should record a second success as a duplicate and keep the first provider id', async () => {

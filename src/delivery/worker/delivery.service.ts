@@ -4,8 +4,11 @@ import { Clock } from '../../common/clock';
 import { SecretBox, type DeliverySecret } from '../../verification/secret-box';
 import type { DeliveryJobData, QueueName } from '../delivery.constants';
 import type { DeliveryChannel } from './delivery-channel';
-import { DeliveryAttemptsRepository, type SkipReason } from './delivery-attempts.repository';
+import { DeliveryAttemptsRepository, type AttemptLog, type SkipReason } from './delivery-attempts.repository';
 import { DeliveryError, sanitiseError } from './delivery-error';
+
+const RECORD_TRIES = 3;
+const RECORD_RETRY_DELAY_MS = 200;
 
 export type DeliveryOutcome = 'sent' | 'duplicate' | `skipped:${SkipReason}`;
 
@@ -33,12 +36,11 @@ export class DeliveryService {
     }
 
     let secret: DeliverySecret | undefined;
+    let providerMessageId: string | null;
     try {
       // The code exists in plaintext only here, for the duration of the send.
       secret = this.open(verificationId, sealedSecret);
-      const result = await channel.send(start.target, secret);
-      const recorded = await this.attempts.succeed(log, result.providerMessageId, this.clock.now());
-      return recorded ? 'sent' : 'duplicate';
+      ({ providerMessageId } = await channel.send(start.target, secret));
     } catch (err) {
       const permanent = err instanceof DeliveryError && err.permanent;
       const final = permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
@@ -47,6 +49,25 @@ export class DeliveryService {
       this.logger.warn(`Delivery of ${verificationId} failed (${permanent ? 'permanent' : final ? 'last attempt' : 'will retry'}): ${error}`);
       if (permanent) throw new UnrecoverableError(error);
       throw new DeliveryError(error, false);
+    }
+    return (await this.recordSent(log, providerMessageId)) ? 'sent' : 'duplicate';
+  }
+
+  /**
+   * The message is out: a failure to record that must not make BullMQ send it again. A few quick tries, then the job
+   * fails without retry (it stays in the failed set, the record stays `queued`) rather than risk a second message.
+   */
+  private async recordSent(log: AttemptLog, providerMessageId: string | null): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.attempts.succeed(log, providerMessageId, this.clock.now());
+      } catch (err) {
+        if (attempt >= RECORD_TRIES) {
+          this.logger.error(`Sent ${log.verificationId} but could not record it: ${(err as Error).message}`);
+          throw new UnrecoverableError(`sent (provider id ${providerMessageId ?? 'none'}) but the outcome could not be recorded`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, RECORD_RETRY_DELAY_MS * attempt));
+      }
     }
   }
 
