@@ -130,7 +130,7 @@ async function main(): Promise<void> {
     const drainSeconds = (last - resumedAt) / 1000;
     const queued = emails.map((e) => received.get(e.email)! - enqueuedAt);
     console.log(`throughput: ${JOBS} emails drained by ${WORKERS} worker processes in ${drainSeconds.toFixed(2)} s = ${(JOBS / drainSeconds).toFixed(0)} emails/s`);
-    console.log(`  worker CPU per email: ${(workerCpu / JOBS).toFixed(2)} ms (user+sys of the worker processes; load-independent)`);
+    console.log(`  worker CPU per email: ${(workerCpu / JOBS).toFixed(2)} ms (user+sys of the worker processes)`);
     console.log(`  enqueue→inbox under that backlog: p50 ${fmt(percentile(queued, 50))}, p99 ${fmt(percentile(queued, 99))}`);
     const [{ sent }]: Array<{ sent: string }> = await dataSource.query("SELECT count(*) AS sent FROM verifications WHERE delivery_status = 'sent'");
     console.log(`  records marked sent: ${sent} of ${JOBS + LATENCY_SAMPLES}; mails received: ${received.size}`);
