@@ -1,4 +1,4 @@
-import { UnrecoverableError, type Job } from 'bullmq';
+import { Queue, UnrecoverableError, type Job } from 'bullmq';
 import { Clock } from '../../src/common/clock';
 import { QueueName, type DeliveryJobData } from '../../src/delivery/delivery.constants';
 import { EmailChannel } from '../../src/delivery/email/email.channel';
@@ -249,6 +249,20 @@ describe('Email delivery worker', () => {
       const delivery = new DeliveryService(worker.moduleRef.get(DeliveryAttemptsRepository), new SecretBox(t.config), later);
       await expect(delivery.deliver(QueueName.Email, job, worker.moduleRef.get(EmailChannel))).resolves.toBe('skipped:expired');
       expect(sink.mails(email)).toHaveLength(0);
+    });
+
+    it('should mark the record failed when its job fails before any delivery (no handler for the job name)', async () => {
+      const { job, id } = await insertRecord('queued');
+      const queue = new Queue(QueueName.Email, { connection: { url: t.config.redis.url }, prefix: t.config.redis.prefix });
+      try {
+        // eslint-disable-next-line no-restricted-syntax -- a job no producer would create, to fail outside DeliveryService
+        await queue.add('unknown-job', job.data, { jobId: `unknown-${id}`, removeOnFail: false });
+        await waitForStatus(t.dataSource, id, 'failed');
+        expect((await queue.getJob(`unknown-${id}`))!.failedReason).toBe('No handler for job unknown-job on queue email');
+        expect(await attemptsOf(t.dataSource, id)).toEqual([]);
+      } finally {
+        await queue.close();
+      }
     });
 
     it('should not send again when the send succeeded but recording it failed', async () => {

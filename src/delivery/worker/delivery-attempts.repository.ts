@@ -117,4 +117,11 @@ export class DeliveryAttemptsRepository {
       [log.verificationId, log.queue, log.attempt, log.provider, log.startedAt, now, error, final],
     );
   }
+
+  /** The job ended in the failed set by a path that did not record it (stalled too often, an error before sending). */
+  async markFailed(verificationId: string): Promise<void> {
+    await this.run('delivery_mark_failed', "UPDATE verifications SET delivery_status = 'failed' WHERE id = $1 AND delivery_status IN ('pending', 'queued')", [
+      verificationId,
+    ]);
+  }
 }

@@ -2,7 +2,9 @@ import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap }
 import { DiscoveryService } from '@nestjs/core';
 import { WorkerHost } from '@nestjs/bullmq';
 import { AppConfig } from '../../config/app-config';
-import type { JobName, QueueName } from '../delivery.constants';
+import type { Job } from 'bullmq';
+import type { DeliveryJobData, JobName, QueueName } from '../delivery.constants';
+import { DeliveryAttemptsRepository } from './delivery-attempts.repository';
 import { JobProcessor } from './delivery.processor';
 import { jobHandlerProblems } from './job-handlers.check';
 
@@ -22,6 +24,7 @@ export class WorkerRunner implements OnApplicationBootstrap, BeforeApplicationSh
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly config: AppConfig,
+    private readonly attempts: DeliveryAttemptsRepository,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -36,10 +39,24 @@ export class WorkerRunner implements OnApplicationBootstrap, BeforeApplicationSh
     if (problems.length > 0) throw new Error(`Worker boot check failed: ${problems.join('; ')}`);
 
     for (const processor of this.processors) {
+      processor.worker.on('failed', (job) => void this.onFailed(job));
       processor.worker.run().catch((err: unknown) => this.logger.error(`Worker for ${processor.queue} stopped: ${(err as Error).message}`));
       this.logger.log(`Consuming queue ${processor.queue} (concurrency ${processor.worker.concurrency})`);
     }
     this.state = 'running';
+  }
+
+  /**
+   * BullMQ emits `failed` for every failed attempt; once the job is in the failed set for good, the record must say
+   * `failed` too, whatever the path (DeliveryService records its own failures; this catches stalls and early errors).
+   */
+  private async onFailed(job: Job<DeliveryJobData> | undefined): Promise<void> {
+    if (!job) return;
+    try {
+      if ((await job.getState()) === 'failed') await this.attempts.markFailed(job.data.verificationId);
+    } catch (err) {
+      this.logger.error(`Could not mark ${job.data.verificationId} failed: ${(err as Error).message}`);
+    }
   }
 
   async beforeApplicationShutdown(): Promise<void> {
