@@ -1,4 +1,5 @@
 import { jwtVerify } from 'jose';
+import { TwilioSmsProvider } from '../../src/delivery/sms/twilio-sms.provider';
 import { SecretHasher } from '../../src/verification/secret-hasher';
 import { attemptsOf, createConnection, waitForStatus } from '../utils/delivery-helpers';
 import { FakeSmsGateway, FakeTwilio } from '../utils/fake-sms-vendors';
@@ -86,6 +87,14 @@ describe('SMS delivery worker', () => {
         ['sent', null],
       ]);
       expect(twilio.sentTo(phone)).toHaveLength(1);
+    });
+
+    it('should send through a Messaging Service instead of a sender when one is configured', async () => {
+      const config = worker.config;
+      const sut = new TwilioSmsProvider({ ...config, sms: { ...config.sms, twilio: { ...config.sms.twilio, from: undefined, messagingServiceSid: 'MG0123' } } });
+      const phone = uniquePhone();
+      const { providerMessageId } = await sut.send({ to: phone, from: 'Acme', body: 'hello' });
+      expect(twilio.sentTo(phone)).toEqual([{ sid: providerMessageId, to: phone, from: undefined, messagingServiceSid: 'MG0123', body: 'hello' }]);
     });
 
     it('should use a per-language SMS template and still end with the Web OTP line', async () => {
