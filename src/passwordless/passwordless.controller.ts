@@ -22,8 +22,9 @@ export class PasswordlessController {
 
   @Post('start')
   @HttpCode(200)
-  @UseGuards(StartThrottlerGuard)
+  // Decorators apply bottom-up: the throttler is listed last so that it runs first and failed authentications count.
   @AuthenticateClient('passwordless')
+  @UseGuards(StartThrottlerGuard)
   @UsePipes(auth0ValidationPipe(START_FIELD_PRIORITY))
   start(@CurrentClient() client: ClientEntity, @Body() body: StartPasswordlessDto, @Req() req: FastifyRequest): Promise<StartResponse> {
     return this.passwordless.start(client, body, { ip: req.ip, requestLanguage: requestLanguageFrom(req.headers) });
