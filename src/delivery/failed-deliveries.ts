@@ -13,7 +13,7 @@ export interface FailedDelivery {
 
 /**
  * The dead-letter view of delivery, for `npm run deliveries:retry`: failed jobs stay in BullMQ's failed set
- * (removeOnFail: false). Retrying moves a job back to waiting with fresh attempts and its record from `failed` back
+ * for 7 days (FAILED_JOB_RETENTION_SECONDS). Retrying moves a job back to waiting with fresh attempts and its record from `failed` back
  * to `queued`; the worker still skips a record that expired, was superseded or consumed meanwhile.
  */
 export class FailedDeliveries {
