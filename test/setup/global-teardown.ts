@@ -15,6 +15,7 @@ export default async function globalTeardown(): Promise<void> {
   const prefix = process.env.REDIS_PREFIX;
   if (prefix?.startsWith('pwltest-')) {
     const redis = new IORedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    // Also covers the per-file prefixes (`<prefix>-email`, ...) that worker tests use.
     await deleteKeysWithPrefix(redis, prefix);
     await redis.quit();
   }

@@ -7,8 +7,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * snapshot (PostgreSQL docs, "Function Volatility Categories"), so the UPDATE after the lock sees a record committed by
  * the previous holder and supersedes it, and the partial unique index never trips.
  */
-export class StartVerificationFunction1795641000000 implements MigrationInterface {
-  name = 'StartVerificationFunction1795641000000';
+export class StartVerificationFunction1795646000000 implements MigrationInterface {
+  name = 'StartVerificationFunction1795646000000';
 
   public async up(q: QueryRunner): Promise<void> {
     await q.query(`
