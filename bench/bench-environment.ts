@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { loadConfig } from '../src/config/app-config';
 import { dataSourceOptions } from '../src/database/data-source-options';
 import { ensureDatabaseExists, runMigrationsLocked } from '../src/database/migration-runner';
+import { SecretHasher } from '../src/verification/secret-hasher';
 import { createClient, type TestClient } from '../test/utils/factories';
 import { deleteKeysWithPrefix } from '../test/utils/redis-keys';
 
@@ -14,6 +15,7 @@ const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const DEADLOCK_DETECTED = '40P01';
 const RESET_ATTEMPTS = 5;
 const RESET_RETRY_MS = 500;
+const SEED_BATCH = 5000;
 export const CALLBACK_URL = 'https://app.example.com/callback';
 
 /**
@@ -21,6 +23,8 @@ export const CALLBACK_URL = 'https://app.example.com/callback';
  * seeded with one client per authentication method, and dropped at the end.
  */
 export class BenchEnvironment {
+  private readonly hasher: SecretHasher;
+
   private constructor(
     /** Environment shared by the service and the floor (each adds its PORT). */
     readonly env: Record<string, string>,
@@ -28,7 +32,9 @@ export class BenchEnvironment {
     private readonly redis: IORedis,
     readonly secretClient: TestClient,
     readonly jwtClient: TestClient,
-  ) {}
+  ) {
+    this.hasher = new SecretHasher(loadConfig(env));
+  }
 
   static async create(poolSize: number): Promise<BenchEnvironment> {
     const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
@@ -69,6 +75,31 @@ export class BenchEnvironment {
       }
     }
     await deleteKeysWithPrefix(this.redis, this.env.REDIS_PREFIX);
+  }
+
+  /**
+   * Inserts `count` live email-code records, as `count` starts would leave them, all with the code `code`; returns their
+   * email addresses. Lets the token exchange be measured without a start (and a worker) per request.
+   */
+  async seedLiveCodes(client: TestClient, count: number, code: string): Promise<string[]> {
+    const run = Date.now().toString(36);
+    const emails: string[] = [];
+    for (let offset = 0; offset < count; offset += SEED_BATCH) {
+      const ids: string[] = [];
+      const batch: string[] = [];
+      for (let i = offset; i < Math.min(count, offset + SEED_BATCH); i++) {
+        ids.push(randomBytes(12).toString('hex'));
+        batch.push(`login.${run}.${i}@bench.example.com`);
+      }
+      await this.dataSource.query(
+        `INSERT INTO verifications (id, client_id, connection, identifier, send, code_hmac, expires_at)
+         SELECT id, $1, 'email', identifier, 'code', code_hmac, now() + interval '1 hour'
+           FROM unnest($2::char(24)[], $3::varchar[], $4::char(64)[]) AS t(id, identifier, code_hmac)`,
+        [client.clientId, ids, batch, ids.map((id) => this.hasher.hash(id, 'code', code))],
+      );
+      emails.push(...batch);
+    }
+    return emails;
   }
 
   async destroy(): Promise<void> {

@@ -48,17 +48,20 @@ const fixed = (value: number, digits: number) => value.toFixed(digits);
 /** A Markdown table (pasteable into docs/benchmarks.md) of medians, with ratios against the floor. */
 export function table(summaries: Summary[]): string {
   const floor = summaries.find((s) => s.scenario.server === 'floor');
-  const rows = summaries.map((s) => [
-    s.scenario.label,
-    fixed(s.requestsPerSecond, 0),
-    fixed(s.p50Ms, 1),
-    fixed(s.p99Ms, 1),
-    String(s.errors),
-    fixed(s.rssPeakMb, 0),
-    fixed(s.cpuMsPerRequest, 2),
-    floor ? fixed(s.requestsPerSecond / floor.requestsPerSecond, 2) : 'n/a',
-    floor ? fixed(s.p99Ms / floor.p99Ms, 2) : 'n/a',
-  ]);
+  const rows = summaries.map((s) => {
+    const comparable = floor && floor.scenario.path === s.scenario.path;
+    return [
+      s.scenario.label,
+      fixed(s.requestsPerSecond, 0),
+      fixed(s.p50Ms, 1),
+      fixed(s.p99Ms, 1),
+      String(s.errors),
+      fixed(s.rssPeakMb, 0),
+      fixed(s.cpuMsPerRequest, 2),
+      comparable ? fixed(s.requestsPerSecond / floor.requestsPerSecond, 2) : 'n/a',
+      comparable ? fixed(s.p99Ms / floor.p99Ms, 2) : 'n/a',
+    ];
+  });
   const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', 'server CPU ms/req', 'req/s ÷ floor', 'p99 ÷ floor'];
   return [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }

@@ -11,6 +11,8 @@ export interface Scenario {
   path: string;
   /** True for the scenarios the targets apply to (the others are context). */
   targeted: boolean;
+  /** The keys of a successful answer (checked once before the load). */
+  answerKeys: string[];
   /**
    * Prepares the bodies for one measurement of about `expectedRequests` requests (warm-up included) against the
    * server at `baseUrl`. Anything expensive (signing) happens here, before the load starts.
@@ -58,6 +60,27 @@ async function assertionBodies(client: TestClient, count: number, audience: stri
     });
 }
 
+const START_ANSWER = ['_id', 'email', 'email_verified'];
+const OTP_GRANT = 'http://auth0.com/oauth/grant-type/passwordless/otp';
+const SEEDED_CODE = '246810';
+
+/** /oauth/token OTP grant: each request redeems its own live code (seeded records), so none fails as spent. */
+async function tokenBodies(env: BenchEnvironment, count: number): Promise<() => string> {
+  const client = env.secretClient;
+  const emails = await env.seedLiveCodes(client, count, SEEDED_CODE);
+  let next = 0;
+  return () =>
+    JSON.stringify({
+      grant_type: OTP_GRANT,
+      client_id: client.clientId,
+      client_secret: client.secret,
+      username: emails[next++] ?? 'exhausted@bench.example.com',
+      otp: SEEDED_CODE,
+      realm: 'email',
+      scope: 'openid profile email',
+    });
+}
+
 export function startScenarios(env: BenchEnvironment): Scenario[] {
   const start = '/passwordless/start';
   return [
@@ -67,6 +90,7 @@ export function startScenarios(env: BenchEnvironment): Scenario[] {
       server: 'floor',
       path: start,
       targeted: false,
+      answerKeys: START_ANSWER,
       bodies: () => Promise.resolve(secretPostBodies(env.secretClient, distinctEmails())),
     },
     {
@@ -75,6 +99,7 @@ export function startScenarios(env: BenchEnvironment): Scenario[] {
       server: 'service',
       path: start,
       targeted: true,
+      answerKeys: START_ANSWER,
       bodies: () => Promise.resolve(secretPostBodies(env.secretClient, distinctEmails())),
     },
     {
@@ -83,6 +108,7 @@ export function startScenarios(env: BenchEnvironment): Scenario[] {
       server: 'service',
       path: start,
       targeted: true,
+      answerKeys: START_ANSWER,
       bodies: (expected, baseUrl) => assertionBodies(env.jwtClient, expected, `${baseUrl}/`),
     },
     {
@@ -91,7 +117,17 @@ export function startScenarios(env: BenchEnvironment): Scenario[] {
       server: 'service',
       path: start,
       targeted: false,
+      answerKeys: START_ANSWER,
       bodies: () => Promise.resolve(secretPostBodies(env.secretClient, () => 'same.person@bench.example.com')),
+    },
+    {
+      key: 'token',
+      label: 'token exchange, OTP grant, client_secret_post',
+      server: 'service',
+      path: '/oauth/token',
+      targeted: false,
+      answerKeys: ['access_token', 'expires_in', 'id_token', 'scope', 'token_type'],
+      bodies: (expected) => tokenBodies(env, expected),
     },
   ];
 }
