@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { Clock } from '../common/clock';
-import { TtlCache } from '../common/ttl-cache';
-import { AppConfig } from '../config/app-config';
+import { LookupCaches, type TtlCache } from '../common/ttl-cache';
 import { ClientEntity } from './client.entity';
 
 @Injectable()
@@ -13,10 +11,9 @@ export class ClientsRepository {
 
   constructor(
     @InjectRepository(ClientEntity) private readonly clients: Repository<ClientEntity>,
-    config: AppConfig,
-    clock: Clock,
+    caches: LookupCaches,
   ) {
-    this.cache = TtlCache.forLookups(config, clock);
+    this.cache = caches.create();
   }
 
   findById(clientId: string): Promise<ClientEntity | null> {

@@ -1,8 +1,9 @@
 import { Global, Module } from '@nestjs/common';
 import { Clock } from './clock';
 import { RandomSource } from './random.source';
+import { LookupCaches } from './ttl-cache';
 
-/** Process-wide adapters for the clock and randomness, so services stay deterministic under test. */
+/** Process-wide adapters for the clock and randomness (so services stay deterministic under test) and the lookup caches. */
 @Global()
-@Module({ providers: [Clock, RandomSource], exports: [Clock, RandomSource] })
+@Module({ providers: [Clock, RandomSource, LookupCaches], exports: [Clock, RandomSource, LookupCaches] })
 export class CommonModule {}

@@ -1,5 +1,6 @@
-import type { AppConfig } from '../config/app-config';
-import type { Clock } from './clock';
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
+import { Clock } from './clock';
 
 /** Enough for every client of a large tenant; beyond it the oldest entry is dropped. */
 const LOOKUP_CACHE_MAX_ENTRIES = 10_000;
@@ -19,11 +20,6 @@ export class TtlCache<V> {
     private readonly now: () => number,
   ) {}
 
-  /** The cache for request-path reads of configuration rows (LOOKUP_CACHE_TTL_MS). */
-  static forLookups<V>(config: AppConfig, clock: Clock): TtlCache<V> {
-    return new TtlCache<V>(config.lookupCacheTtlMs, LOOKUP_CACHE_MAX_ENTRIES, () => clock.now().getTime());
-  }
-
   get(key: string, load: () => Promise<V | null>): Promise<V | null> {
     if (this.ttlMs <= 0) return load();
     const now = this.now();
@@ -38,5 +34,18 @@ export class TtlCache<V> {
     if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(key, entry);
     return entry.value;
+  }
+}
+
+/** Makes the caches for request-path reads of configuration rows (LOOKUP_CACHE_TTL_MS, the injectable Clock). */
+@Injectable()
+export class LookupCaches {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+  ) {}
+
+  create<V>(): TtlCache<V> {
+    return new TtlCache<V>(this.config.lookupCacheTtlMs, LOOKUP_CACHE_MAX_ENTRIES, () => this.clock.now().getTime());
   }
 }

@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { Clock } from '../common/clock';
-import { TtlCache } from '../common/ttl-cache';
-import { AppConfig } from '../config/app-config';
+import { LookupCaches, type TtlCache } from '../common/ttl-cache';
 import { ConnectionEntity } from './connection.entity';
 
 @Injectable()
@@ -13,10 +11,9 @@ export class ConnectionsRepository {
 
   constructor(
     @InjectRepository(ConnectionEntity) private readonly connections: Repository<ConnectionEntity>,
-    config: AppConfig,
-    clock: Clock,
+    caches: LookupCaches,
   ) {
-    this.cache = TtlCache.forLookups(config, clock);
+    this.cache = caches.create();
   }
 
   findByName(name: string): Promise<ConnectionEntity | null> {
