@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
@@ -26,6 +27,25 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Replace providers (e.g. the Clock) with test doubles. */
   overrides?: Array<{ provide: unknown; useValue: unknown }>;
+}
+
+/**
+ * A Redis prefix of this run that no other app shares, for tests whose counters must not see other tests' traffic
+ * (global teardown removes it with the run's prefix).
+ */
+export const isolatedRedisPrefix = () => `${process.env.REDIS_PREFIX}-${randomBytes(4).toString('hex')}`;
+
+/** The Clock for tests that move time instead of sleeping. */
+export class ManualClock {
+  constructor(private ms = Date.now()) {}
+
+  now(): Date {
+    return new Date(this.ms);
+  }
+
+  advance(ms: number): void {
+    this.ms += ms;
+  }
 }
 
 /** Boots the real API module against this run's Postgres and Redis and listens on an ephemeral loopback port. */
