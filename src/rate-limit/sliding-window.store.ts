@@ -102,22 +102,30 @@ export interface LimitDecision {
   denied?: { state: LimitState; retryAtMs: number };
 }
 
+/** The scripts as ioredis commands: EVALSHA, falling back to EVAL once per connection (the script is not resent). */
+type ScriptedRedis = Redis & {
+  pwlRateLimitConsume(numKeys: number, ...args: Array<string | number>): Promise<unknown>;
+  pwlRateLimitRefund(key: string, bucket: number, cost: number): Promise<unknown>;
+};
+
 /** Redis sliding-window counters shared by every API replica. Time comes from the caller (the app's Clock). */
 @Injectable()
 export class SlidingWindowStore {
   private readonly logger = new Logger(SlidingWindowStore.name);
+  private readonly redis: ScriptedRedis;
 
-  constructor(
-    @Inject(REDIS) private readonly redis: Redis,
-    private readonly config: AppConfig,
-  ) {}
+  constructor(@Inject(REDIS) redis: Redis, private readonly config: AppConfig) {
+    redis.defineCommand('pwlRateLimitConsume', { lua: CONSUME_SCRIPT });
+    redis.defineCommand('pwlRateLimitRefund', { lua: REFUND_SCRIPT, numberOfKeys: 1 });
+    this.redis = redis as ScriptedRedis;
+  }
 
   /** Charges every rule or none. Without Redis it allows the request with no states (requests go uncounted). */
   async consume(rules: LimitRule[], nowMs: number): Promise<LimitDecision> {
     const sizes = rules.map((rule) => bucketSize(rule.windowMs));
     const args = rules.flatMap((rule, i) => [rule.limit, sizes[i], rule.cost ?? 1]);
     const keys = rules.map((r) => this.redisKey(r.key));
-    const reply = await this.failOpen(null, () => this.redis.eval(CONSUME_SCRIPT, rules.length, ...keys, Math.floor(nowMs), ...args));
+    const reply = await this.failOpen(null, () => this.redis.pwlRateLimitConsume(rules.length, ...keys, Math.floor(nowMs), ...args));
     if (reply === null) return { allowed: true, states: [] };
     const rows = reply as Array<[number, number, number] | number>;
     const denied = rows[rows.length - 1] as number;
@@ -131,7 +139,7 @@ export class SlidingWindowStore {
 
   /** Undoes the hits a state charged, if its bucket is still counted. Best effort: a failure only over-counts. */
   async refund(state: LimitState): Promise<void> {
-    await this.failOpen(0, () => this.redis.eval(REFUND_SCRIPT, 1, this.redisKey(state.rule.key), state.bucket, state.rule.cost ?? 1));
+    await this.failOpen(0, () => this.redis.pwlRateLimitRefund(this.redisKey(state.rule.key), state.bucket, state.rule.cost ?? 1));
   }
 
   /** A value kept until `untilMs` (clock time), e.g. an open circuit breaker. Returns false if one was already set. */

@@ -1,8 +1,11 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
-/** Per-client rate-limit overrides and forwarded-for trust; per-connection SMS destinations (issue 5). */
-export class AbuseProtectionSettings1795700000500 implements MigrationInterface {
-  name = 'AbuseProtectionSettings1795700000500';
+/**
+ * Per-client rate-limit overrides and forwarded-for trust; per-connection SMS destinations (issue 5). Its timestamp
+ * stays below any `client:new` migration (stamped with Date.now()), whose INSERT names these columns.
+ */
+export class AbuseProtectionSettings1795639500005 implements MigrationInterface {
+  name = 'AbuseProtectionSettings1795639500005';
 
   public async up(q: QueryRunner): Promise<void> {
     await q.query(`
