@@ -74,7 +74,7 @@ return redis.call('HINCRBY', KEYS[1], ARGV[1], -math.min(hits, tonumber(ARGV[2])
 export interface LimitRule {
   /** Shown in logs: `start-ip`, `sms-prefix`, ... */
   name: string;
-  /** Key below `<REDIS_PREFIX>:rl:`. */
+  /** Key below `<REDIS_PREFIX>:{rl}:`. */
   key: string;
   /** Hits allowed per window; 0 means the rule only counts (breaker statistics). */
   limit: number;
@@ -168,8 +168,9 @@ export class SlidingWindowStore {
     }
   }
 
+  /** The `{rl}` hash tag puts every limit key in one Redis Cluster slot, as a multi-key script requires. */
   private redisKey(key: string): string {
-    return `${this.config.redis.prefix}:rl:${key}`;
+    return `${this.config.redis.prefix}:{rl}:${key}`;
   }
 }
 
