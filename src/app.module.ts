@@ -5,12 +5,13 @@ import { HttpErrorFilter } from './common/http-error.filter';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { OAuthModule } from './oauth/oauth.module';
 import { PasswordlessModule } from './passwordless/passwordless.module';
 import { RedisModule } from './redis/redis.module';
 
 /** The API process. Workers are assembled separately (src/worker.ts). */
 @Module({
-  imports: [ConfigModule, CommonModule, DatabaseModule, RedisModule, HealthModule, PasswordlessModule],
+  imports: [ConfigModule, CommonModule, DatabaseModule, RedisModule, HealthModule, PasswordlessModule, OAuthModule],
   providers: [{ provide: APP_FILTER, useClass: HttpErrorFilter }],
 })
 export class AppModule {}

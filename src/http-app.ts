@@ -4,8 +4,10 @@ import { AppModule } from './app.module';
 import { registerBodyParsers } from './common/body-parsers';
 import type { AppConfig } from './config/app-config';
 
-export function createFastifyAdapter(config: AppConfig): FastifyAdapter {
-  return new FastifyAdapter({ bodyLimit: config.http.bodyLimit, trustProxy: config.http.trustProxy, logger: false });
+/** `tls` serves HTTPS directly (tests that must look like a real tenant to the Auth0 SDK); production terminates TLS in front. */
+export function createFastifyAdapter(config: AppConfig, tls?: { key: string; cert: string }): FastifyAdapter {
+  const options = { bodyLimit: config.http.bodyLimit, trustProxy: config.http.trustProxy, logger: false };
+  return new FastifyAdapter(tls ? { ...options, https: tls } : options);
 }
 
 /** Options for NestFactory.create / TestingModule.createNestApplication: our own body parsers replace Nest's. */

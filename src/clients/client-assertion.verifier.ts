@@ -35,6 +35,7 @@ export class ClientAssertionVerifier {
     const payload = await this.verifyWithAnyKey(client, assertion, header.alg, header.kid, endpointPath);
     const nowSeconds = Math.floor(this.clock.now().getTime() / 1000);
     const exp = payload.exp as number;
+    if (typeof payload.iat === 'number' && payload.iat > nowSeconds + CLOCK_TOLERANCE_SECONDS) throw invalidClient('assertion iat is in the future');
     if (exp - nowSeconds > MAX_LIFETIME_SECONDS + CLOCK_TOLERANCE_SECONDS) throw invalidClient('assertion lifetime exceeds 5 minutes');
     const jti = payload.jti;
     if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_CLAIM_LENGTH) throw invalidClient('jti missing or too long');

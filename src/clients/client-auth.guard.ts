@@ -21,7 +21,8 @@ export class ClientAuthGuard implements CanActivate {
     request.client = await this.authenticator.authenticate({
       body: request.body,
       authorization: request.headers.authorization,
-      endpointPath: request.url.split('?')[0],
+      // The route as registered, never the request target: an absolute-form target would otherwise choose the `aud`.
+      endpointPath: request.routeOptions.url ?? '/',
       dialect,
     });
     return true;

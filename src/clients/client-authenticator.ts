@@ -17,11 +17,14 @@ export interface ClientAuthInput {
 }
 
 const CREDENTIAL_FIELDS = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'] as const;
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/;
 type Credentials = Partial<Record<(typeof CREDENTIAL_FIELDS)[number], string>>;
 
 /**
  * Client authentication in node-oidc-provider's order (lib/shared/client_auth.js): one mechanism only, client_id
- * consistent across body and header, the registered method enforced, secrets compared in constant time.
+ * consistent across body and header, the registered method enforced (both secret transports count as the secret
+ * method, see docs/auth0-compatibility.md), secrets compared in constant time.
  */
 @Injectable()
 export class ClientAuthenticator {
@@ -32,7 +35,8 @@ export class ClientAuthenticator {
 
   async authenticate(input: ClientAuthInput): Promise<ClientEntity> {
     const credentials = this.readCredentials(input);
-    const basic = input.authorization === undefined ? undefined : parseBasic(input.authorization);
+    // Only Basic carries client credentials; other schemes (Auth0's generated samples add `Bearer`) are ignored.
+    const basic = input.authorization !== undefined && /^basic /i.test(input.authorization.trim()) ? parseBasic(input.authorization) : undefined;
     const mechanisms = [basic, credentials.client_secret, credentials.client_assertion].filter((m) => m !== undefined);
     if (mechanisms.length > 1) {
       throw new ApiError(400, 'invalid_request', 'client authentication must only be provided using one mechanism');
@@ -40,7 +44,7 @@ export class ClientAuthenticator {
     if (basic && credentials.client_id !== undefined && credentials.client_id !== basic.clientId) {
       throw new ApiError(400, 'invalid_request', 'mismatch in body and authorization client ids');
     }
-    if (credentials.client_assertion !== undefined && credentials.client_assertion_type !== JWT_BEARER_ASSERTION_TYPE) {
+    if ((credentials.client_assertion !== undefined || credentials.client_assertion_type !== undefined) && credentials.client_assertion_type !== JWT_BEARER_ASSERTION_TYPE) {
       throw new ApiError(400, 'invalid_request', `client_assertion_type must be ${JWT_BEARER_ASSERTION_TYPE}`);
     }
 
@@ -100,6 +104,7 @@ function parseBasic(header: string): { clientId: string; secret: string } {
   const match = /^Basic ([A-Za-z0-9+/]+={0,2})$/i.exec(header.trim());
   if (!match) throw invalidClient('malformed Authorization header');
   const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  if (CONTROL_CHARACTERS.test(decoded)) throw invalidClient('control characters in Basic credentials');
   const colon = decoded.indexOf(':');
   if (colon < 1) throw invalidClient('malformed Basic credentials');
   try {

@@ -25,6 +25,16 @@ function objectAt(body: Body, key: string): Body | undefined {
   return body[key] as Body;
 }
 
+/** PostgreSQL text cannot hold U+0000; refusing it at the edge keeps it out of every query (no 5xx later). */
+// eslint-disable-next-line no-control-regex -- matching U+0000 is the point
+const NUL = /\u0000/;
+
+function containsNul(value: unknown): boolean {
+  if (typeof value === 'string') return NUL.test(value);
+  if (typeof value === 'object' && value !== null) return Object.entries(value).some(([k, v]) => NUL.test(k) || containsNul(v));
+  return false;
+}
+
 function badBody(message: string): Error {
   return Object.assign(new Error(message), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_BODY' });
 }
@@ -38,7 +48,11 @@ export function registerBodyParsers(fastify: FastifyInstance): void {
     const text = raw.toString();
     if (text.trim() === '') return done(null, {});
     try {
-      done(null, JSON.parse(text, (key, value: unknown) => (key === '__proto__' || key === 'constructor' ? undefined : value)));
+      done(null, JSON.parse(text, (key, value: unknown) => {
+        // __proto__ would become a prototype when class-transformer copies the body onto the DTO.
+        if (key === '__proto__' || NUL.test(key) || (typeof value === 'string' && NUL.test(value))) throw new Error('refused');
+        return value;
+      }));
     } catch {
       done(badBody('invalid JSON'));
     }
@@ -47,6 +61,8 @@ export function registerBodyParsers(fastify: FastifyInstance): void {
   fastify.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, parseJson);
   fastify.addContentTypeParser(/^application\/[a-z.+-]*json$/, { parseAs: 'string' }, parseJson);
   fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, raw, done) => {
-    done(null, parseFormBody(raw.toString()));
+    const body = parseFormBody(raw.toString());
+    if (containsNul(body) || Object.hasOwn(body, '__proto__')) return done(badBody('NUL character or __proto__ in form body'));
+    done(null, body);
   });
 }

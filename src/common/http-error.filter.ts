@@ -7,6 +7,9 @@ type FastifyLikeError = { statusCode?: number; code?: string };
 /** Maps anything thrown (by Nest, Fastify's body parsing, or our code) to Auth0's error body. Never leaks a stack. */
 export function toApiError(exception: unknown): ApiError {
   if (exception instanceof ApiError) return exception;
+  const status = exception instanceof HttpException ? exception.getStatus() : (exception as FastifyLikeError)?.statusCode;
+  if (status === 413) return new ApiError(413, 'invalid_request', 'Request body is too large.');
+  if (status === 415) return new ApiError(415, 'invalid_request', 'Unsupported content type. Use application/json or application/x-www-form-urlencoded.');
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     if (status === 404) return new ApiError(404, 'not_found', 'Not Found');
@@ -17,10 +20,7 @@ export function toApiError(exception: unknown): ApiError {
     if (status < 500) return new ApiError(status, 'invalid_request', 'Invalid request.', exception.message);
   }
   const fastifyError = exception as FastifyLikeError;
-  const status = typeof fastifyError?.statusCode === 'number' ? fastifyError.statusCode : 500;
-  if (status === 413) return new ApiError(413, 'invalid_request', 'Request body is too large.', fastifyError.code);
-  if (status === 415) return new ApiError(415, 'invalid_request', 'Unsupported content type. Use application/json or application/x-www-form-urlencoded.', fastifyError.code);
-  if (status >= 400 && status < 500) return new ApiError(400, 'invalid_request', 'Malformed request body.', fastifyError.code);
+  if (typeof status === 'number' && status >= 400 && status < 500) return new ApiError(400, 'invalid_request', 'Malformed request body.', fastifyError.code);
   return new ApiError(500, 'server_error', 'Internal server error.', exception instanceof Error ? exception.stack : String(exception));
 }
 

@@ -50,7 +50,17 @@ export class EnvVars {
   @Transform(toNumber) @IsNumber() @Min(0) @Max(1) SMS_BREAKER_MIN_CONVERSION = 0.2;
   @Transform(toInt) @IsInt() @Min(1000) SMS_BREAKER_COOLOFF_MS = 1_800_000;
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose']) LOG_LEVEL = 'log';
+  /** JSON array of private RSA keys: `{"kid","pem"}` objects (PKCS#8 or PKCS#1 PEM) or private JWKs. */
+  @IsOptional() @IsString() SIGNING_KEYS?: string;
+  @IsOptional() @IsString() SIGNING_KEY_ACTIVE_KID?: string;
+  @Transform(toInt) @IsInt() @Min(60) @Max(2_592_000) ACCESS_TOKEN_TTL_SECONDS = 86_400;
+  @Transform(toInt) @IsInt() @Min(60) @Max(2_592_000) ID_TOKEN_TTL_SECONDS = 36_000;
+  /** Comma-separated API identifiers a client may request as `audience`. */
+  @IsOptional() @IsString() TOKEN_AUDIENCES?: string;
 }
+
+/** A configured signing key before import: a PEM with an optional kid, or a private JWK. */
+export type SigningKeyInput = { kid?: string; pem: string } | { kid?: string; jwk: Record<string, unknown> };
 
 export class ConfigError extends Error {}
 
@@ -95,6 +105,8 @@ export class AppConfig {
   readonly rateLimit!: RateLimitConfig;
   readonly sms!: SmsGuardConfig;
   readonly logLevel!: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+  /** No configured signing keys means a development key is generated and kept in the database (SigningKeyStore). */
+  readonly tokens!: { signingKeys: SigningKeyInput[]; activeKid?: string; accessTokenTtl: number; idTokenTtl: number; audiences: string[] };
 }
 
 /** Validates `env` once and builds the typed tree. Throws ConfigError naming the bad keys (never their values). */
@@ -106,6 +118,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const production = vars.NODE_ENV === 'production';
   if (production && !vars.CODE_HASH_SECRET) problems.push('CODE_HASH_SECRET (required in production)');
   if (production && !vars.CODE_ENCRYPTION_KEY) problems.push('CODE_ENCRYPTION_KEY (required in production)');
+  const signingKeys = parseSigningKeys(vars.SIGNING_KEYS);
+  if (signingKeys === undefined) problems.push('SIGNING_KEYS (must be a JSON array of {"kid","pem"} objects or private JWKs)');
+  if (vars.SIGNING_KEY_ACTIVE_KID && !signingKeys?.some((k) => k.kid === vars.SIGNING_KEY_ACTIVE_KID)) {
+    problems.push('SIGNING_KEY_ACTIVE_KID (names no kid in SIGNING_KEYS)');
+  }
   if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
 
   return {
@@ -152,5 +169,34 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       },
     },
     logLevel: vars.LOG_LEVEL as AppConfig['logLevel'],
+    tokens: {
+      signingKeys: signingKeys ?? [],
+      activeKid: vars.SIGNING_KEY_ACTIVE_KID,
+      accessTokenTtl: vars.ACCESS_TOKEN_TTL_SECONDS,
+      idTokenTtl: vars.ID_TOKEN_TTL_SECONDS,
+      audiences: (vars.TOKEN_AUDIENCES ?? '').split(',').map((a) => a.trim()).filter(Boolean),
+    },
   };
+}
+
+/** Shape check only (undefined = malformed); the keys themselves are imported, and so checked, by SigningKeyStore. */
+function parseSigningKeys(raw: string | undefined): SigningKeyInput[] | undefined {
+  if (!raw) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(parsed)) return undefined;
+  const keys: SigningKeyInput[] = [];
+  for (const entry of parsed as unknown[]) {
+    if (typeof entry !== 'object' || entry === null) return undefined;
+    const { kid, pem, ...rest } = entry as Record<string, unknown>;
+    if (kid !== undefined && typeof kid !== 'string') return undefined;
+    if (typeof pem === 'string') keys.push({ kid, pem });
+    else if (typeof rest.kty === 'string') keys.push({ kid, jwk: { ...rest, ...(kid ? { kid } : {}) } });
+    else return undefined;
+  }
+  return keys;
 }

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '../config/app-config';
+import { RedactingTypeOrmLogger } from './redacting-typeorm.logger';
 import { ClientEntity } from '../clients/client.entity';
 import { OutboxEntity } from '../delivery/outbox.entity';
 import { ConnectionEntity } from '../verification/connection.entity';
@@ -19,7 +20,9 @@ export function dataSourceOptions(config: AppConfig): DataSourceOptions {
     migrations: [MIGRATIONS_GLOB],
     migrationsTableName: 'migrations',
     synchronize: false,
-    logging: ['error'],
+    logging: ['error', 'warn', 'migration'],
+    logger: new RedactingTypeOrmLogger(),
+    maxQueryExecutionTime: 1000,
     extra: { max: config.databasePoolSize },
   };
 }

@@ -41,7 +41,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     return this.outbox.relayBatch(grace, BATCH_SIZE, async (rows, manager) => {
       const done: string[] = [];
       const failed: string[] = [];
-      for (const row of rows) {
+      for (const [index, row] of rows.entries()) {
         if (!row.live) {
           done.push(row.verificationId);
           continue;
@@ -50,7 +50,10 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
           await this.queue.enqueue(row.queue, row.payload);
           await this.outbox.markEnqueued(row.verificationId, manager);
         } catch {
-          failed.push(row.verificationId);
+          // Redis is most likely down: stop here rather than hold the row locks through a timeout per row.
+          failed.push(...rows.slice(index).filter((r) => r.live).map((r) => r.verificationId));
+          done.push(...rows.slice(index + 1).filter((r) => !r.live).map((r) => r.verificationId));
+          break;
         }
       }
       await this.outbox.deleteRows(done, manager);

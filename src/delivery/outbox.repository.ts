@@ -25,13 +25,15 @@ export class OutboxRepository {
 
   /**
    * Locks up to `limit` rows older than `graceMs` (SKIP LOCKED: several API replicas relay without overlap) and hands
-   * them to `relay` inside the transaction. `live` is false for records already superseded, consumed or expired.
+   * them to `relay` inside the transaction. `live` is false for records already superseded, consumed or expired, and
+   * for records no longer `pending`: their job was enqueued already (maybe even completed and removed, so adding the
+   * same job id again would create a second job and a second message).
    */
   async relayBatch(graceMs: number, limit: number, relay: (rows: OutboxRow[], manager: EntityManager) => Promise<void>): Promise<number> {
     return this.dataSource.transaction(async (manager) => {
       const rows: Array<{ verification_id: string; queue: QueueName; payload: DeliveryJobData; live: boolean }> = await manager.query(
         `SELECT o.verification_id, o.queue, o.payload,
-                (v.consumed_at IS NULL AND v.superseded_at IS NULL AND v.expires_at > now()) AS live
+                (v.delivery_status = 'pending' AND v.consumed_at IS NULL AND v.superseded_at IS NULL AND v.expires_at > now()) AS live
            FROM delivery_outbox o JOIN verifications v ON v.id = o.verification_id
           WHERE o.created_at < now() - make_interval(secs => $1::double precision / 1000)
           ORDER BY o.created_at

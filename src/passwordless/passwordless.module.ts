@@ -1,14 +1,17 @@
 import { Module } from '@nestjs/common';
 import { ClientsModule } from '../clients/clients.module';
 import { DeliveryProducerModule } from '../delivery/delivery-producer.module';
+import { OAuthModule } from '../oauth/oauth.module';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { VerificationModule } from '../verification/verification.module';
+import { LegacyVerifyService } from './legacy-verify.service';
 import { PasswordlessController } from './passwordless.controller';
 import { PasswordlessService } from './passwordless.service';
+import { VerifyRedirectService } from './verify-redirect.service';
 
 @Module({
-  imports: [ClientsModule, VerificationModule, DeliveryProducerModule, RateLimitModule],
+  imports: [ClientsModule, VerificationModule, DeliveryProducerModule, RateLimitModule, OAuthModule],
   controllers: [PasswordlessController],
-  providers: [PasswordlessService],
+  providers: [PasswordlessService, LegacyVerifyService, VerifyRedirectService],
 })
 export class PasswordlessModule {}

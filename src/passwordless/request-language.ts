@@ -1,4 +1,5 @@
-const LANGUAGE_TAG = /^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$/;
+/** BCP 47 shape, at most 35 characters (the longest tag the record stores, RFC 5646 §4.4.1). */
+const LANGUAGE_TAG = /^(?=.{1,35}$)[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8}){0,8}$/;
 
 /**
  * Auth0: the template language comes from `x-request-language`; when that is not set it is extracted from

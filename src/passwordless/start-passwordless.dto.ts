@@ -1,18 +1,9 @@
-import { isEmail } from 'class-validator';
 import { Auth0Field, echo, invalidType, optionalString, requiredString } from '../common/auth0-validation';
 import { describeType, isPlainObject } from '../common/json-types';
 
 export const SEND_MODES = ['link', 'code'] as const;
-const E164_PATTERN = /^\+[0-9]{1,15}$/;
 const MAX_AUTH_PARAMS = 32;
 const MAX_AUTH_PARAM_LENGTH = 2048;
-
-const emailFormat = (value: string) =>
-  value.length <= 254 && isEmail(value, { allow_utf8_local_part: true, require_tld: true, allow_ip_domain: false })
-    ? null
-    : `error in email - email format validation failed: ${echo(value)}`;
-
-const phoneFormat = (value: string) => (E164_PATTERN.test(value) ? null : 'String does not match pattern: ^\\+[0-9]{1,15}$');
 
 const sendEnum = (value: unknown) => {
   if (value === undefined || value === null) return null;
@@ -45,8 +36,9 @@ export class StartPasswordlessDto {
   @Auth0Field('bad.connection', requiredString('connection')) connection!: string;
   @Auth0Field('bad.send', sendEnum) send?: (typeof SEND_MODES)[number] | null;
   @Auth0Field('bad.authParams', authParamsShape) authParams?: Record<string, string | number | boolean> | null;
-  @Auth0Field('bad.email', optionalString('email', emailFormat)) email?: string;
-  @Auth0Field('bad.phone_number', optionalString('phone_number', phoneFormat)) phone_number?: string;
+  // Only the type here: the format is checked once the connection's strategy is known (see identifier.ts).
+  @Auth0Field('bad.email', optionalString('email')) email?: string;
+  @Auth0Field('bad.phone_number', optionalString('phone_number')) phone_number?: string;
   /** Sent by auth0.js / Lock when bot detection is on; accepted and ignored (no CAPTCHA is enforced). */
   @Auth0Field('bad.request', optionalString('captcha')) captcha?: string;
 }

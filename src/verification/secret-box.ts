@@ -16,20 +16,28 @@ export class SecretBox {
   constructor(private readonly config: AppConfig) {}
 
   seal(recordId: string, secret: DeliverySecret): string {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.config.secrets.encryptionKey, iv);
-    cipher.setAAD(Buffer.from(recordId));
-    const data = Buffer.concat([cipher.update(JSON.stringify(secret), 'utf8'), cipher.final()]);
-    return ['v1', iv, cipher.getAuthTag(), data].map((part) => (typeof part === 'string' ? part : part.toString('base64url'))).join('.');
+    return this.sealText(recordId, JSON.stringify(secret));
   }
 
   open(recordId: string, sealed: string): DeliverySecret {
+    return JSON.parse(this.openText(recordId, sealed)) as DeliverySecret;
+  }
+
+  /** Seals any text bound to `aad` (also used for the generated development signing key). */
+  sealText(aad: string, text: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.config.secrets.encryptionKey, iv);
+    cipher.setAAD(Buffer.from(aad));
+    const data = Buffer.concat([cipher.update(text, 'utf8'), cipher.final()]);
+    return ['v1', iv, cipher.getAuthTag(), data].map((part) => (typeof part === 'string' ? part : part.toString('base64url'))).join('.');
+  }
+
+  openText(aad: string, sealed: string): string {
     const [version, iv, tag, data] = sealed.split('.');
     if (version !== 'v1' || !iv || !tag || !data) throw new Error('Unsupported sealed secret format');
     const decipher = createDecipheriv('aes-256-gcm', this.config.secrets.encryptionKey, Buffer.from(iv, 'base64url'));
-    decipher.setAAD(Buffer.from(recordId));
+    decipher.setAAD(Buffer.from(aad));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-    const plain = Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]).toString('utf8');
-    return JSON.parse(plain) as DeliverySecret;
+    return Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]).toString('utf8');
   }
 }

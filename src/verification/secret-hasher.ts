@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
 
-export type SecretPurpose = 'code' | 'link';
+export type SecretPurpose = 'code' | 'link' | 'authorization_code';
 
 /**
  * Keyed hashing of one-time codes and link tokens. A 6-digit code has only 10^6 values, so a plain hash would be

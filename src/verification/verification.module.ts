@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ConnectionEntity } from './connection.entity';
 import { ConnectionsRepository } from './connections.repository';
+import { OtpVerifier } from './otp-verifier';
 import { SecretBox } from './secret-box';
 import { SecretHasher } from './secret-hasher';
 import { VerificationEntity } from './verification.entity';
@@ -9,7 +10,7 @@ import { VerificationsRepository } from './verifications.repository';
 
 @Module({
   imports: [TypeOrmModule.forFeature([ConnectionEntity, VerificationEntity])],
-  providers: [ConnectionsRepository, VerificationsRepository, SecretBox, SecretHasher],
-  exports: [ConnectionsRepository, VerificationsRepository, SecretBox, SecretHasher],
+  providers: [ConnectionsRepository, VerificationsRepository, SecretBox, SecretHasher, OtpVerifier],
+  exports: [ConnectionsRepository, VerificationsRepository, SecretBox, SecretHasher, OtpVerifier],
 })
 export class VerificationModule {}

@@ -2,7 +2,8 @@ import type { ClientEntity } from '../../src/clients/client.entity';
 import { Clock } from '../../src/common/clock';
 import { OtpAttemptLimiter, type OtpAttemptSubject } from '../../src/rate-limit/otp-attempt.limiter';
 import { uniqueEmail, uniqueIp } from '../utils/factories';
-import { isolatedRedisPrefix, ManualClock, startTestApp, type TestApp } from '../utils/test-app';
+import { ManualClock } from '../utils/passwordless-flow';
+import { isolatedRedisPrefix, startTestApp, type TestApp } from '../utils/test-app';
 
 const WINDOW_MS = 600_000;
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { PublicJwk } from '../../src/clients/client.entity';
 import { QueueName } from '../../src/delivery/delivery.constants';
@@ -10,6 +11,17 @@ import { startTestApp, type TestApp } from '../utils/test-app';
 
 const OTP_GRANT = 'http://auth0.com/oauth/grant-type/passwordless/otp';
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+/** Sends bytes exactly as given (fetch cannot send an absolute-form request target). */
+function rawHttp(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(request));
+    let answer = '';
+    socket.on('data', (chunk) => (answer += chunk.toString()));
+    socket.on('end', () => resolve(answer));
+    socket.on('error', reject);
+  });
+}
 
 describe('POST /passwordless/start', () => {
   let t: TestApp;
@@ -128,6 +140,12 @@ describe('POST /passwordless/start', () => {
       expect((await start({ client_id: spa.clientId, connection: 'email', email: uniqueEmail(), send: 'code' })).status).toBe(200);
     });
 
+    it('should ignore a non-Basic Authorization header (Auth0 samples add Bearer) and a stray phone_number on email', async () => {
+      const spa = await createClient(t.dataSource, { authMethod: 'none' });
+      const res = await start({ client_id: spa.clientId, connection: 'email', email: uniqueEmail(), phone_number: 'bad', send: 'code' }, { authorization: 'Bearer abc' });
+      expect(res.status).toBe(200);
+    });
+
     it('should refuse a public client that sends a secret', async () => {
       const spa = await createClient(t.dataSource, { authMethod: 'none' });
       const res = await start({ client_id: spa.clientId, client_secret: 'x', connection: 'email', email: uniqueEmail() });
@@ -196,6 +214,7 @@ describe('POST /passwordless/start', () => {
         ['no exp', { omitExp: true }],
         ['an exp more than 5 minutes ahead', { expiresIn: 3600 }],
         ['an expired exp', { expiresIn: -60 }],
+        ['an iat in the future', { iat: Math.floor(Date.now() / 1000) + 3600 }],
       ])('should refuse an assertion with %s', async (_label, claims) => {
         const res = await startWith(await signAssertion(jwtClient, t.config.issuerBaseUrl, claims));
         expect(res.status).toBe(401);
@@ -210,6 +229,20 @@ describe('POST /passwordless/start', () => {
         const hs = `${Buffer.from(JSON.stringify({ alg: 'HS256' })).toString('base64url')}.${payload}.c2ln`;
         expect((await startWith(hs)).status).toBe(401);
         expect((await startWith(`${forged}${'A'.repeat(2048)}`)).status).toBe(401);
+      });
+
+      it('should not let an absolute-form request target choose the accepted audience (RFC 7523 §3)', async () => {
+        const foreignAudience = 'https://other-as.example.net/passwordless/start';
+        const body = JSON.stringify({
+          client_id: jwtClient.clientId,
+          client_assertion: await signAssertion(jwtClient, foreignAudience),
+          client_assertion_type: ASSERTION_TYPE,
+          connection: 'email',
+          email: uniqueEmail(),
+          send: 'code',
+        });
+        const raw = await rawHttp(Number(new URL(t.baseUrl).port), `POST ${foreignAudience} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+        expect(raw).toMatch(/^HTTP\/1\.1 401/);
       });
 
       it('should refuse a secret from a private_key_jwt client', async () => {
@@ -231,6 +264,8 @@ describe('POST /passwordless/start', () => {
       ['a malformed email', () => withSecret(web, { connection: 'email', email: 'not-an-email' }), 400, 'bad.email', 'error in email - email format validation failed: not-an-email'],
       ['no phone_number', () => withSecret(web, { connection: 'sms' }), 400, 'bad.phone_number', 'Missing required property: phone_number'],
       ['a phone_number without +', () => withSecret(web, { connection: 'sms', phone_number: '4155550123' }), 400, 'bad.phone_number', 'String does not match pattern: ^\\+[0-9]{1,15}$'],
+      ['an unknown connection before a malformed email', () => withSecret(web, { connection: 'nope', email: 'bad' }), 400, 'bad.connection', 'Connection does not exist'],
+      ['a client_assertion_type without an assertion', () => withSecret(web, { connection: 'email', email: uniqueEmail(), client_assertion_type: 'garbage' }), 400, 'invalid_request', 'client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer'],
       ['no credentials from a confidential client', () => ({ client_id: web.clientId, connection: 'email', email: uniqueEmail() }), 403, 'unauthorized_client', 'Client authentication is required'],
       ['a wrong secret', () => ({ client_id: web.clientId, client_secret: 'wrong', connection: 'email', email: uniqueEmail() }), 401, 'invalid_client', 'Client authentication failed.'],
       ['send=link on sms', () => withSecret(web, { connection: 'sms', phone_number: uniquePhone(), send: 'link' }), 400, 'bad.send', "error in send - Only 'code' is supported for SMS connections"],
@@ -238,10 +273,11 @@ describe('POST /passwordless/start', () => {
     ];
 
     it.each(rows)('should answer %s with the documented error and store nothing', async (_label, body, status, error, description) => {
-      const before = await t.dataSource.query('SELECT count(*)::int AS n FROM verifications');
+      const count = () => t.dataSource.query('SELECT count(*)::int AS n FROM verifications WHERE client_id = $1', [web.clientId]);
+      const before = await count();
       const res = await start(body());
       expect({ status: res.status, body: res.body }).toEqual({ status, body: { error, error_description: description } });
-      expect(await t.dataSource.query('SELECT count(*)::int AS n FROM verifications')).toEqual(before);
+      expect(await count()).toEqual(before);
     });
 
     it('should answer Connection is disabled when the client does not have the connection', async () => {
@@ -272,8 +308,33 @@ describe('POST /passwordless/start', () => {
       ['null', 'null', 'application/json'],
       ['an XML body', '<a/>', 'application/xml'],
       ['text that is not JSON', 'client_id=abc', 'text/plain'],
-      ['a prototype-poisoning body', '{"__proto__":{"admin":true},"client_id":"x","connection":"email"}', 'application/json'],
+      ['a NUL byte in client_id', '{"client_id":"a\\u0000b","connection":"email","email":"a@b.co"}', 'application/json'],
+      ['a NUL byte in connection', '{"client_id":"x","connection":"em\\u0000ail","email":"a@b.co"}', 'application/json'],
+      ['a NUL byte in a form authParams value', 'client_id=x&connection=email&email=a%40b.co&authParams%5Bstate%5D=%00', 'application/x-www-form-urlencoded'],
     ];
+
+    it('should refuse a __proto__ key from an authenticated client (JSON and form)', async () => {
+      const json = JSON.stringify(withSecret(web, { connection: 'email', email: uniqueEmail() })).replace('{', '{"__proto__":{"admin":true},');
+      expect((await t.post('/passwordless/start', json)).status).toBe(400);
+      const form = `${new URLSearchParams({ client_id: web.clientId, client_secret: web.secret!, connection: 'email', email: uniqueEmail() }).toString()}&__proto__%5Badmin%5D=1`;
+      expect((await t.post('/passwordless/start', form, { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(400);
+    });
+
+    it('should refuse a NUL byte in an authParams value and in Basic credentials with a 4xx', async () => {
+      const res = await start(withSecret(web, { connection: 'email', email: uniqueEmail(), authParams: { state: 'a\u0000b' } }));
+      expect(res.status).toBe(400);
+      const basic = Buffer.from(`a\u0000b:x`).toString('base64');
+      const viaBasic = await start({ connection: 'email', email: uniqueEmail() }, { authorization: `Basic ${basic}` });
+      expect(viaBasic.status).toBe(401);
+    });
+
+    it('should ignore an over-long or malformed language instead of failing', async () => {
+      const long = `en-${'abcdefgh-'.repeat(5)}x`;
+      for (const headers of [{ 'x-request-language': long }, { 'accept-language': long }] as Array<Record<string, string>>) {
+        const res = await start(withSecret(web, { connection: 'sms', phone_number: uniquePhone() }), headers);
+        expect({ status: res.status, language: res.body.request_language }).toEqual({ status: 200, language: null });
+      }
+    });
 
     it.each(rawCases)('should answer %s with a 4xx error body', async (_label, raw, type) => {
       const res = await t.post('/passwordless/start', raw, { 'content-type': type });
@@ -305,7 +366,13 @@ describe('POST /passwordless/start', () => {
     it('should answer a 1 MB body with 413', async () => {
       const res = await start(withSecret(web, { connection: 'email', email: uniqueEmail(), authParams: { state: 'x'.repeat(1024 * 1024) } }));
       expect(res.status).toBe(413);
-      expect(res.body.error).toBe('invalid_request');
+      expect(res.body).toEqual({ error: 'invalid_request', error_description: 'Request body is too large.' });
+    });
+
+    it('should answer an unsupported content type with 415', async () => {
+      const res = await t.post('/passwordless/start', '<a/>', { 'content-type': 'application/xml' });
+      expect(res.status).toBe(415);
+      expect(res.body).toEqual({ error: 'invalid_request', error_description: 'Unsupported content type. Use application/json or application/x-www-form-urlencoded.' });
     });
 
     it('should answer an unknown route with a JSON 404', async () => {

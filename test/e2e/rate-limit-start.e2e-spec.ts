@@ -1,7 +1,8 @@
 import { randomInt } from 'node:crypto';
 import { Clock } from '../../src/common/clock';
 import { createClient, uniqueEmail, uniqueIp, uniquePhone, type TestClient } from '../utils/factories';
-import { isolatedRedisPrefix, ManualClock, startTestApp, type TestApp, type TestResponse } from '../utils/test-app';
+import { ManualClock } from '../utils/passwordless-flow';
+import { isolatedRedisPrefix, startTestApp, type TestApp, type TestResponse } from '../utils/test-app';
 
 const TOO_MANY = {
   error: 'too_many_requests',
@@ -111,27 +112,27 @@ describe('POST /passwordless/start limits', () => {
   });
 
   describe('auth0-forwarded-for', () => {
-    it('should count the forwarded end-user IP for a confidential client that is trusted to send it', async () => {
+    it('should move a trusted confidential client’s starts from its own IP to the forwarded end-user IP', async () => {
       const backend = await createClient(t.dataSource, { trustForwardedFor: true, rateLimits: { startPerIp: 1 } });
       const serverIp = uniqueIp();
-      const [userA, userB] = [uniqueIp(), uniqueIp()];
-      const first = await email(backend, uniqueEmail(), serverIp, { 'auth0-forwarded-for': userA });
+      const users = [uniqueIp(), uniqueIp(), uniqueIp(), uniqueIp(), uniqueIp()];
+      const first = await email(backend, uniqueEmail(), serverIp, { 'auth0-forwarded-for': users[0] });
       expect(first.status).toBe(200);
-      expect((await t.dataSource.query('SELECT request_ip FROM verifications WHERE id = $1', [first.body._id]))[0].request_ip).toBe(userA);
-      expect((await email(backend, uniqueEmail(), serverIp, { 'auth0-forwarded-for': userB })).status).toBe(200);
-      expect((await email(backend, uniqueEmail(), serverIp, { 'auth0-forwarded-for': userA })).status).toBe(429);
+      expect(first.headers.get('x-ratelimit-limit')).toBe('1');
+      expect((await t.dataSource.query('SELECT request_ip FROM verifications WHERE id = $1', [first.body._id]))[0].request_ip).toBe(users[0]);
+      // More starts than the server IP's own limit (3): each was refunded there and counted per user instead.
+      for (const user of users.slice(1)) expect((await email(backend, uniqueEmail(), serverIp, { 'auth0-forwarded-for': user })).status).toBe(200);
+      expectTooMany(await email(backend, uniqueEmail(), serverIp, { 'auth0-forwarded-for': users[0] }), 1, HOUR / 1000);
     });
 
-    it('should ignore it from a client that is not trusted, and ignore values that are not IPs', async () => {
-      const untrusted = await createClient(t.dataSource, { rateLimits: { startPerIp: 1 } });
-      const trusted = await createClient(t.dataSource, { trustForwardedFor: true, rateLimits: { startPerIp: 1 } });
-      const ip = uniqueIp();
-      expect((await email(untrusted, uniqueEmail(), ip, { 'auth0-forwarded-for': uniqueIp() })).status).toBe(200);
-      expect((await email(untrusted, uniqueEmail(), ip, { 'auth0-forwarded-for': uniqueIp() })).status).toBe(429);
-
-      const other = uniqueIp();
-      expect((await email(trusted, uniqueEmail(), other, { 'auth0-forwarded-for': 'not-an-ip' })).status).toBe(200);
-      expect((await email(trusted, uniqueEmail(), other, { 'auth0-forwarded-for': 'not-an-ip' })).status).toBe(429);
+    it('should ignore it from a client that is not trusted, and values that are not an IP, counting the connecting IP', async () => {
+      const untrusted = await createClient(t.dataSource);
+      const trusted = await createClient(t.dataSource, { trustForwardedFor: true });
+      for (const [client, forwarded] of [[untrusted, () => uniqueIp()], [trusted, () => 'not-an-ip']] as const) {
+        const ip = uniqueIp();
+        for (let i = 0; i < 3; i++) expect((await email(client, uniqueEmail(), ip, { 'auth0-forwarded-for': forwarded() })).status).toBe(200);
+        expect((await email(client, uniqueEmail(), ip, { 'auth0-forwarded-for': forwarded() })).status).toBe(429);
+      }
     });
 
     it('should refuse to store the trust flag on a public client', async () => {

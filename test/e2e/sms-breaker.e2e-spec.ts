@@ -2,7 +2,8 @@ import { Logger } from '@nestjs/common';
 import { Clock } from '../../src/common/clock';
 import { SmsConversionBreaker } from '../../src/rate-limit/sms-conversion.breaker';
 import { createClient, type TestClient } from '../utils/factories';
-import { isolatedRedisPrefix, ManualClock, startTestApp, type TestApp } from '../utils/test-app';
+import { ManualClock } from '../utils/passwordless-flow';
+import { isolatedRedisPrefix, startTestApp, type TestApp } from '../utils/test-app';
 
 const COOL_OFF_MS = 600_000;
 

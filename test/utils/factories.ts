@@ -73,6 +73,7 @@ export interface AssertionClaims {
   jti?: string;
   expiresIn?: number;
   omitExp?: boolean;
+  iat?: number;
   alg?: string;
 }
 
@@ -86,7 +87,7 @@ export async function signAssertion(client: TestClient, audience: string, claims
     .setSubject(claims.sub ?? client.clientId)
     .setAudience(claims.aud ?? audience)
     .setJti(claims.jti ?? randomUUID())
-    .setIssuedAt(now);
+    .setIssuedAt(claims.iat ?? now);
   if (!claims.omitExp) jwt.setExpirationTime(now + (claims.expiresIn ?? 120));
   return jwt.sign(client.privateKey);
 }

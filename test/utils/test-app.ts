@@ -13,6 +13,9 @@ export interface TestApp {
   /** `http://127.0.0.1:<port>`: tests go through real HTTP. */
   baseUrl: string;
   post(path: string, body: unknown, headers?: Record<string, string>): Promise<TestResponse>;
+  /** POSTs `application/x-www-form-urlencoded`, as the Auth0 Node SDK and browsers do. */
+  postForm(path: string, fields: Record<string, string>, headers?: Record<string, string>): Promise<TestResponse>;
+  get(path: string, headers?: Record<string, string>): Promise<TestResponse>;
   close(): Promise<void>;
 }
 
@@ -27,6 +30,10 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Replace providers (e.g. the Clock) with test doubles. */
   overrides?: Array<{ provide: unknown; useValue: unknown }>;
+  /** Listen on this port instead of an ephemeral one (when ISSUER_BASE_URL must name it). */
+  port?: number;
+  /** Serve HTTPS with this key and certificate. */
+  tls?: { key: string; cert: string };
 }
 
 /**
@@ -35,18 +42,6 @@ export interface TestAppOptions {
  */
 export const isolatedRedisPrefix = () => `${process.env.REDIS_PREFIX}-${randomBytes(4).toString('hex')}`;
 
-/** The Clock for tests that move time instead of sleeping. */
-export class ManualClock {
-  constructor(private ms = Date.now()) {}
-
-  now(): Date {
-    return new Date(this.ms);
-  }
-
-  advance(ms: number): void {
-    this.ms += ms;
-  }
-}
 
 /** Boots the real API module against this run's Postgres and Redis and listens on an ephemeral loopback port. */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -54,17 +49,25 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   let builder = Test.createTestingModule({ imports: [AppModule] }).overrideProvider(AppConfig).useValue(config);
   for (const override of options.overrides ?? []) builder = builder.overrideProvider(override.provide).useValue(override.useValue);
   const moduleRef = await builder.compile();
-  const app = moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(config), nestAppOptions(config));
-  await configureHttpApp(app);
-  await app.listen(0, '127.0.0.1');
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(config, options.tls), nestAppOptions(config));
+  try {
+    await configureHttpApp(app);
+    await app.listen(options.port ?? 0, '127.0.0.1');
+  } catch (err) {
+    await app.close().catch(() => undefined); // a failed boot must not leave pools open and hang Jest
+    throw err;
+  }
   const address = app.getHttpServer().address() as { port: number };
-  const baseUrl = `http://127.0.0.1:${address.port}`;
+  const baseUrl = `${options.tls ? 'https' : 'http'}://127.0.0.1:${address.port}`;
   return {
     app,
     config,
     dataSource: app.get(DataSource),
     baseUrl,
     post: (path, body, headers) => postJson(`${baseUrl}${path}`, body, headers),
+    postForm: (path, fields, headers) =>
+      request(`${baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(fields).toString() }),
+    get: (path, headers) => request(`${baseUrl}${path}`, { headers }),
     close: () => app.close(),
   };
 }
@@ -72,7 +75,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
 /** POSTs JSON (or a raw string body with the given content type) and parses the JSON answer. */
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<TestResponse> {
   const raw = typeof body === 'string' ? body : JSON.stringify(body);
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: raw });
+  return request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: raw });
+}
+
+/** Any request, redirects not followed (tests assert on Location); the body is parsed as JSON when it is JSON. */
+async function request(url: string, init: RequestInit): Promise<TestResponse> {
+  const response = await fetch(url, { ...init, redirect: 'manual' });
   const text = await response.text();
   let parsed: Record<string, unknown> = {};
   try {

@@ -1,0 +1,26 @@
+import { ASSERTION_ALGORITHMS } from '../clients/client-assertion.verifier';
+import { AUTH_METHODS, PASSWORDLESS_OTP_GRANT } from '../clients/client.entity';
+import { TOKEN_SIGNING_ALG } from '../tokens/signing-key.store';
+
+/**
+ * OpenID Provider metadata (OIDC Discovery 1.0 §3) for what this service implements. There is no /authorize
+ * endpoint (logins start at /passwordless/start), so authorization_endpoint is absent.
+ */
+export function openidConfiguration(issuer: string): Record<string, unknown> {
+  return {
+    issuer,
+    token_endpoint: `${issuer}oauth/token`,
+    userinfo_endpoint: `${issuer}userinfo`,
+    jwks_uri: `${issuer}.well-known/jwks.json`,
+    response_types_supported: ['code', 'token', 'id_token', 'id_token token'],
+    response_modes_supported: ['query', 'fragment'],
+    grant_types_supported: [PASSWORDLESS_OTP_GRANT, 'authorization_code'],
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: [TOKEN_SIGNING_ALG],
+    scopes_supported: ['openid', 'email', 'phone'],
+    claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'nonce', 'at_hash', 'email', 'email_verified', 'phone_number', 'phone_verified'],
+    token_endpoint_auth_methods_supported: AUTH_METHODS,
+    token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS,
+    code_challenge_methods_supported: ['S256'],
+  };
+}

@@ -1,0 +1,36 @@
+import { Injectable } from '@nestjs/common';
+import { ApiError } from '../common/api-error';
+import type { ClientEntity } from '../clients/client.entity';
+import { asParams, requiredParam, stringParam } from '../oauth/oauth-params';
+import { PasswordlessLoginService } from '../oauth/passwordless-login.service';
+import { failureDescription, VerificationFailure } from '../verification/otp-verifier';
+
+/**
+ * Legacy POST /passwordless/verify (§4.2). Accepts both the shape auth0.js sends (`verification_code` + `email` |
+ * `phone_number`) and the documented one (`username` + `password`). It proves the code without spending it: the
+ * browser then goes to /passwordless/verify_redirect with the same code, which consumes it.
+ */
+@Injectable()
+export class LegacyVerifyService {
+  constructor(private readonly login: PasswordlessLoginService) {}
+
+  async verify(client: ClientEntity, body: unknown): Promise<Record<string, never>> {
+    const params = asParams(body);
+    const connectionName = requiredParam(params, 'connection');
+    const username = stringParam(params, 'email') ?? stringParam(params, 'phone_number') ?? stringParam(params, 'username');
+    if (!username) throw new ApiError(400, 'invalid_request', 'missing username parameter');
+    const secret = stringParam(params, 'verification_code') ?? stringParam(params, 'password');
+    if (!secret) throw new ApiError(400, 'invalid_request', 'missing password parameter');
+    stringParam(params, 'scope'); // validated only: the tokens' scope comes from the verify_redirect step
+    this.login.requireOtpGrant(client, false);
+    const connection = await this.login.enabledConnection(client, connectionName);
+    try {
+      await this.login.check({ client, connection, username, secret, acceptLinkToken: false });
+    } catch (err) {
+      if (!(err instanceof VerificationFailure)) throw err;
+      const description = failureDescription(err.reason, connection.strategy);
+      throw err.reason === 'max_attempts' ? new ApiError(429, 'too_many_attempts', description) : new ApiError(401, 'invalid_user_password', description);
+    }
+    return {};
+  }
+}

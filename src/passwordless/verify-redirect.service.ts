@@ -1,0 +1,140 @@
+import { Injectable } from '@nestjs/common';
+import { ApiError } from '../common/api-error';
+import { echo } from '../common/auth0-validation';
+import { Clock } from '../common/clock';
+import { RandomSource } from '../common/random.source';
+import type { ClientEntity } from '../clients/client.entity';
+import { ClientsRepository } from '../clients/clients.repository';
+import { AuthorizationCodesRepository } from '../oauth/authorization-codes.repository';
+import { asParams } from '../oauth/oauth-params';
+import { PasswordlessLoginService } from '../oauth/passwordless-login.service';
+import { TokenIssuer } from '../tokens/token-issuer';
+import type { User } from '../users/users.repository';
+import { failureDescription, VerificationFailure } from '../verification/otp-verifier';
+import { SecretHasher } from '../verification/secret-hasher';
+import { confirmationPage, errorPage, type BrowserResponse } from './browser-response';
+
+/** RFC 6749 §4.1.2 recommends at most 10 minutes; the code is redeemed right after the redirect. */
+const AUTHORIZATION_CODE_TTL_MS = 5 * 60 * 1000;
+const AUTHORIZATION_CODE_BYTES = 32;
+const RESPONSE_TYPES = ['code', 'token', 'id_token', 'id_token token'];
+/** RFC 7636 §4.2: base64url of a SHA-256 digest. */
+const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
+
+interface Flow {
+  client: ClientEntity;
+  params: Record<string, string>;
+  redirectUri: string;
+  responseType: string[];
+}
+
+/**
+ * GET /passwordless/verify_redirect answers a confirmation page and consumes nothing; the page's POST verifies the
+ * link token (or, from auth0.js, the code) and redirects to the application with a one-time code or tokens.
+ */
+@Injectable()
+export class VerifyRedirectService {
+  constructor(
+    private readonly clients: ClientsRepository,
+    private readonly login: PasswordlessLoginService,
+    private readonly issuer: TokenIssuer,
+    private readonly codes: AuthorizationCodesRepository,
+    private readonly hasher: SecretHasher,
+    private readonly random: RandomSource,
+    private readonly clock: Clock,
+  ) {}
+
+  async page(query: unknown): Promise<BrowserResponse> {
+    const flow = await this.flow(query);
+    if ('kind' in flow) return flow;
+    return confirmationPage(flow.params, flow.redirectUri, this.random.token(16));
+  }
+
+  async complete(body: unknown): Promise<BrowserResponse> {
+    const flow = await this.flow(body);
+    if ('kind' in flow) return flow;
+    try {
+      return { kind: 'redirect', location: await this.authorize(flow) };
+    } catch (err) {
+      // Once client and redirect_uri are trusted, errors go to the application (RFC 6749 §4.1.2.1 / §4.2.2.1).
+      if (err instanceof ApiError && err.status < 500) return this.redirectWith(flow, { error: err.error, error_description: err.description });
+      throw err;
+    }
+  }
+
+  /** Only a known client and one of its callback URLs earn a redirect; anything else gets an error page. */
+  private async flow(input: unknown): Promise<Flow | BrowserResponse> {
+    const params = Object.fromEntries(Object.entries(asParams(input)).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+    const client = params.client_id ? await this.clients.findById(params.client_id) : null;
+    if (!client) return errorPage(400, 'The link names an unknown application.');
+    const redirectUri = params.redirect_uri;
+    if (!redirectUri || !client.callbacks.includes(redirectUri)) return errorPage(400, 'The link’s redirect_uri is not an allowed callback URL of the application.');
+    return { client, params, redirectUri, responseType: (params.response_type ?? 'code').split(' ').filter(Boolean).sort() };
+  }
+
+  private async authorize(flow: Flow): Promise<string> {
+    const { client, params } = flow;
+    const responseType = flow.responseType.join(' ');
+    if (!RESPONSE_TYPES.includes(responseType)) throw new ApiError(400, 'unsupported_response_type', `Unsupported response type: ${echo(responseType)}`);
+    const wantsIdToken = flow.responseType.includes('id_token');
+    // OIDC Core §3.2.2.1: nonce is required when an id_token is returned from the authorization endpoint.
+    if (wantsIdToken && !params.nonce) throw new ApiError(400, 'invalid_request', 'nonce is required when response_type includes id_token');
+    if (params.code_challenge !== undefined && (params.code_challenge_method !== 'S256' || !S256_CHALLENGE.test(params.code_challenge))) {
+      throw new ApiError(400, 'invalid_request', 'code_challenge must be a S256 challenge (code_challenge_method=S256)');
+    }
+    this.login.requireOtpGrant(client, false);
+    const connection = await this.login.enabledConnection(client, params.connection ?? '');
+    const username = connection.strategy === 'email' ? params.email : params.phone_number;
+    if (!username || !params.verification_code) throw new ApiError(400, 'invalid_request', 'The link is incomplete.');
+    this.issuer.checkAudience(params.audience);
+    const scopes = this.issuer.grantedScope(params.scope).split(' ').filter(Boolean);
+    const scope = (wantsIdToken && !scopes.includes('openid') ? ['openid', ...scopes] : scopes).join(' ');
+
+    let user: User;
+    try {
+      user = await this.login.login({ client, connection, username, secret: params.verification_code, acceptLinkToken: true });
+    } catch (err) {
+      if (err instanceof VerificationFailure) throw new ApiError(403, 'access_denied', failureDescription(err.reason, connection.strategy));
+      throw err;
+    }
+    if (responseType === 'code') return this.redirectWith(flow, { code: await this.issueCode(flow, user, scope) }).location;
+    const tokens = await this.issuer.issue({ clientId: client.clientId, user, scope, audience: params.audience, nonce: params.nonce });
+    const fragment: Record<string, string> = flow.responseType.includes('token')
+      ? { access_token: tokens.access_token, token_type: tokens.token_type, expires_in: String(tokens.expires_in), scope: tokens.scope }
+      : {};
+    if (wantsIdToken && tokens.id_token) fragment.id_token = tokens.id_token;
+    return this.redirectWith(flow, fragment).location;
+  }
+
+  private async issueCode(flow: Flow, user: User, scope: string): Promise<string> {
+    const code = this.random.token(AUTHORIZATION_CODE_BYTES);
+    const now = this.clock.now();
+    await this.codes.create(
+      {
+        codeHmac: this.hasher.hash(flow.client.clientId, 'authorization_code', code),
+        clientId: flow.client.clientId,
+        userId: user.userId,
+        redirectUri: flow.redirectUri,
+        scope,
+        audience: flow.params.audience ?? null,
+        nonce: flow.params.nonce ?? null,
+        codeChallenge: flow.params.code_challenge ?? null,
+        expiresAt: new Date(now.getTime() + AUTHORIZATION_CODE_TTL_MS),
+      },
+      now,
+    );
+    return code;
+  }
+
+  /** Results go in the query for `code` and in the fragment for implicit response types, always with `state`. */
+  private redirectWith(flow: Flow, values: Record<string, string>): { kind: 'redirect'; location: string } {
+    const url = new URL(flow.redirectUri);
+    const all = flow.params.state === undefined ? values : { ...values, state: flow.params.state };
+    if (flow.responseType.join(' ') === 'code' || !RESPONSE_TYPES.includes(flow.responseType.join(' '))) {
+      for (const [key, value] of Object.entries(all)) url.searchParams.set(key, value);
+    } else {
+      url.hash = new URLSearchParams(all).toString();
+    }
+    return { kind: 'redirect', location: url.toString() };
+  }
+}

@@ -1,0 +1,118 @@
+import { Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { ApiError } from '../common/api-error';
+import { Clock } from '../common/clock';
+import { AppConfig } from '../config/app-config';
+import type { User } from '../users/users.repository';
+import { SigningKeyStore, TOKEN_SIGNING_ALG } from './signing-key.store';
+
+/** RFC 9068 access-token type: resource servers (and /userinfo) can tell an access token from an id_token. */
+const ACCESS_TOKEN_TYP = 'at+jwt';
+
+export interface TokenRequest {
+  clientId: string;
+  user: User;
+  /** Space-separated, as requested. */
+  scope: string;
+  audience?: string;
+  nonce?: string;
+}
+
+export interface TokenResponse {
+  access_token: string;
+  id_token?: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope: string;
+}
+
+/** Profile claims of a passwordless user, shared by the id_token and /userinfo. */
+export function userClaims(user: User): Record<string, string | boolean> {
+  return user.strategy === 'sms'
+    ? { phone_number: user.identifier, phone_verified: user.verified }
+    : { email: user.identifier, email_verified: user.verified };
+}
+
+/**
+ * Issues RS256 tokens. No refresh_token is issued (even with offline_access): there is no refresh grant, so a client
+ * repeats the passwordless login instead.
+ */
+@Injectable()
+export class TokenIssuer {
+  constructor(
+    private readonly keys: SigningKeyStore,
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+  ) {}
+
+  get userinfoAudience(): string {
+    return `${this.config.issuerBaseUrl}userinfo`;
+  }
+
+  /** Auth0 answers an unregistered API identifier this way; checked before any code is spent. */
+  checkAudience(audience: string | undefined): void {
+    if (audience !== undefined && audience !== this.userinfoAudience && !this.config.tokens.audiences.includes(audience)) {
+      throw new ApiError(403, 'access_denied', `Service not found: ${audience.slice(0, 200)}`);
+    }
+  }
+
+  /** Scope as granted: duplicates dropped, offline_access removed (no refresh tokens). */
+  grantedScope(requested: string | undefined): string {
+    const scopes = (requested ?? '').split(' ').filter((s) => s !== '' && s !== 'offline_access');
+    return [...new Set(scopes)].join(' ');
+  }
+
+  async issue(request: TokenRequest): Promise<TokenResponse> {
+    const key = this.keys.activeKey();
+    const now = Math.floor(this.clock.now().getTime() / 1000);
+    const { accessTokenTtl, idTokenTtl } = this.config.tokens;
+    const scopes = request.scope.split(' ');
+    const audience = request.audience && request.audience !== this.userinfoAudience ? [request.audience, this.userinfoAudience] : this.userinfoAudience;
+    const accessToken = await new SignJWT({ scope: request.scope, azp: request.clientId })
+      .setProtectedHeader({ alg: TOKEN_SIGNING_ALG, kid: key.kid, typ: ACCESS_TOKEN_TYP })
+      .setIssuer(this.config.issuerBaseUrl)
+      .setSubject(request.user.userId)
+      .setAudience(audience)
+      .setIssuedAt(now)
+      .setExpirationTime(now + accessTokenTtl)
+      .sign(key.privateKey);
+    const response: TokenResponse = { access_token: accessToken, token_type: 'Bearer', expires_in: accessTokenTtl, scope: request.scope };
+    if (scopes.includes('openid')) {
+      const claims: JWTPayload = { ...userClaims(request.user), at_hash: atHash(accessToken) };
+      if (request.nonce !== undefined) claims.nonce = request.nonce;
+      response.id_token = await new SignJWT(claims)
+        .setProtectedHeader({ alg: TOKEN_SIGNING_ALG, kid: key.kid, typ: 'JWT' })
+        .setIssuer(this.config.issuerBaseUrl)
+        .setSubject(request.user.userId)
+        .setAudience(request.clientId)
+        .setIssuedAt(now)
+        .setExpirationTime(now + idTokenTtl)
+        .sign(key.privateKey);
+    }
+    return response;
+  }
+
+  /** Verifies an access token for /userinfo and returns its subject; undefined for anything not a live token of ours. */
+  async verifyAccessToken(token: string): Promise<string | undefined> {
+    try {
+      const { payload } = await jwtVerify(token, (header) => this.keys.findPublicKey(header.kid) ?? Promise.reject(new Error('unknown kid')), {
+        algorithms: [TOKEN_SIGNING_ALG],
+        typ: ACCESS_TOKEN_TYP,
+        issuer: this.config.issuerBaseUrl,
+        audience: this.userinfoAudience,
+        currentDate: this.clock.now(),
+        requiredClaims: ['sub', 'exp'],
+      });
+      return payload.sub;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** OIDC Core §3.2.2.9: base64url of the left half of SHA-256 of the access token. */
+function atHash(accessToken: string): string {
+  const digest = createHash('sha256').update(accessToken).digest();
+  return digest.subarray(0, digest.length / 2).toString('base64url');
+}

@@ -1,0 +1,85 @@
+import { Injectable } from '@nestjs/common';
+import { Clock } from '../common/clock';
+import type { ConnectionEntity } from './connection.entity';
+import { SecretHasher } from './secret-hasher';
+import type { VerificationEntity } from './verification.entity';
+import { VerificationsRepository } from './verifications.repository';
+
+/** Why a code or link was refused; each endpoint words it in its own Auth0 dialect. */
+export type VerificationFailureReason = 'wrong' | 'expired' | 'max_attempts';
+
+export class VerificationFailure extends Error {
+  constructor(readonly reason: VerificationFailureReason) {
+    super(`verification failed: ${reason}`);
+  }
+}
+
+export interface RedeemRequest {
+  clientId: string;
+  connection: ConnectionEntity;
+  /** Normalised email or E.164 number. */
+  identifier: string;
+  candidate: string;
+  /** Magic links carry a 256-bit token instead of the code; only the link endpoint accepts it. */
+  acceptLinkToken: boolean;
+  /** false: prove the code (legacy /passwordless/verify) but leave the record for the redirect step. */
+  consume: boolean;
+}
+
+/**
+ * The single place a code or link token is checked (the OTP grant, the legacy verify and the magic link all come
+ * here), in Auth0's order: a pending latest record, not expired, attempts left, secret matches.
+ */
+@Injectable()
+export class OtpVerifier {
+  constructor(
+    private readonly verifications: VerificationsRepository,
+    private readonly hasher: SecretHasher,
+    private readonly clock: Clock,
+  ) {}
+
+  async redeem(request: RedeemRequest): Promise<VerificationEntity> {
+    const now = this.clock.now();
+    const record = await this.verifications.findLive(request.clientId, request.connection.name, request.identifier);
+    if (!record) throw new VerificationFailure('wrong');
+    if (record.expiresAt.getTime() <= now.getTime()) throw new VerificationFailure('expired');
+    if (record.failedAttempts >= request.connection.maxAttempts) throw new VerificationFailure('max_attempts');
+    if (!(await this.verifications.reserveAttempt(record.id, request.connection.maxAttempts, now))) {
+      throw new VerificationFailure(await this.whyUnavailable(record.id, request.connection.maxAttempts, now));
+    }
+    if (!this.matches(record, request)) throw new VerificationFailure('wrong');
+    if (!request.consume) {
+      await this.verifications.refundAttempt(record.id);
+      return record;
+    }
+    // Lost a race with another correct redemption (or a new start superseded the record): the code is spent.
+    if (!(await this.verifications.consume(record.id, now))) throw new VerificationFailure('wrong');
+    return record;
+  }
+
+  private matches(record: VerificationEntity, request: RedeemRequest): boolean {
+    const code = this.hasher.matches(record.id, 'code', request.candidate, record.codeHmac);
+    const link = request.acceptLinkToken && record.linkTokenHmac !== null && this.hasher.matches(record.id, 'link', request.candidate, record.linkTokenHmac);
+    return code || link;
+  }
+
+  /** The record changed between read and reservation: report what a fresh read shows. */
+  private async whyUnavailable(id: string, maxAttempts: number, now: Date): Promise<VerificationFailureReason> {
+    const current = await this.verifications.findById(id);
+    if (!current || current.consumedAt || current.supersededAt) return 'wrong';
+    if (current.expiresAt.getTime() <= now.getTime()) return 'expired';
+    return current.failedAttempts >= maxAttempts ? 'max_attempts' : 'wrong';
+  }
+}
+
+/** Auth0's descriptions for a refused code (../shared/docs/auth0-passwordless.md §4.3), shared by every endpoint. */
+export function failureDescription(reason: VerificationFailureReason, strategy: ConnectionEntity['strategy']): string {
+  switch (reason) {
+    case 'wrong':
+      return strategy === 'sms' ? 'Wrong phone number or verification code.' : 'Wrong email or verification code.';
+    case 'expired':
+      return 'The verification code has expired. Please try to login again.';
+    case 'max_attempts':
+      return "You've reached the maximum number of attempts. Please try to login again.";
+  }
+}

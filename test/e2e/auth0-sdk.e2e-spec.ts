@@ -1,0 +1,75 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createClient, uniqueEmail, type TestClient } from '../utils/factories';
+import { readSecret } from '../utils/passwordless-flow';
+import { QueueInspector } from '../utils/queue-inspector';
+import { QueueName } from '../../src/delivery/delivery.constants';
+import { freePort } from '../utils/redis-process';
+import { startTestApp, type TestApp } from '../utils/test-app';
+
+/**
+ * The official Node SDK (auth0@4 AuthenticationClient) as the client. It only speaks https://<domain> and fetches the
+ * JWKS with its own HTTPS client, so the service runs over HTTPS with a throwaway self-signed certificate for
+ * localhost and the SDK runs in a child process that trusts it through NODE_EXTRA_CA_CERTS (stack.md §9, option 2).
+ */
+const SDK_SCRIPT = `
+const { AuthenticationClient } = require('auth0');
+const { DOMAIN, CLIENT_ID, CLIENT_SECRET, EMAIL, CODE, MODE } = process.env;
+const auth = new AuthenticationClient({ domain: DOMAIN, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
+const call = MODE === 'send'
+  ? () => auth.passwordless.sendEmail({ email: EMAIL, send: 'code' })
+  : () => auth.passwordless.loginWithEmail({ email: EMAIL, code: CODE, scope: 'openid email' });
+call().then(
+  (r) => process.stdout.write(JSON.stringify({ ok: true, status: r.status, data: r.data === undefined ? null : r.data })),
+  (e) => process.stdout.write(JSON.stringify({ ok: false, name: e.name, message: e.message, error: e.error, statusCode: e.statusCode })),
+);`;
+
+describe('Auth0 Node SDK v4 against the service', () => {
+  let dir: string;
+  let t: TestApp;
+  let inspector: QueueInspector;
+  let client: TestClient;
+  let domain: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'pwl-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+    const port = await freePort();
+    domain = `localhost:${port}`;
+    t = await startTestApp({ port, env: { ISSUER_BASE_URL: `https://${domain}/` }, tls: { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') } });
+    inspector = new QueueInspector(t.config);
+    client = await createClient(t.dataSource);
+  });
+
+  afterAll(async () => {
+    await inspector.close();
+    await t.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const sdk = async (env: Record<string, string>) => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', SDK_SCRIPT], {
+      cwd: join(__dirname, '..', '..'),
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem'), DOMAIN: domain, CLIENT_ID: client.clientId, CLIENT_SECRET: client.secret!, ...env },
+      timeout: 20_000,
+    });
+    return JSON.parse(stdout) as { ok: boolean; status?: number; data?: Record<string, unknown>; error?: string; statusCode?: number; message?: string };
+  };
+
+  it('should send a code with passwordless.sendEmail and log in with loginWithEmail, the SDK validating the id_token', async () => {
+    const email = uniqueEmail();
+    expect(await sdk({ MODE: 'send', EMAIL: email })).toMatchObject({ ok: true, status: 200 });
+    const [record] = await t.dataSource.query<Array<{ id: string }>>('SELECT id FROM verifications WHERE identifier = $1', [email]);
+    const { code } = await readSecret(t, inspector, record.id, QueueName.Email);
+
+    const wrong = await sdk({ MODE: 'login', EMAIL: email, CODE: code === '000000' ? '111111' : '000000' });
+    expect(wrong).toMatchObject({ ok: false, error: 'invalid_grant', statusCode: 403, message: 'Wrong email or verification code.' });
+
+    const login = await sdk({ MODE: 'login', EMAIL: email, CODE: code });
+    expect(login).toMatchObject({ ok: true, status: 200, data: { token_type: 'Bearer', scope: 'openid email', expires_in: 86400 } });
+    expect(login.data?.id_token).toEqual(expect.any(String));
+  });
+});

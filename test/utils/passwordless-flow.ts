@@ -1,0 +1,55 @@
+import { Clock } from '../../src/common/clock';
+import { QueueName } from '../../src/delivery/delivery.constants';
+import { SecretBox, type DeliverySecret } from '../../src/verification/secret-box';
+import { signAssertion, type TestClient } from './factories';
+import type { QueueInspector } from './queue-inspector';
+import type { TestApp } from './test-app';
+
+export const OTP_GRANT = 'http://auth0.com/oauth/grant-type/passwordless/otp';
+const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+export interface StartedFlow extends DeliverySecret {
+  id: string;
+}
+
+/** Client credentials for a body: the secret when the client has one, else only the client_id (public client). */
+export const credentials = (client: TestClient): Record<string, string> =>
+  client.secret ? { client_id: client.clientId, client_secret: client.secret } : { client_id: client.clientId };
+
+/**
+ * POST /passwordless/start, then read the code (and link token) the way a delivery worker would: from the BullMQ job,
+ * opened with the service's SecretBox.
+ */
+export async function startFlow(t: TestApp, inspector: QueueInspector, client: TestClient, body: Record<string, unknown>): Promise<StartedFlow> {
+  const auth = client.privateKey
+    ? { client_id: client.clientId, client_assertion: await signAssertion(client, t.config.issuerBaseUrl), client_assertion_type: JWT_BEARER }
+    : credentials(client);
+  const res = await t.post('/passwordless/start', { ...auth, ...body });
+  if (res.status !== 200) throw new Error(`start failed: ${res.status} ${res.text}`);
+  const id = res.body._id as string;
+  return { id, ...(await readSecret(t, inspector, id, body.connection === 'sms' ? QueueName.Sms : QueueName.Email)) };
+}
+
+export async function readSecret(t: TestApp, inspector: QueueInspector, id: string, queue: QueueName): Promise<DeliverySecret> {
+  const job = await inspector.job(queue, id);
+  if (!job) throw new Error(`no delivery job for ${id}`);
+  return new SecretBox(t.config).open(id, job.data.sealedSecret);
+}
+
+/** The OTP grant as the Auth0 Node SDK sends it (form-urlencoded). */
+export function otpGrant(t: TestApp, client: TestClient, fields: Record<string, string>) {
+  return t.postForm('/oauth/token', { ...credentials(client), grant_type: OTP_GRANT, ...fields });
+}
+
+/** A clock tests can move, injected in place of the real one. */
+export class ManualClock extends Clock {
+  private offsetMs = 0;
+
+  override now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+
+  advance(ms: number): void {
+    this.offsetMs += ms;
+  }
+}
