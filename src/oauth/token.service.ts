@@ -52,10 +52,10 @@ export class TokenService {
     const connection = await this.login.enabledConnection(client, realm);
     this.issuer.checkAudience(audience);
     const identifier = loginIdentifier(connection.strategy, username);
-    const attempt = await this.otpAttempts.begin({ client, ip, connection: connection.name, identifier });
     try {
-      const user = await this.login.login({ client, connection, username, secret: otp, acceptLinkToken: false });
-      await attempt.succeeded();
+      const user = await this.otpAttempts.attempt({ client, ip, connection: connection.name, identifier }, () =>
+        this.login.login({ client, connection, username, secret: otp, acceptLinkToken: false }),
+      );
       if (connection.strategy === 'sms') await this.smsBreaker.recordVerified(identifier);
       return await this.issuer.issue({ clientId: client.clientId, user, scope, audience });
     } catch (err) {

@@ -35,8 +35,8 @@ export class PasswordlessController {
   @Post('verify')
   @HttpCode(200)
   @AuthenticateClient('oauth')
-  verify(@CurrentClient() client: ClientEntity, @Body() body: unknown): Promise<Record<string, never>> {
-    return this.legacyVerify.verify(client, body);
+  verify(@CurrentClient() client: ClientEntity, @Body() body: unknown, @EndUserIp() ip: string): Promise<Record<string, never>> {
+    return this.legacyVerify.verify(client, body, ip);
   }
 
   /** Consumes nothing: see VerifyRedirectService. */

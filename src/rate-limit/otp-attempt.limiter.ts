@@ -34,9 +34,8 @@ export class OtpAttempt {
  * the connection's max_attempts). Every attempt is charged up front and refunded on success: counting failures
  * after the fact would let N concurrent guesses all pass the check before any was recorded.
  *
- * Usage on /oauth/token (OTP grant), after client authentication and body validation:
- *   const attempt = await otpAttempts.begin({ client, ip, connection: realm, identifier: username }); // may throw 429
- *   ...verify the code...; on success: await attempt.succeeded();
+ * Usage (the OTP grant and the legacy /passwordless/verify), after client authentication and body validation:
+ *   const user = await otpAttempts.attempt({ client, ip, connection: realm, identifier }, () => verify(...)); // may throw 429
  */
 @Injectable()
 export class OtpAttemptLimiter {
@@ -59,5 +58,13 @@ export class OtpAttemptLimiter {
     );
     if (decision.denied) throw tooManyRequests(decision.denied, now);
     return new OtpAttempt(this.store, decision.states);
+  }
+
+  /** Runs `verify` as one attempt: counted as a failure if it throws, given back if it succeeds. */
+  async attempt<T>(subject: OtpAttemptSubject, verify: () => Promise<T>): Promise<T> {
+    const attempt = await this.begin(subject);
+    const result = await verify();
+    await attempt.succeeded();
+    return result;
   }
 }

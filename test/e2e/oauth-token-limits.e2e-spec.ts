@@ -46,6 +46,18 @@ describe('POST /oauth/token (OTP grant) failed-attempt limits and SMS conversion
     }
   });
 
+  it('should apply the same failed-attempt limit to the legacy /passwordless/verify', async () => {
+    const email = uniqueEmail();
+    const { code } = await startFlow(t, inspector, web, { connection: 'email', email, send: 'code' });
+    const verify = (verificationCode: string) =>
+      t.post('/passwordless/verify', { client_id: web.clientId, client_secret: web.secret, connection: 'email', email, verification_code: verificationCode });
+    const wrong = code === '000000' ? '111111' : '000000';
+    for (let i = 0; i < 2; i++) expect((await verify(wrong)).status).toBe(401);
+    const refused = await verify(code);
+    expect(refused.status).toBe(429);
+    expect(refused.body.error).toBe('too_many_requests');
+  });
+
   it('should report verified SMS codes to the conversion breaker, keeping a converting prefix open', async () => {
     // +61 412: a prefix no other test here uses. Unreported, the 2nd send would trip the breaker (2 sent, 0 verified)
     // and the 3rd start would get 429; reported, conversion stays at 100 %.
