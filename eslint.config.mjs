@@ -3,7 +3,7 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'jest.config.js', 'eslint.config.mjs', 'test/setup/summary-reporter.js'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.test-build/**', 'jest.config.js', 'eslint.config.mjs', 'test/setup/summary-reporter.js'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

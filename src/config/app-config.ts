@@ -50,6 +50,29 @@ export class EnvVars {
   @Transform(toNumber) @IsNumber() @Min(0) @Max(1) SMS_BREAKER_MIN_CONVERSION = 0.2;
   @Transform(toInt) @IsInt() @Min(1000) SMS_BREAKER_COOLOFF_MS = 1_800_000;
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose']) LOG_LEVEL = 'log';
+  @Transform(toInt) @IsInt() @Min(100) @Max(120_000) DELIVERY_TIMEOUT_MS = 10_000;
+  @Matches(/^(email|sms)(,(email|sms))?$/) WORKER_QUEUES = 'email,sms';
+  @Transform(toInt) @IsInt() @Min(1) @Max(500) WORKER_EMAIL_CONCURRENCY = 20;
+  @Transform(toInt) @IsInt() @Min(1) @Max(500) WORKER_SMS_CONCURRENCY = 10;
+  @Transform(toInt) @IsInt() @Min(0) @Max(65535) WORKER_HEALTH_PORT = 3001;
+  @Transform(toInt) @IsInt() @Min(500) WORKER_LOCK_DURATION_MS = 30_000;
+  @Transform(toInt) @IsInt() @Min(100) WORKER_STALLED_INTERVAL_MS = 30_000;
+  @IsOptional() @IsIn(['smtp', 'log']) EMAIL_PROVIDER?: string;
+  @IsOptional() @Matches(/^smtps?:\/\//) SMTP_URL?: string;
+  @Transform(toInt) @IsInt() @Min(1) @Max(100) SMTP_POOL_SIZE = 5;
+  @Transform(toBool) @IsBoolean() SMTP_TLS_REJECT_UNAUTHORIZED = true;
+  @Transform(toBool) @IsBoolean() SMTP_REQUIRE_TLS = false;
+  @IsOptional() @IsIn(['twilio', 'http', 'log']) SMS_PROVIDER?: string;
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true }) TWILIO_BASE_URL = 'https://api.twilio.com';
+  @IsOptional() @Matches(/^AC[0-9a-zA-Z]{1,64}$/) TWILIO_ACCOUNT_SID?: string;
+  @IsOptional() @IsString() TWILIO_AUTH_TOKEN?: string;
+  @IsOptional() @IsString() TWILIO_FROM?: string;
+  @IsOptional() @Matches(/^MG[0-9a-zA-Z]{1,64}$/) TWILIO_MESSAGING_SERVICE_SID?: string;
+  @IsOptional() @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true }) SMS_GATEWAY_URL?: string;
+  @IsOptional() @IsString() @MinLength(16) SMS_GATEWAY_JWT_SECRET?: string;
+  @Transform(toBool) @IsBoolean() SMS_GATEWAY_JWT_SECRET_BASE64 = false;
+  @IsOptional() @IsString() SMS_GATEWAY_JWT_SUBJECT?: string;
+  @IsOptional() @IsString() SMS_GATEWAY_JWT_AUDIENCE?: string;
   /** JSON array of private RSA keys: `{"kid","pem"}` objects (PKCS#8 or PKCS#1 PEM) or private JWKs. */
   @IsOptional() @IsString() SIGNING_KEYS?: string;
   @IsOptional() @IsString() SIGNING_KEY_ACTIVE_KID?: string;
@@ -103,8 +126,28 @@ export class AppConfig {
   readonly secrets!: { codeHashSecret: string; encryptionKey: Buffer; usingDevelopmentDefaults: boolean };
   readonly delivery!: { maxAttempts: number; backoffMs: number; enqueueTimeoutMs: number; outboxRelayIntervalMs: number };
   readonly rateLimit!: RateLimitConfig;
-  readonly sms!: SmsGuardConfig;
+  /** SMS pumping guards (README "Abuse protection"); `sms` holds the delivery provider settings. */
+  readonly smsGuard!: SmsGuardConfig;
   readonly logLevel!: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+  readonly worker!: {
+    queues: Array<'email' | 'sms'>;
+    concurrency: { email: number; sms: number };
+    /** 0 = an ephemeral port (tests). */
+    healthPort: number;
+    lockDurationMs: number;
+    stalledIntervalMs: number;
+  };
+  readonly email!: {
+    provider: 'smtp' | 'log';
+    smtp: { url?: string; poolSize: number; tlsRejectUnauthorized: boolean; requireTls: boolean };
+  };
+  readonly sms!: {
+    provider: 'twilio' | 'http' | 'log';
+    twilio: { baseUrl: string; accountSid?: string; authToken?: string; from?: string; messagingServiceSid?: string };
+    gateway: { url?: string; jwt?: { secret: Buffer; subject?: string; audience?: string } };
+  };
+  /** Timeout of one call to an SMTP server or SMS vendor. */
+  readonly deliveryTimeoutMs!: number;
   /** No configured signing keys means a development key is generated and kept in the database (SigningKeyStore). */
   readonly tokens!: { signingKeys: SigningKeyInput[]; activeKid?: string; accessTokenTtl: number; idTokenTtl: number; audiences: string[] };
 }
@@ -156,7 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         otpFailuresPerIdentifier: vars.RATE_LIMIT_OTP_FAILURES_PER_IDENTIFIER,
       },
     },
-    sms: {
+    smsGuard: {
       allowedCallingCodes: vars.SMS_ALLOWED_CALLING_CODES === '*' ? '*' : vars.SMS_ALLOWED_CALLING_CODES.split(','),
       countryBudgetPerHour: vars.SMS_COUNTRY_BUDGET_PER_HOUR,
       prefixBudgetPerHour: vars.SMS_PREFIX_BUDGET_PER_HOUR,
@@ -169,6 +212,44 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       },
     },
     logLevel: vars.LOG_LEVEL as AppConfig['logLevel'],
+    worker: {
+      queues: [...new Set(vars.WORKER_QUEUES.split(','))] as Array<'email' | 'sms'>,
+      concurrency: { email: vars.WORKER_EMAIL_CONCURRENCY, sms: vars.WORKER_SMS_CONCURRENCY },
+      healthPort: vars.WORKER_HEALTH_PORT,
+      lockDurationMs: vars.WORKER_LOCK_DURATION_MS,
+      stalledIntervalMs: vars.WORKER_STALLED_INTERVAL_MS,
+    },
+    // The `log` providers print messages (codes included): never a default in production.
+    email: {
+      provider: (vars.EMAIL_PROVIDER ?? (production ? 'smtp' : 'log')) as AppConfig['email']['provider'],
+      smtp: {
+        url: vars.SMTP_URL,
+        poolSize: vars.SMTP_POOL_SIZE,
+        tlsRejectUnauthorized: vars.SMTP_TLS_REJECT_UNAUTHORIZED,
+        requireTls: vars.SMTP_REQUIRE_TLS,
+      },
+    },
+    sms: {
+      provider: (vars.SMS_PROVIDER ?? (production ? 'twilio' : 'log')) as AppConfig['sms']['provider'],
+      twilio: {
+        baseUrl: vars.TWILIO_BASE_URL.replace(/\/+$/, ''),
+        accountSid: vars.TWILIO_ACCOUNT_SID,
+        authToken: vars.TWILIO_AUTH_TOKEN,
+        from: vars.TWILIO_FROM,
+        messagingServiceSid: vars.TWILIO_MESSAGING_SERVICE_SID,
+      },
+      gateway: {
+        url: vars.SMS_GATEWAY_URL,
+        jwt: vars.SMS_GATEWAY_JWT_SECRET
+          ? {
+              secret: Buffer.from(vars.SMS_GATEWAY_JWT_SECRET, vars.SMS_GATEWAY_JWT_SECRET_BASE64 ? 'base64' : 'utf8'),
+              subject: vars.SMS_GATEWAY_JWT_SUBJECT,
+              audience: vars.SMS_GATEWAY_JWT_AUDIENCE,
+            }
+          : undefined,
+      },
+    },
+    deliveryTimeoutMs: vars.DELIVERY_TIMEOUT_MS,
     tokens: {
       signingKeys: signingKeys ?? [],
       activeKid: vars.SIGNING_KEY_ACTIVE_KID,
@@ -177,6 +258,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       audiences: (vars.TOKEN_AUDIENCES ?? '').split(',').map((a) => a.trim()).filter(Boolean),
     },
   };
+}
+
+/**
+ * Settings only a worker needs, checked when a worker boots (the API process does not need SMTP or Twilio
+ * credentials). Returns the problems, naming keys only.
+ */
+export function workerConfigProblems(config: AppConfig): string[] {
+  const problems: string[] = [];
+  const { queues } = config.worker;
+  if (queues.includes('email') && config.email.provider === 'smtp' && !config.email.smtp.url) problems.push('SMTP_URL (required with EMAIL_PROVIDER=smtp)');
+  if (queues.includes('sms') && config.sms.provider === 'twilio') {
+    const { accountSid, authToken, from, messagingServiceSid } = config.sms.twilio;
+    if (!accountSid || !authToken) problems.push('TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (required with SMS_PROVIDER=twilio)');
+    if (from && messagingServiceSid) problems.push('TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID (set one, not both)');
+  }
+  if (queues.includes('sms') && config.sms.provider === 'http' && !config.sms.gateway.url) problems.push('SMS_GATEWAY_URL (required with SMS_PROVIDER=http)');
+  return problems;
 }
 
 /** Shape check only (undefined = malformed); the keys themselves are imported, and so checked, by SigningKeyStore. */

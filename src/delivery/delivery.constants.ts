@@ -17,3 +17,9 @@ export interface DeliveryJobData {
 export const jobIdFor = (verificationId: string): string => `otp-${verificationId}`;
 
 export const queueForStrategy = (strategy: 'email' | 'sms'): QueueName => (strategy === 'email' ? QueueName.Email : QueueName.Sms);
+
+/** The job names each queue carries; a worker refuses to boot unless each has exactly one handler. */
+export const JOBS_BY_QUEUE: Readonly<Record<QueueName, readonly JobName[]>> = {
+  [QueueName.Email]: [JobName.DeliverVerification],
+  [QueueName.Sms]: [JobName.DeliverVerification],
+};

@@ -4,6 +4,12 @@ import type { Queue } from 'bullmq';
 import { AppConfig } from '../config/app-config';
 import { jobIdFor, JobName, QueueName, type DeliveryJobData } from './delivery.constants';
 
+/**
+ * Failed jobs are the dead-letter set (inspect/retry with `npm run deliveries:retry`). They are kept a week, long after
+ * their code expired, then dropped so sealed secrets do not pile up in Redis forever.
+ */
+export const FAILED_JOB_RETENTION_SECONDS = 7 * 24 * 3600;
+
 /** The only place that puts delivery jobs on a queue. */
 @Injectable()
 export class DeliveryQueue {
@@ -28,7 +34,7 @@ export class DeliveryQueue {
       attempts: maxAttempts,
       backoff: { type: 'exponential', delay: backoffMs, jitter: 0.5 },
       removeOnComplete: true,
-      removeOnFail: false,
+      removeOnFail: { age: FAILED_JOB_RETENTION_SECONDS },
     });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {

@@ -45,7 +45,7 @@ export class SmsConversionBreaker {
 
   /** Rules that count this send and read the verified count, charged together with the send's other limits. */
   countingRules(destination: SmsDestination): LimitRule[] {
-    const windowMs = this.config.sms.breaker.windowMs;
+    const windowMs = this.config.smsGuard.breaker.windowMs;
     return scopesOf(destination).flatMap((scope): LimitRule[] => [
       { name: 'sms-sent', key: sentKey(scope), limit: 0, windowMs },
       { name: 'sms-verified', key: verifiedKey(scope), limit: 0, windowMs, cost: 0 },
@@ -54,7 +54,7 @@ export class SmsConversionBreaker {
 
   /** After a send was admitted: trips the scopes whose conversion is too low. */
   async evaluate(destination: SmsDestination, decision: LimitDecision, nowMs: number): Promise<void> {
-    const { minSends, minConversion, coolOffMs } = this.config.sms.breaker;
+    const { minSends, minConversion, coolOffMs } = this.config.smsGuard.breaker;
     const count = (key: string) => decision.states.find((s) => s.rule.key === key)?.count;
     for (const scope of scopesOf(destination)) {
       const sent = count(sentKey(scope));
@@ -75,7 +75,7 @@ export class SmsConversionBreaker {
    */
   async recordVerified(phoneNumber: string): Promise<void> {
     const now = this.clock.now().getTime();
-    const windowMs = this.config.sms.breaker.windowMs;
+    const windowMs = this.config.smsGuard.breaker.windowMs;
     const rules = scopesOf(this.destinations.destinationOf(phoneNumber)).map((scope): LimitRule => ({ name: 'sms-verified', key: verifiedKey(scope), limit: 0, windowMs }));
     await this.store.consume(rules, now);
   }

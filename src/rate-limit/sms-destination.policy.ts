@@ -27,7 +27,7 @@ export class SmsDestinationPolicy {
   /** Where `phone` (E.164, already validated) goes; throws Auth0-style 400 if the connection may not send there. */
   allowedDestination(connection: ConnectionEntity, phone: string): SmsDestination {
     const destination = this.destinationOf(phone);
-    const allowed = connection.allowedCallingCodes ?? this.config.sms.allowedCallingCodes;
+    const allowed = connection.allowedCallingCodes ?? this.config.smsGuard.allowedCallingCodes;
     if (allowed !== '*' && !allowed.includes(destination.callingCode)) {
       throw new ApiError(400, 'bad.phone_number', `error in phone_number - SMS to country calling code +${destination.callingCode} is not allowed for this connection`);
     }
@@ -38,13 +38,13 @@ export class SmsDestinationPolicy {
     const parsed = parsePhoneNumberFromString(phone);
     const callingCode = parsed?.countryCallingCode ?? 'unknown';
     const national = parsed?.nationalNumber ?? '';
-    return { callingCode, prefix: `+${callingCode}${national.slice(0, this.config.sms.prefixDigits)}` };
+    return { callingCode, prefix: `+${callingCode}${national.slice(0, this.config.smsGuard.prefixDigits)}` };
   }
 
   budgetRules(destination: SmsDestination): LimitRule[] {
     return [
-      { name: 'sms-country', key: `sms-country:${destination.callingCode}`, limit: this.config.sms.countryBudgetPerHour, windowMs: HOUR_MS },
-      { name: 'sms-prefix', key: `sms-prefix:${destination.prefix}`, limit: this.config.sms.prefixBudgetPerHour, windowMs: HOUR_MS },
+      { name: 'sms-country', key: `sms-country:${destination.callingCode}`, limit: this.config.smsGuard.countryBudgetPerHour, windowMs: HOUR_MS },
+      { name: 'sms-prefix', key: `sms-prefix:${destination.prefix}`, limit: this.config.smsGuard.prefixBudgetPerHour, windowMs: HOUR_MS },
     ];
   }
 }

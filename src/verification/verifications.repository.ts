@@ -5,7 +5,7 @@ import { DataSource, Repository } from 'typeorm';
 import type { DeliveryJobData, QueueName } from '../delivery/delivery.constants';
 import { VerificationEntity } from './verification.entity';
 
-export type NewVerification = Omit<VerificationEntity, 'failedAttempts' | 'consumedAt' | 'supersededAt' | 'deliveryStatus' | 'createdAt'>;
+export type NewVerification = Omit<VerificationEntity, 'failedAttempts' | 'consumedAt' | 'supersededAt' | 'deliveryStatus' | 'deliveredAt' | 'providerMessageId' | 'createdAt'>;
 
 @Injectable()
 export class VerificationsRepository {

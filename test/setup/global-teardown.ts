@@ -2,7 +2,7 @@ import IORedis from 'ioredis';
 import { Client } from 'pg';
 import { ADMIN_DATABASE_URL } from './test-env';
 
-/** Drops this run's database and Redis keys (including those of apps on an isolatedRedisPrefix()). */
+/** Drops this run's database and Redis keys. */
 export default async function globalTeardown(): Promise<void> {
   const database = new URL(process.env.DATABASE_URL ?? '').pathname.slice(1);
   if (database.startsWith('pwl_test_')) {
@@ -16,6 +16,7 @@ export default async function globalTeardown(): Promise<void> {
     const redis = new IORedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
     let cursor = '0';
     do {
+      // `${prefix}*` also covers the per-file prefixes (`<prefix>-email`, ...) that worker tests use.
       const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
       if (keys.length > 0) await redis.del(...keys);
       cursor = next;

@@ -1,0 +1,82 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { UnrecoverableError, type Job } from 'bullmq';
+import { Clock } from '../../common/clock';
+import { SecretBox, type DeliverySecret } from '../../verification/secret-box';
+import type { DeliveryJobData, QueueName } from '../delivery.constants';
+import type { DeliveryChannel } from './delivery-channel';
+import { DeliveryAttemptsRepository, type AttemptLog, type SkipReason } from './delivery-attempts.repository';
+import { DeliveryError, sanitiseError } from './delivery-error';
+
+const RECORD_TRIES = 3;
+const RECORD_RETRY_DELAY_MS = 200;
+
+export type DeliveryOutcome = 'sent' | 'duplicate' | `skipped:${SkipReason}`;
+
+/**
+ * One delivery attempt of one record. Transient failures are rethrown so BullMQ retries with backoff; permanent ones
+ * become UnrecoverableError. The record turns `failed` only on the last attempt, and `sent` at most once.
+ */
+@Injectable()
+export class DeliveryService {
+  private readonly logger = new Logger(DeliveryService.name);
+
+  constructor(
+    private readonly attempts: DeliveryAttemptsRepository,
+    private readonly box: SecretBox,
+    private readonly clock: Clock,
+  ) {}
+
+  async deliver(queue: QueueName, job: Job<DeliveryJobData>, channel: DeliveryChannel): Promise<DeliveryOutcome> {
+    const { verificationId, sealedSecret } = job.data;
+    const log = { verificationId, queue, attempt: job.attemptsStarted || job.attemptsMade + 1, provider: channel.provider, startedAt: this.clock.now() };
+    const start = await this.attempts.begin(verificationId, log.startedAt);
+    if (start.skip) {
+      this.logger.debug(`Skipping ${verificationId}: ${start.skip}`);
+      return `skipped:${start.skip}`;
+    }
+
+    let secret: DeliverySecret | undefined;
+    let providerMessageId: string | null;
+    try {
+      // The code exists in plaintext only here, for the duration of the send.
+      secret = this.open(verificationId, sealedSecret);
+      ({ providerMessageId } = await channel.send(start.target, secret));
+    } catch (err) {
+      const permanent = err instanceof DeliveryError && err.permanent;
+      const final = permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      const error = sanitiseError(err, [secret?.code, secret?.linkToken, sealedSecret]);
+      await this.attempts.fail(log, error, final, this.clock.now());
+      this.logger.warn(`Delivery of ${verificationId} failed (${permanent ? 'permanent' : final ? 'last attempt' : 'will retry'}): ${error}`);
+      if (permanent) throw new UnrecoverableError(error);
+      throw new DeliveryError(error, false);
+    }
+    return (await this.recordSent(log, providerMessageId)) ? 'sent' : 'duplicate';
+  }
+
+  /**
+   * The message is out: a failure to record that must not make BullMQ send it again. A few quick tries, then the job
+   * fails without retry (it stays in the failed set, the record stays `queued`) rather than risk a second message.
+   */
+  private async recordSent(log: AttemptLog, providerMessageId: string | null): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.attempts.succeed(log, providerMessageId, this.clock.now());
+      } catch (err) {
+        if (attempt >= RECORD_TRIES) {
+          this.logger.error(`Sent ${log.verificationId} but could not record it: ${(err as Error).message}`);
+          throw new UnrecoverableError(`sent (provider id ${providerMessageId ?? 'none'}) but the outcome could not be recorded`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, RECORD_RETRY_DELAY_MS * attempt));
+      }
+    }
+  }
+
+  private open(verificationId: string, sealedSecret: string): DeliverySecret {
+    try {
+      return this.box.open(verificationId, sealedSecret);
+    } catch {
+      // Wrong key or a tampered payload: retrying cannot help.
+      throw new DeliveryError('sealed secret could not be opened (CODE_ENCRYPTION_KEY mismatch or tampered job)', true);
+    }
+  }
+}
