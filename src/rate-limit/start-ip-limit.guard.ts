@@ -1,4 +1,13 @@
 import { CanActivate, createParamDecorator, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import {
+  InjectThrottlerOptions,
+  InjectThrottlerStorage,
+  ThrottlerGuard,
+  type ThrottlerModuleOptions,
+  type ThrottlerRequest,
+  type ThrottlerStorage,
+} from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ClientEntity } from '../clients/client.entity';
 import { Clock } from '../common/clock';
@@ -40,17 +49,23 @@ export class StartIpCounter {
 /**
  * Runs before client authentication and counts every start against the connecting IP (`req.ip`, which honours
  * X-Forwarded-For when TRUST_PROXY is on), so requests with bad credentials count and are refused early too.
+ * A ThrottlerGuard, so the limit comes from ThrottlerModule options and @Throttle/@SkipThrottle work as usual; the
+ * counting itself goes to the sliding window, which also gives Auth0's epoch X-RateLimit-Reset and refunds.
  */
 @Injectable()
-export class StartIpLimitGuard implements CanActivate {
+export class StartIpLimitGuard extends ThrottlerGuard {
   constructor(
+    @InjectThrottlerOptions() options: ThrottlerModuleOptions,
+    @InjectThrottlerStorage() storage: ThrottlerStorage,
+    reflector: Reflector,
     private readonly counter: StartIpCounter,
-    private readonly config: AppConfig,
-  ) {}
+  ) {
+    super(options, storage, reflector);
+  }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  protected override async handleRequest({ context, limit }: ThrottlerRequest): Promise<boolean> {
     const request = context.switchToHttp().getRequest<LimitedRequest>();
-    await this.counter.charge(context, request.ip, this.config.rateLimit.defaults.startPerIp);
+    await this.counter.charge(context, request.ip, limit);
     return true;
   }
 }

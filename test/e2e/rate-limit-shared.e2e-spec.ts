@@ -1,3 +1,4 @@
+import { SlidingWindowThrottlerStorage } from '../../src/rate-limit/sliding-window.throttler-storage';
 import { createClient, uniqueEmail, type TestClient } from '../utils/factories';
 import { isolatedRedisPrefix, startTestApp, type TestApp } from '../utils/test-app';
 
@@ -27,5 +28,15 @@ describe('Rate limits shared by two API instances on one Redis', () => {
     expect(stored[0].n).toBe(5);
     const remaining = responses.filter((r) => r.status === 200).map((r) => r.headers.get('x-ratelimit-remaining'));
     expect(remaining.sort()).toEqual(['0', '1', '2', '3', '4']);
+  });
+
+  it('should count a @nestjs/throttler key once across both instances through the shared storage', async () => {
+    const [first, second] = apps.map((app) => app.app.get(SlidingWindowThrottlerStorage));
+    const key = `shared-${uniqueEmail()}`;
+    const a = await first.increment(key, 60_000, 2, 0, 'default');
+    const b = await second.increment(key, 60_000, 2, 0, 'default');
+    const c = await first.increment(key, 60_000, 2, 0, 'default');
+    expect([a.totalHits, a.isBlocked, b.totalHits, b.isBlocked, c.isBlocked]).toEqual([1, false, 2, false, true]);
+    expect(c.timeToBlockExpire).toBeGreaterThan(0);
   });
 });
