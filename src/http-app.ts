@@ -1,7 +1,7 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
-import { registerBodyParsers } from './common/body-parsers';
+import { refuseNulInUrls, registerBodyParsers } from './common/body-parsers';
 import type { AppConfig } from './config/app-config';
 
 /** `tls` serves HTTPS directly (tests that must look like a real tenant to the Auth0 SDK); production terminates TLS in front. */
@@ -20,6 +20,7 @@ export async function configureHttpApp(app: NestFastifyApplication): Promise<Nes
   const fastify = app.getHttpAdapter().getInstance();
   // Fastify's own errors (bad JSON, body too large, wrong content type) reach Nest's handler and so HttpErrorFilter.
   registerBodyParsers(fastify);
+  refuseNulInUrls(fastify);
   app.enableShutdownHooks();
   await app.init();
   return app;

@@ -26,8 +26,20 @@ describe(parseClientSpec.name, () => {
     [['--name', 'x', '--callbacks', 'not a url'], 'Not a URL'],
     [['--name', 'x', '--colour', 'red'], 'Unknown option'],
     [['--name'], 'Missing value'],
+    [['--name', 'x', '--rate-limits', '{"startPerIP":5}'], 'unknown limit startPerIP'],
+    [['--name', 'x', '--rate-limits', '{"startPerIp":0}'], 'startPerIp must be a whole number >= 1'],
+    [['--name', 'x', '--rate-limits', '[1]'], 'must be a JSON object'],
+    [['--name', 'x', '--type', 'spa', '--trust-forwarded-for', 'true'], 'only for confidential clients'],
   ])('should refuse %j', (argv, message) => {
     expect(() => parseClientSpec(argv, noFile)).toThrow(message);
+  });
+
+  it('should carry per-client limits and forwarded-for trust into the migration', () => {
+    const spec = parseClientSpec(['--name', 'Backend', '--rate-limits', '{"startPerIp":500,"startIdentifierCooldownMs":0}', '--trust-forwarded-for', 'true'], noFile);
+    expect(spec).toMatchObject({ rateLimits: { startPerIp: 500, startIdentifierCooldownMs: 0 }, trustForwardedFor: true });
+    const source = renderClientMigration(spec, 1795639300000).source;
+    expect(source).toContain('"startPerIp": 500');
+    expect(source).toContain('"trust_forwarded_for": true');
   });
 });
 

@@ -1,6 +1,8 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { APP_TYPES, AUTH_METHODS, PASSWORDLESS_OTP_GRANT, type AppType, type PublicJwk, type TokenEndpointAuthMethod } from './client.entity';
 import { hashClientSecret } from './client-secret';
+import type { ClientRateLimits } from '../config/app-config';
+import { parseRateLimitOverrides } from '../rate-limit/client-limits';
 
 export interface NewClientSpec {
   name: string;
@@ -10,6 +12,8 @@ export interface NewClientSpec {
   callbacks: string[];
   grantTypes: string[];
   jwks?: { keys: PublicJwk[] };
+  rateLimits?: Partial<ClientRateLimits>;
+  trustForwardedFor?: boolean;
 }
 
 export interface RenderedClientMigration {
@@ -35,7 +39,7 @@ export function parseClientSpec(argv: string[], readFile: (path: string) => stri
     flags.set(flag.slice(2), value);
     i++;
   }
-  const known = ['name', 'type', 'auth', 'connections', 'callbacks', 'grants', 'jwks-file'];
+  const known = ['name', 'type', 'auth', 'connections', 'callbacks', 'grants', 'jwks-file', 'rate-limits', 'trust-forwarded-for'];
   const unknown = [...flags.keys()].filter((k) => !known.includes(k));
   if (unknown.length) throw new Error(`Unknown option(s): ${unknown.map((k) => `--${k}`).join(', ')}`);
 
@@ -62,6 +66,12 @@ export function parseClientSpec(argv: string[], readFile: (path: string) => stri
     callbacks,
     grantTypes: list('grants', [PASSWORDLESS_OTP_GRANT]),
   };
+  const rateLimits = flags.get('rate-limits');
+  if (rateLimits !== undefined) spec.rateLimits = parseRateLimitOverrides(rateLimits);
+  const trust = flags.get('trust-forwarded-for');
+  if (trust !== undefined && trust !== 'true' && trust !== 'false') throw new Error('--trust-forwarded-for must be true or false');
+  if (trust === 'true' && isPublic) throw new Error('--trust-forwarded-for is only for confidential clients (Auth0 trusts the header only from them)');
+  if (trust === 'true') spec.trustForwardedFor = true;
   const jwksFile = flags.get('jwks-file');
   if (authMethod === 'private_key_jwt') {
     if (!jwksFile) throw new Error('--jwks-file is required with --auth private_key_jwt');
@@ -100,6 +110,8 @@ export function renderClientMigration(spec: NewClientSpec, timestamp: number): R
     callbacks: spec.callbacks,
     grant_types: spec.grantTypes,
     connections: spec.connections,
+    rate_limits: spec.rateLimits ?? {},
+    trust_forwarded_for: spec.trustForwardedFor ?? false,
   };
   const source = `import { MigrationInterface, QueryRunner } from 'typeorm';
 
@@ -112,10 +124,11 @@ export class ${className} implements MigrationInterface {
   public async up(q: QueryRunner): Promise<void> {
     const c = this.client;
     await q.query(
-      \`INSERT INTO clients (client_id, name, app_type, token_endpoint_auth_method, client_secret_hash, jwks, callbacks, grant_types, connections)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)\`,
+      \`INSERT INTO clients (client_id, name, app_type, token_endpoint_auth_method, client_secret_hash, jwks, callbacks, grant_types, connections,
+                            rate_limits, trust_forwarded_for)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)\`,
       [c.client_id, c.name, c.app_type, c.token_endpoint_auth_method, c.client_secret_hash, c.jwks === null ? null : JSON.stringify(c.jwks),
-        JSON.stringify(c.callbacks), JSON.stringify(c.grant_types), JSON.stringify(c.connections)],
+        JSON.stringify(c.callbacks), JSON.stringify(c.grant_types), JSON.stringify(c.connections), JSON.stringify(c.rate_limits), c.trust_forwarded_for],
     );
   }
 

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ApiError } from './api-error';
 
 type Body = Record<string, unknown>;
 
@@ -37,6 +38,13 @@ function containsNul(value: unknown): boolean {
 
 function badBody(message: string): Error {
   return Object.assign(new Error(message), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_BODY' });
+}
+
+/** The query-string twin of the body rule: `%00` can never reach a query (PostgreSQL text cannot hold it). */
+export function refuseNulInUrls(fastify: FastifyInstance): void {
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    done(/%00/i.test(request.url) ? new ApiError(400, 'invalid_request', 'Malformed query string.') : undefined);
+  });
 }
 
 /**

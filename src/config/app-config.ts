@@ -1,10 +1,16 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
 
 const DEV_CODE_HASH_SECRET = 'development-only-code-hash-secret-do-not-use-in-production';
+/**
+ * Where SMS may go unless a connection lists its own codes: North America and low-fraud-risk European and Pacific
+ * markets. Premium-rate pumping targets other ranges first; widen the list deliberately (README "Abuse protection").
+ */
+const DEFAULT_SMS_CALLING_CODES = '1,31,32,33,34,39,41,43,44,45,46,47,49,61,64,81,351,353,358';
 const DEV_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64'); // development only, see README
 
 const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value);
+const toNumber = ({ value }: { value: unknown }) => (typeof value === 'string' && /^\d+(\.\d+)?$/.test(value) ? Number(value) : value);
 const toBool = ({ value }: { value: unknown }) => (value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value);
 
 /** Every environment variable the service reads. Validated once at boot; errors name keys, never values. */
@@ -29,6 +35,21 @@ export class EnvVars {
   @Transform(toInt) @IsInt() @Min(0) @Max(300_000) LOOKUP_CACHE_TTL_MS = 5000;
   @Transform(toInt) @IsInt() @Min(1) RATE_LIMIT_START_PER_IP = 50;
   @Transform(toInt) @IsInt() @Min(1000) RATE_LIMIT_START_WINDOW_MS = 3_600_000;
+  @Transform(toInt) @IsInt() @Min(1) RATE_LIMIT_START_PER_IDENTIFIER = 10;
+  @Transform(toInt) @IsInt() @Min(0) RATE_LIMIT_START_IDENTIFIER_COOLDOWN_MS = 30_000;
+  @Transform(toInt) @IsInt() @Min(1) RATE_LIMIT_START_PER_CLIENT = 10_000;
+  @Transform(toInt) @IsInt() @Min(1) RATE_LIMIT_OTP_FAILURES_PER_IP = 50;
+  @Transform(toInt) @IsInt() @Min(1) RATE_LIMIT_OTP_FAILURES_PER_IDENTIFIER = 10;
+  @Transform(toInt) @IsInt() @Min(1000) RATE_LIMIT_OTP_WINDOW_MS = 3_600_000;
+  @Matches(/^(\*|\d{1,3}(,\d{1,3})*)$/, { message: 'must be * or a comma-separated list of calling codes' })
+  SMS_ALLOWED_CALLING_CODES = DEFAULT_SMS_CALLING_CODES;
+  @Transform(toInt) @IsInt() @Min(1) SMS_COUNTRY_BUDGET_PER_HOUR = 1000;
+  @Transform(toInt) @IsInt() @Min(1) SMS_PREFIX_BUDGET_PER_HOUR = 100;
+  @Transform(toInt) @IsInt() @Min(1) @Max(8) SMS_PREFIX_DIGITS = 3;
+  @Transform(toInt) @IsInt() @Min(1000) SMS_BREAKER_WINDOW_MS = 3_600_000;
+  @Transform(toInt) @IsInt() @Min(1) SMS_BREAKER_MIN_SENDS = 20;
+  @Transform(toNumber) @IsNumber() @Min(0) @Max(1) SMS_BREAKER_MIN_CONVERSION = 0.2;
+  @Transform(toInt) @IsInt() @Min(1000) SMS_BREAKER_COOLOFF_MS = 1_800_000;
   @IsIn(['error', 'warn', 'log', 'debug', 'verbose']) LOG_LEVEL = 'log';
   @Transform(toInt) @IsInt() @Min(100) @Max(120_000) DELIVERY_TIMEOUT_MS = 10_000;
   @Matches(/^(email|sms)(,(email|sms))?$/) WORKER_QUEUES = 'email,sms';
@@ -67,6 +88,32 @@ export type SigningKeyInput = { kid?: string; pem: string } | { kid?: string; jw
 
 export class ConfigError extends Error {}
 
+/** Limits a client may override in its `rate_limits` column (same names, camelCase). */
+export interface ClientRateLimits {
+  startPerIp: number;
+  startPerIdentifier: number;
+  startIdentifierCooldownMs: number;
+  startPerClient: number;
+  otpFailuresPerIp: number;
+  otpFailuresPerIdentifier: number;
+}
+
+export interface RateLimitConfig {
+  startWindowMs: number;
+  otpWindowMs: number;
+  defaults: ClientRateLimits;
+}
+
+export interface SmsGuardConfig {
+  /** `*` allows every calling code. */
+  allowedCallingCodes: string[] | '*';
+  countryBudgetPerHour: number;
+  prefixBudgetPerHour: number;
+  /** National digits after the calling code that form a "prefix" (3: +1 202…, +44 790…). */
+  prefixDigits: number;
+  breaker: { windowMs: number; minSends: number; minConversion: number; coolOffMs: number };
+}
+
 /** The typed configuration tree the rest of the code depends on (injectable as a class token). */
 export class AppConfig {
   readonly env!: 'development' | 'test' | 'production';
@@ -81,7 +128,9 @@ export class AppConfig {
   readonly issuerBaseUrl!: string;
   readonly secrets!: { codeHashSecret: string; encryptionKey: Buffer; usingDevelopmentDefaults: boolean };
   readonly delivery!: { maxAttempts: number; backoffMs: number; enqueueTimeoutMs: number; outboxRelayIntervalMs: number };
-  readonly rateLimit!: { startPerIp: number; startWindowMs: number };
+  readonly rateLimit!: RateLimitConfig;
+  /** SMS pumping guards (README "Abuse protection"); `sms` holds the delivery provider settings. */
+  readonly smsGuard!: SmsGuardConfig;
   readonly logLevel!: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
   readonly worker!: {
     queues: Array<'email' | 'sms'>;
@@ -142,7 +191,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       enqueueTimeoutMs: vars.ENQUEUE_TIMEOUT_MS,
       outboxRelayIntervalMs: vars.OUTBOX_RELAY_INTERVAL_MS,
     },
-    rateLimit: { startPerIp: vars.RATE_LIMIT_START_PER_IP, startWindowMs: vars.RATE_LIMIT_START_WINDOW_MS },
+    rateLimit: {
+      startWindowMs: vars.RATE_LIMIT_START_WINDOW_MS,
+      otpWindowMs: vars.RATE_LIMIT_OTP_WINDOW_MS,
+      defaults: {
+        startPerIp: vars.RATE_LIMIT_START_PER_IP,
+        startPerIdentifier: vars.RATE_LIMIT_START_PER_IDENTIFIER,
+        startIdentifierCooldownMs: vars.RATE_LIMIT_START_IDENTIFIER_COOLDOWN_MS,
+        startPerClient: vars.RATE_LIMIT_START_PER_CLIENT,
+        otpFailuresPerIp: vars.RATE_LIMIT_OTP_FAILURES_PER_IP,
+        otpFailuresPerIdentifier: vars.RATE_LIMIT_OTP_FAILURES_PER_IDENTIFIER,
+      },
+    },
+    smsGuard: {
+      allowedCallingCodes: vars.SMS_ALLOWED_CALLING_CODES === '*' ? '*' : vars.SMS_ALLOWED_CALLING_CODES.split(','),
+      countryBudgetPerHour: vars.SMS_COUNTRY_BUDGET_PER_HOUR,
+      prefixBudgetPerHour: vars.SMS_PREFIX_BUDGET_PER_HOUR,
+      prefixDigits: vars.SMS_PREFIX_DIGITS,
+      breaker: {
+        windowMs: vars.SMS_BREAKER_WINDOW_MS,
+        minSends: vars.SMS_BREAKER_MIN_SENDS,
+        minConversion: vars.SMS_BREAKER_MIN_CONVERSION,
+        coolOffMs: vars.SMS_BREAKER_COOLOFF_MS,
+      },
+    },
     logLevel: vars.LOG_LEVEL as AppConfig['logLevel'],
     worker: {
       queues: [...new Set(vars.WORKER_QUEUES.split(','))] as Array<'email' | 'sms'>,

@@ -2,6 +2,7 @@ import { Body, Controller, Get, Header, Headers, HttpCode, Post } from '@nestjs/
 import { AuthenticateClient, CurrentClient } from '../clients/client-auth.guard';
 import type { ClientEntity } from '../clients/client.entity';
 import { AppConfig } from '../config/app-config';
+import { EndUserIp } from '../rate-limit/start-ip-limit.guard';
 import { SigningKeyStore } from '../tokens/signing-key.store';
 import type { TokenResponse } from '../tokens/token-issuer';
 import { openidConfiguration } from './discovery';
@@ -23,8 +24,8 @@ export class OAuthController {
   @Header('Cache-Control', 'no-store')
   @Header('Pragma', 'no-cache')
   @AuthenticateClient('oauth')
-  token(@CurrentClient() client: ClientEntity, @Body() body: unknown): Promise<TokenResponse> {
-    return this.tokens.exchange(client, body);
+  token(@CurrentClient() client: ClientEntity, @Body() body: unknown, @EndUserIp() ip: string): Promise<TokenResponse> {
+    return this.tokens.exchange(client, body, ip);
   }
 
   @Get('userinfo')

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ClientsModule } from '../clients/clients.module';
+import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { TokensModule } from '../tokens/tokens.module';
 import { UsersModule } from '../users/users.module';
 import { VerificationModule } from '../verification/verification.module';
@@ -10,7 +11,7 @@ import { TokenService } from './token.service';
 import { UserinfoService } from './userinfo.service';
 
 @Module({
-  imports: [ClientsModule, VerificationModule, UsersModule, TokensModule],
+  imports: [ClientsModule, VerificationModule, UsersModule, TokensModule, RateLimitModule],
   controllers: [OAuthController],
   providers: [AuthorizationCodesRepository, PasswordlessLoginService, TokenService, UserinfoService],
   exports: [AuthorizationCodesRepository, PasswordlessLoginService, TokensModule, UsersModule],

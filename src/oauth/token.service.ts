@@ -4,6 +4,9 @@ import { ApiError } from '../common/api-error';
 import { echo } from '../common/auth0-validation';
 import { Clock } from '../common/clock';
 import { PASSWORDLESS_OTP_GRANT, type ClientEntity } from '../clients/client.entity';
+import { loginIdentifier } from '../passwordless/identifier';
+import { OtpAttemptLimiter } from '../rate-limit/otp-attempt.limiter';
+import { SmsConversionBreaker } from '../rate-limit/sms-conversion.breaker';
 import { TokenIssuer, type TokenResponse } from '../tokens/token-issuer';
 import { UsersRepository } from '../users/users.repository';
 import { failureDescription, VerificationFailure } from '../verification/otp-verifier';
@@ -25,18 +28,21 @@ export class TokenService {
     private readonly users: UsersRepository,
     private readonly hasher: SecretHasher,
     private readonly clock: Clock,
+    private readonly otpAttempts: OtpAttemptLimiter,
+    private readonly smsBreaker: SmsConversionBreaker,
   ) {}
 
-  exchange(client: ClientEntity, body: unknown): Promise<TokenResponse> {
+  /** `ip`: the end user's IP, for the failed-attempt limits. */
+  exchange(client: ClientEntity, body: unknown, ip: string): Promise<TokenResponse> {
     const params = asParams(body);
     const grantType = requiredParam(params, 'grant_type');
-    if (grantType === PASSWORDLESS_OTP_GRANT) return this.otpGrant(client, params);
+    if (grantType === PASSWORDLESS_OTP_GRANT) return this.otpGrant(client, params, ip);
     if (grantType === 'authorization_code') return this.authorizationCodeGrant(client, params);
     throw new ApiError(400, 'unsupported_grant_type', `Unsupported grant type: ${echo(grantType)}`);
   }
 
   /** Auth0's order: grant enabled, not a SPA, parameters, realm enabled for the client, then the code itself. */
-  private async otpGrant(client: ClientEntity, params: Params): Promise<TokenResponse> {
+  private async otpGrant(client: ClientEntity, params: Params, ip: string): Promise<TokenResponse> {
     this.login.requireOtpGrant(client, true);
     const username = requiredParam(params, 'username');
     const otp = requiredParam(params, 'otp');
@@ -45,8 +51,12 @@ export class TokenService {
     const audience = stringParam(params, 'audience');
     const connection = await this.login.enabledConnection(client, realm);
     this.issuer.checkAudience(audience);
+    const identifier = loginIdentifier(connection.strategy, username);
     try {
-      const user = await this.login.login({ client, connection, username, secret: otp, acceptLinkToken: false });
+      const user = await this.otpAttempts.attempt({ client, ip, connection: connection.name, identifier }, () =>
+        this.login.login({ client, connection, username, secret: otp, acceptLinkToken: false }),
+      );
+      if (connection.strategy === 'sms') await this.smsBreaker.recordVerified(identifier);
       return await this.issuer.issue({ clientId: client.clientId, user, scope, audience });
     } catch (err) {
       if (err instanceof VerificationFailure) throw new ApiError(403, 'invalid_grant', failureDescription(err.reason, connection.strategy));

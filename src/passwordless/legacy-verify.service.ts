@@ -3,6 +3,9 @@ import { ApiError } from '../common/api-error';
 import type { ClientEntity } from '../clients/client.entity';
 import { asParams, requiredParam, stringParam } from '../oauth/oauth-params';
 import { PasswordlessLoginService } from '../oauth/passwordless-login.service';
+import { OtpAttemptLimiter } from '../rate-limit/otp-attempt.limiter';
+import { SmsConversionBreaker } from '../rate-limit/sms-conversion.breaker';
+import { loginIdentifier } from './identifier';
 import { failureDescription, VerificationFailure } from '../verification/otp-verifier';
 
 /**
@@ -12,9 +15,14 @@ import { failureDescription, VerificationFailure } from '../verification/otp-ver
  */
 @Injectable()
 export class LegacyVerifyService {
-  constructor(private readonly login: PasswordlessLoginService) {}
+  constructor(
+    private readonly login: PasswordlessLoginService,
+    private readonly otpAttempts: OtpAttemptLimiter,
+    private readonly smsBreaker: SmsConversionBreaker,
+  ) {}
 
-  async verify(client: ClientEntity, body: unknown): Promise<Record<string, never>> {
+  /** `ip`: the end user's IP, for the failed-attempt limits. */
+  async verify(client: ClientEntity, body: unknown, ip: string): Promise<Record<string, never>> {
     const params = asParams(body);
     const connectionName = requiredParam(params, 'connection');
     const username = stringParam(params, 'email') ?? stringParam(params, 'phone_number') ?? stringParam(params, 'username');
@@ -24,8 +32,12 @@ export class LegacyVerifyService {
     stringParam(params, 'scope'); // validated only: the tokens' scope comes from the verify_redirect step
     this.login.requireOtpGrant(client, false);
     const connection = await this.login.enabledConnection(client, connectionName);
+    const identifier = loginIdentifier(connection.strategy, username);
     try {
-      await this.login.check({ client, connection, username, secret, acceptLinkToken: false });
+      await this.otpAttempts.attempt({ client, ip, connection: connection.name, identifier }, () =>
+        this.login.check({ client, connection, username, secret, acceptLinkToken: false }),
+      );
+      if (connection.strategy === 'sms') await this.smsBreaker.recordVerified(identifier);
     } catch (err) {
       if (!(err instanceof VerificationFailure)) throw err;
       const description = failureDescription(err.reason, connection.strategy);

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthenticateClient, CurrentClient } from '../clients/client-auth.guard';
 import type { ClientEntity } from '../clients/client.entity';
 import { auth0ValidationPipe } from '../common/auth0-validation';
-import { StartThrottlerGuard } from '../rate-limit/start-throttler.guard';
+import { EndUserIp, ForwardedIpLimitGuard, StartIpLimitGuard } from '../rate-limit/start-ip-limit.guard';
 import { sendBrowserResponse } from './browser-response';
 import { LegacyVerifyService } from './legacy-verify.service';
 import { PasswordlessService } from './passwordless.service';
@@ -22,19 +22,21 @@ export class PasswordlessController {
 
   @Post('start')
   @HttpCode(200)
-  // Decorators apply bottom-up: the throttler is listed last so that it runs first and failed authentications count.
+  // Decorators apply bottom-up: the per-IP limit is listed last so that it runs first and failed authentications count;
+  // after authentication a trusted backend's start moves to its user's IP (auth0-forwarded-for).
+  @UseGuards(ForwardedIpLimitGuard)
   @AuthenticateClient('passwordless')
-  @UseGuards(StartThrottlerGuard)
+  @UseGuards(StartIpLimitGuard)
   @UsePipes(auth0ValidationPipe(START_FIELD_PRIORITY))
-  start(@CurrentClient() client: ClientEntity, @Body() body: StartPasswordlessDto, @Req() req: FastifyRequest): Promise<StartResponse> {
-    return this.passwordless.start(client, body, { ip: req.ip, requestLanguage: requestLanguageFrom(req.headers) });
+  start(@CurrentClient() client: ClientEntity, @Body() body: StartPasswordlessDto, @Req() req: FastifyRequest, @EndUserIp() ip: string): Promise<StartResponse> {
+    return this.passwordless.start(client, body, { ip, requestLanguage: requestLanguageFrom(req.headers) });
   }
 
   @Post('verify')
   @HttpCode(200)
   @AuthenticateClient('oauth')
-  verify(@CurrentClient() client: ClientEntity, @Body() body: unknown): Promise<Record<string, never>> {
-    return this.legacyVerify.verify(client, body);
+  verify(@CurrentClient() client: ClientEntity, @Body() body: unknown, @EndUserIp() ip: string): Promise<Record<string, never>> {
+    return this.legacyVerify.verify(client, body, ip);
   }
 
   /** Consumes nothing: see VerifyRedirectService. */

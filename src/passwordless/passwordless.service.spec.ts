@@ -4,6 +4,7 @@ import { loadConfig } from '../config/app-config';
 import { PASSWORDLESS_OTP_GRANT, type ClientEntity } from '../clients/client.entity';
 import { QueueName } from '../delivery/delivery.constants';
 import type { DeliveryQueue } from '../delivery/delivery.queue';
+import type { StartLimiter } from '../rate-limit/start.limiter';
 import type { OutboxRepository } from '../delivery/outbox.repository';
 import type { ConnectionEntity } from '../verification/connection.entity';
 import type { ConnectionsRepository } from '../verification/connections.repository';
@@ -22,19 +23,21 @@ describe(PasswordlessService.name, () => {
     callbacks: ['https://app.example/cb'],
   } as ClientEntity;
   const connections: Record<string, ConnectionEntity> = {
-    email: { name: 'email', strategy: 'email', codeLength: 6, codeLifetimeSeconds: 180, maxAttempts: 3, sender: 'a@b.c', templates: {} },
-    sms: { name: 'sms', strategy: 'sms', codeLength: 8, codeLifetimeSeconds: 300, maxAttempts: 3, sender: 'App', templates: {} },
+    email: { name: 'email', strategy: 'email', codeLength: 6, codeLifetimeSeconds: 180, maxAttempts: 3, sender: 'a@b.c', templates: {}, allowedCallingCodes: null },
+    sms: { name: 'sms', strategy: 'sms', codeLength: 8, codeLifetimeSeconds: 300, maxAttempts: 3, sender: 'App', templates: {}, allowedCallingCodes: null },
   };
 
   let created: Parameters<VerificationsRepository['createSupersedingPrevious']>[];
   let enqueue: jest.Mock;
   let markEnqueued: jest.Mock;
+  let admit: jest.Mock;
   let sut: PasswordlessService;
 
   beforeEach(() => {
     created = [];
     enqueue = jest.fn().mockResolvedValue(undefined);
     markEnqueued = jest.fn().mockResolvedValue(undefined);
+    admit = jest.fn().mockResolvedValue(undefined);
     const random = { hex: () => 'a'.repeat(24), digits: (n: number) => '7'.repeat(n), token: () => 'link-token' } as unknown as RandomSource;
     sut = new PasswordlessService(
       { findByName: (name: string) => Promise.resolve(connections[name] ?? null) } as unknown as ConnectionsRepository,
@@ -46,6 +49,7 @@ describe(PasswordlessService.name, () => {
       random,
       { now: () => now },
       config,
+      { admit: admit } as unknown as StartLimiter,
     );
   });
 
@@ -90,6 +94,14 @@ describe(PasswordlessService.name, () => {
     ['a link for a client without callbacks', { ...client, callbacks: [] }, { connection: 'email', email: 'a@b.co' }, 'bad.authParams'],
   ])('should refuse %s and write nothing', async (_label, who, dto, error) => {
     await expect(sut.start(who, dto, meta)).rejects.toMatchObject({ error } satisfies Partial<ApiError>);
+    expect(created).toHaveLength(0);
+    expect(enqueue).not.toHaveBeenCalled();
+  });
+
+  it('should write and queue nothing when a limit refuses the start', async () => {
+    admit.mockRejectedValue(new ApiError(429, 'too_many_requests', 'Too many requests.'));
+    await expect(sut.start(client, { connection: 'email', email: 'a@example.com', send: 'code' }, meta)).rejects.toMatchObject({ status: 429 });
+    expect(admit).toHaveBeenCalledWith(client, connections.email, 'a@example.com');
     expect(created).toHaveLength(0);
     expect(enqueue).not.toHaveBeenCalled();
   });

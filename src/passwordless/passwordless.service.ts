@@ -7,6 +7,7 @@ import { PASSWORDLESS_OTP_GRANT, type ClientEntity } from '../clients/client.ent
 import { queueForStrategy } from '../delivery/delivery.constants';
 import { DeliveryQueue } from '../delivery/delivery.queue';
 import { OutboxRepository } from '../delivery/outbox.repository';
+import { StartLimiter } from '../rate-limit/start.limiter';
 import type { ConnectionEntity } from '../verification/connection.entity';
 import { ConnectionsRepository } from '../verification/connections.repository';
 import { RESERVED_LINK_PARAMS } from '../verification/magic-link';
@@ -37,6 +38,7 @@ export class PasswordlessService {
     private readonly random: RandomSource,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    private readonly limiter: StartLimiter,
   ) {}
 
   async start(client: ClientEntity, dto: StartPasswordlessDto, meta: RequestMeta): Promise<StartResponse> {
@@ -50,6 +52,7 @@ export class PasswordlessService {
     const send = this.sendMode(connection, dto.send ?? undefined);
     const identifier = connection.strategy === 'email' ? normaliseEmail(dto.email) : normalisePhone(dto.phone_number);
     const authParams = this.linkParams(client, send, dto.authParams ?? undefined);
+    await this.limiter.admit(client, connection, identifier);
 
     const id = this.random.hex(RECORD_ID_BYTES);
     const code = this.random.digits(connection.codeLength);

@@ -1,24 +1,35 @@
-import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
-import type { Redis } from 'ioredis';
 import { AppConfig } from '../config/app-config';
-import { REDIS } from '../redis/redis.module';
-import { FailOpenThrottlerStorage } from './fail-open-throttler.storage';
-import { StartThrottlerGuard } from './start-throttler.guard';
+import { OtpAttemptLimiter } from './otp-attempt.limiter';
+import { SlidingWindowStore } from './sliding-window.store';
+import { SlidingWindowThrottlerStorage } from './sliding-window.throttler-storage';
+import { SmsConversionBreaker } from './sms-conversion.breaker';
+import { SmsDestinationPolicy } from './sms-destination.policy';
+import { ForwardedIpLimitGuard, StartIpCounter, StartIpLimitGuard } from './start-ip-limit.guard';
+import { StartLimiter } from './start.limiter';
 
+/** The Redis sliding window, shared by the throttler's storage and the limiters. */
+@Module({ providers: [SlidingWindowStore, SlidingWindowThrottlerStorage], exports: [SlidingWindowStore, SlidingWindowThrottlerStorage] })
+class RateLimitStorageModule {}
+
+/** Abuse protection: Redis-backed limits shared by every API replica (README "Abuse protection"). */
 @Module({
   imports: [
     ThrottlerModule.forRootAsync({
-      inject: [AppConfig, REDIS],
-      useFactory: (config: AppConfig, redis: Redis) => ({
-        throttlers: [{ name: 'default', ttl: config.rateLimit.startWindowMs, limit: config.rateLimit.startPerIp }],
-        // Redis-backed so every API replica enforces one shared limit (atomic Lua INCR + PEXPIRE).
-        storage: new FailOpenThrottlerStorage(new ThrottlerStorageRedisService(redis), config.redis.prefix),
+      imports: [RateLimitStorageModule],
+      inject: [AppConfig, SlidingWindowThrottlerStorage],
+      // Auth0's per-IP limit on /passwordless/start (default 50 per hour); headers are set by StartIpLimitGuard.
+      useFactory: (config: AppConfig, storage: SlidingWindowThrottlerStorage) => ({
+        throttlers: [{ name: 'default', limit: config.rateLimit.defaults.startPerIp, ttl: config.rateLimit.startWindowMs }],
+        storage,
+        setHeaders: false,
       }),
     }),
+    RateLimitStorageModule,
   ],
-  providers: [StartThrottlerGuard],
-  exports: [ThrottlerModule, StartThrottlerGuard],
+  providers: [SmsDestinationPolicy, SmsConversionBreaker, StartIpCounter, StartIpLimitGuard, ForwardedIpLimitGuard, StartLimiter, OtpAttemptLimiter],
+  // The counter is exported because a guard named in @UseGuards is instantiated in the controller's module.
+  exports: [ThrottlerModule, StartIpCounter, StartIpLimitGuard, ForwardedIpLimitGuard, StartLimiter, OtpAttemptLimiter, SmsConversionBreaker],
 })
 export class RateLimitModule {}

@@ -375,6 +375,12 @@ describe('POST /passwordless/start', () => {
       expect(res.body).toEqual({ error: 'invalid_request', error_description: 'Unsupported content type. Use application/json or application/x-www-form-urlencoded.' });
     });
 
+    it('should answer %00 in a query string with a 400, on any route', async () => {
+      const res = await fetch(`${t.baseUrl}/passwordless/verify_redirect?client_id=%00&connection=email`);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toEqual({ error: 'invalid_request', error_description: 'Malformed query string.' });
+    });
+
     it('should answer an unknown route with a JSON 404', async () => {
       const res = await t.post('/passwordless/nope', {});
       expect(res.status).toBe(404);

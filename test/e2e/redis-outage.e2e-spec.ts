@@ -1,5 +1,5 @@
 import { QueueName } from '../../src/delivery/delivery.constants';
-import { createClient, uniqueEmail, type TestClient } from '../utils/factories';
+import { createClient, uniqueEmail, uniquePhone, type TestClient } from '../utils/factories';
 import { QueueInspector } from '../utils/queue-inspector';
 import { RedisProcess, waitFor } from '../utils/redis-process';
 import { startTestApp, type TestApp } from '../utils/test-app';
@@ -40,5 +40,16 @@ describe('POST /passwordless/start while Redis is down', () => {
     }
     const [row] = await t.dataSource.query('SELECT delivery_status FROM verifications WHERE id = $1', [id]);
     expect(row.delivery_status).toBe('queued');
+  });
+
+  it('should let SMS starts through the rate limits and the breaker (they fail open) while Redis is down', async () => {
+    await redis.stop();
+    const phone = uniquePhone();
+    const res = await t.post('/passwordless/start', { client_id: client.clientId, client_secret: client.secret, connection: 'sms', phone_number: phone });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-ratelimit-limit')).toBeNull();
+    await redis.restart();
+    const outboxRows = () => t.dataSource.query('SELECT 1 FROM delivery_outbox WHERE verification_id = $1', [res.body._id]);
+    await waitFor(async () => (await outboxRows()).length === 0, 15000);
   });
 });

@@ -17,7 +17,17 @@ export function newRunEnvironment(): Record<string, string> {
     ISSUER_BASE_URL: 'https://tenant.example.com/',
     CODE_HASH_SECRET: randomBytes(32).toString('hex'),
     CODE_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    // Limits out of the way; the rate-limit tests start their own apps with small ones.
     RATE_LIMIT_START_PER_IP: '100000',
+    RATE_LIMIT_START_PER_IDENTIFIER: '100000',
+    RATE_LIMIT_START_IDENTIFIER_COOLDOWN_MS: '0',
+    RATE_LIMIT_START_PER_CLIENT: '100000',
+    RATE_LIMIT_OTP_FAILURES_PER_IP: '100000',
+    RATE_LIMIT_OTP_FAILURES_PER_IDENTIFIER: '100000',
+    SMS_ALLOWED_CALLING_CODES: '*',
+    SMS_COUNTRY_BUDGET_PER_HOUR: '100000',
+    SMS_PREFIX_BUDGET_PER_HOUR: '100000',
+    SMS_BREAKER_MIN_SENDS: '100000',
     DATABASE_POOL_SIZE: '4',
   };
 }

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { exportJWK, exportPKCS8, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import type { DataSource } from 'typeorm';
 import { PASSWORDLESS_OTP_GRANT, type AppType, type PublicJwk, type TokenEndpointAuthMethod } from '../../src/clients/client.entity';
@@ -21,6 +21,9 @@ export interface ClientOptions {
   alg?: 'RS256' | 'RS384' | 'PS256' | 'ES256';
   /** Extra public keys registered next to the signing key (to prove every key is tried). */
   extraJwks?: PublicJwk[];
+  /** The `rate_limits` overrides column. */
+  rateLimits?: Record<string, unknown>;
+  trustForwardedFor?: boolean;
 }
 
 /** Inserts a client straight into the clients table (as a seeding migration would) with fresh random ids. */
@@ -43,8 +46,9 @@ export async function createClient(dataSource: DataSource, options: ClientOption
     jwks = { keys: [...(options.extraJwks ?? []), { ...(await exportJWK(publicKey)), use: 'sig' } as PublicJwk] };
   }
   await dataSource.query(
-    `INSERT INTO clients (client_id, name, app_type, token_endpoint_auth_method, client_secret_hash, jwks, callbacks, grant_types, connections)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    `INSERT INTO clients (client_id, name, app_type, token_endpoint_auth_method, client_secret_hash, jwks, callbacks, grant_types, connections,
+                          rate_limits, trust_forwarded_for)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
     [
       clientId,
       `Test ${clientId.slice(0, 6)}`,
@@ -55,6 +59,8 @@ export async function createClient(dataSource: DataSource, options: ClientOption
       JSON.stringify(options.callbacks ?? ['https://app.example.com/callback']),
       JSON.stringify(options.grantTypes ?? [PASSWORDLESS_OTP_GRANT]),
       JSON.stringify(options.connections ?? ['email', 'sms']),
+      JSON.stringify(options.rateLimits ?? {}),
+      options.trustForwardedFor ?? false,
     ],
   );
   return client;
@@ -85,6 +91,9 @@ export async function signAssertion(client: TestClient, audience: string, claims
   if (!claims.omitExp) jwt.setExpirationTime(now + (claims.expiresIn ?? 120));
   return jwt.sign(client.privateKey);
 }
+
+/** An address from the 198.18.0.0/15 benchmarking range, unique enough per test to own its per-IP counters. */
+export const uniqueIp = () => `198.${18 + randomInt(0, 2)}.${randomInt(0, 256)}.${randomInt(1, 255)}`;
 
 export const uniqueEmail = () => `user.${randomBytes(6).toString('hex')}@example.com`;
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
@@ -34,6 +35,13 @@ export interface TestAppOptions {
   /** Serve HTTPS with this key and certificate. */
   tls?: { key: string; cert: string };
 }
+
+/**
+ * A Redis prefix of this run that no other app shares, for tests whose counters must not see other tests' traffic
+ * (global teardown removes it with the run's prefix).
+ */
+export const isolatedRedisPrefix = () => `${process.env.REDIS_PREFIX}-${randomBytes(4).toString('hex')}`;
+
 
 /** Boots the real API module against this run's Postgres and Redis and listens on an ephemeral loopback port. */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {

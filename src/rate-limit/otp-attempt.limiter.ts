@@ -1,0 +1,70 @@
+import { Injectable } from '@nestjs/common';
+import type { ClientEntity } from '../clients/client.entity';
+import { Clock } from '../common/clock';
+import { AppConfig } from '../config/app-config';
+import { ipLimitKey } from './client-ip';
+import { effectiveLimits } from './client-limits';
+import { identifierKey, tooManyRequests } from './rate-limit.response';
+import { SlidingWindowStore, type LimitState } from './sliding-window.store';
+
+export interface OtpAttemptSubject {
+  client: ClientEntity;
+  /** The end user's IP (see endUserIp: `auth0-forwarded-for` only from a trusted confidential client). */
+  ip: string;
+  /** The realm (connection name) and the normalised username, as the verification record stores them. */
+  connection: string;
+  identifier: string;
+}
+
+/** An attempt admitted by OtpAttemptLimiter. It counts as failed unless `succeeded()` is called. */
+export class OtpAttempt {
+  constructor(
+    private readonly store: SlidingWindowStore,
+    private readonly states: LimitState[],
+  ) {}
+
+  /** The code was right: the attempt is given back, so only failures count. */
+  async succeeded(): Promise<void> {
+    await Promise.all(this.states.map((state) => this.store.refund(state)));
+  }
+}
+
+/**
+ * Failed OTP-grant attempts per IP and per identifier over RATE_LIMIT_OTP_WINDOW_MS (on top of the per-code cap of
+ * the connection's max_attempts). Every attempt is charged up front and refunded on success: counting failures
+ * after the fact would let N concurrent guesses all pass the check before any was recorded.
+ *
+ * Usage (the OTP grant and the legacy /passwordless/verify), after client authentication and body validation:
+ *   const user = await otpAttempts.attempt({ client, ip, connection: realm, identifier }, () => verify(...)); // may throw 429
+ */
+@Injectable()
+export class OtpAttemptLimiter {
+  constructor(
+    private readonly store: SlidingWindowStore,
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+  ) {}
+
+  async begin(subject: OtpAttemptSubject): Promise<OtpAttempt> {
+    const limits = effectiveLimits(this.config.rateLimit.defaults, subject.client.rateLimits);
+    const windowMs = this.config.rateLimit.otpWindowMs;
+    const now = this.clock.now().getTime();
+    const decision = await this.store.consume(
+      [
+        { name: 'otp-failures-ip', key: `otp-ip:${ipLimitKey(subject.ip)}`, limit: limits.otpFailuresPerIp, windowMs },
+        { name: 'otp-failures-identifier', key: identifierKey(`otp-id:${subject.connection}`, subject.identifier), limit: limits.otpFailuresPerIdentifier, windowMs },
+      ],
+      now,
+    );
+    if (decision.denied) throw tooManyRequests(decision.denied, now);
+    return new OtpAttempt(this.store, decision.states);
+  }
+
+  /** Runs `verify` as one attempt: counted as a failure if it throws, given back if it succeeds. */
+  async attempt<T>(subject: OtpAttemptSubject, verify: () => Promise<T>): Promise<T> {
+    const attempt = await this.begin(subject);
+    const result = await verify();
+    await attempt.succeeded();
+    return result;
+  }
+}

@@ -1,0 +1,180 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { AppConfig } from '../config/app-config';
+import { REDIS } from '../redis/redis.module';
+
+/** A window is split into this many buckets: counts are exact to 1/60 of the window (1 minute of an hour). */
+const BUCKETS_PER_WINDOW = 60;
+
+/**
+ * One Lua call checks every rule and, only if none is exceeded, charges all of them: all-or-nothing and atomic, so
+ * concurrent requests on any number of API replicas can never overshoot a limit, and a rejected request costs nothing.
+ * Each rule is a hash of bucket index -> hits; buckets older than the window are dropped as they are read.
+ * KEYS: one hash per rule. ARGV: now (ms), then per rule: limit (0 = count only), bucket size (ms), cost (0 = read only).
+ * Returns, per rule: hits after the call, when the oldest counted hit leaves the window, and (if exceeded) the
+ * earliest time enough hits will have left for this request to fit; then the index of the exceeded rule (0 = none).
+ */
+const CONSUME_SCRIPT = `
+local now = tonumber(ARGV[1])
+local buckets = ${BUCKETS_PER_WINDOW}
+local out = {}
+local denied, deniedAt = 0, 0
+for i = 1, #KEYS do
+  local o = 1 + (i - 1) * 3
+  local limit, size, cost = tonumber(ARGV[o + 1]), tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
+  local current = math.floor(now / size)
+  local raw = redis.call('HGETALL', KEYS[i])
+  local live, total = {}, 0
+  for j = 1, #raw, 2 do
+    local b = tonumber(raw[j])
+    if b <= current - buckets then
+      redis.call('HDEL', KEYS[i], raw[j])
+    else
+      local c = tonumber(raw[j + 1])
+      total = total + c
+      live[#live + 1] = { b, c }
+    end
+  end
+  table.sort(live, function(a, b) return a[1] < b[1] end)
+  local reset = ((live[1] and live[1][1] or current) + buckets) * size
+  local retry = 0
+  if limit > 0 and cost > 0 and total + cost > limit then
+    local need, freed = total + cost - limit, 0
+    retry = (current + buckets) * size
+    for _, entry in ipairs(live) do
+      freed = freed + entry[2]
+      if freed >= need then retry = (entry[1] + buckets) * size break end
+    end
+    if retry > deniedAt then denied, deniedAt = i, retry end
+  end
+  out[#out + 1] = { total, reset, retry }
+end
+if denied == 0 then
+  for i = 1, #KEYS do
+    local o = 1 + (i - 1) * 3
+    local size, cost = tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
+    if cost > 0 then
+      redis.call('HINCRBY', KEYS[i], string.format('%d', math.floor(now / size)), cost)
+      redis.call('PEXPIRE', KEYS[i], size * (buckets + 1))
+      out[i][1] = out[i][1] + cost
+    end
+  end
+end
+out[#out + 1] = denied
+return out
+`;
+
+/** Gives back hits charged to one bucket (e.g. an OTP attempt that turned out to be right); never below zero. */
+const REFUND_SCRIPT = `
+local hits = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if hits <= 0 then return 0 end
+return redis.call('HINCRBY', KEYS[1], ARGV[1], -math.min(hits, tonumber(ARGV[2])))
+`;
+
+export interface LimitRule {
+  /** Shown in logs: `start-ip`, `sms-prefix`, ... */
+  name: string;
+  /** Key below `<REDIS_PREFIX>:{rl}:`. */
+  key: string;
+  /** Hits allowed per window; 0 means the rule only counts (breaker statistics). */
+  limit: number;
+  windowMs: number;
+  /** Hits this request adds (default 1; 0 reads without counting). */
+  cost?: number;
+}
+
+export interface LimitState {
+  rule: LimitRule;
+  /** Hits in the window, including this request when it was admitted. */
+  count: number;
+  remaining: number;
+  /** When the oldest counted hit leaves the window (epoch ms). */
+  resetAtMs: number;
+  /** The bucket this request was charged to (for refunds). */
+  bucket: number;
+}
+
+export interface LimitDecision {
+  allowed: boolean;
+  /** One per rule, in order; empty when Redis was unreachable and the decision failed open. */
+  states: LimitState[];
+  /** The exceeded rule with the latest retry time, when not allowed. */
+  denied?: { state: LimitState; retryAtMs: number };
+}
+
+/** The scripts as ioredis commands: EVALSHA, falling back to EVAL once per connection (the script is not resent). */
+type ScriptedRedis = Redis & {
+  pwlRateLimitConsume(numKeys: number, ...args: Array<string | number>): Promise<unknown>;
+  pwlRateLimitRefund(key: string, bucket: number, cost: number): Promise<unknown>;
+};
+
+/** Redis sliding-window counters shared by every API replica. Time comes from the caller (the app's Clock). */
+@Injectable()
+export class SlidingWindowStore {
+  private readonly logger = new Logger(SlidingWindowStore.name);
+  private readonly redis: ScriptedRedis;
+
+  constructor(@Inject(REDIS) redis: Redis, private readonly config: AppConfig) {
+    redis.defineCommand('pwlRateLimitConsume', { lua: CONSUME_SCRIPT });
+    redis.defineCommand('pwlRateLimitRefund', { lua: REFUND_SCRIPT, numberOfKeys: 1 });
+    this.redis = redis as ScriptedRedis;
+  }
+
+  /** Charges every rule or none. Without Redis it allows the request with no states (requests go uncounted). */
+  async consume(rules: LimitRule[], nowMs: number): Promise<LimitDecision> {
+    const sizes = rules.map((rule) => bucketSize(rule.windowMs));
+    const args = rules.flatMap((rule, i) => [rule.limit, sizes[i], rule.cost ?? 1]);
+    const keys = rules.map((r) => this.redisKey(r.key));
+    const reply = await this.failOpen(null, () => this.redis.pwlRateLimitConsume(rules.length, ...keys, Math.floor(nowMs), ...args));
+    if (reply === null) return { allowed: true, states: [] };
+    const rows = reply as Array<[number, number, number] | number>;
+    const denied = rows[rows.length - 1] as number;
+    const states = rules.map((rule, i): LimitState => {
+      const [count, resetAtMs] = rows[i] as [number, number, number];
+      return { rule, count, remaining: Math.max(0, rule.limit - count), resetAtMs, bucket: Math.floor(nowMs / sizes[i]) };
+    });
+    if (denied === 0) return { allowed: true, states };
+    return { allowed: false, states, denied: { state: states[denied - 1], retryAtMs: (rows[denied - 1] as number[])[2] } };
+  }
+
+  /** Undoes the hits a state charged, if its bucket is still counted. Best effort: a failure only over-counts. */
+  async refund(state: LimitState): Promise<void> {
+    await this.failOpen(0, () => this.redis.pwlRateLimitRefund(this.redisKey(state.rule.key), state.bucket, state.rule.cost ?? 1));
+  }
+
+  /** A value kept until `untilMs` (clock time), e.g. an open circuit breaker. Returns false if one was already set. */
+  async setUntil(key: string, untilMs: number, nowMs: number): Promise<boolean> {
+    return this.failOpen(false, async () => (await this.redis.set(this.redisKey(key), String(untilMs), 'PX', Math.max(1, untilMs - nowMs), 'NX')) === 'OK');
+  }
+
+  /** The latest `untilMs` among `keys` that is still in the future, or null. Fails open (null) without Redis. */
+  async activeUntil(keys: string[], nowMs: number): Promise<number | null> {
+    const values = await this.failOpen([], () => this.redis.mget(...keys.map((k) => this.redisKey(k))));
+    const active = values.map(Number).filter((until) => until > nowMs);
+    return active.length > 0 ? Math.max(...active) : null;
+  }
+
+  async clear(keys: string[]): Promise<void> {
+    await this.failOpen(0, () => this.redis.del(...keys.map((k) => this.redisKey(k))));
+  }
+
+  /** Every operation fails open: records and the outbox live in Postgres, so a Redis outage must not stop logins. */
+  private async failOpen<T>(fallback: T, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (err) {
+      this.logger.warn(`Rate-limit storage unavailable, not limiting: ${(err as Error).message}`);
+      return fallback;
+    }
+  }
+
+  /** The `{rl}` hash tag puts every limit key in one Redis Cluster slot, as a multi-key script requires. */
+  private redisKey(key: string): string {
+    return `${this.config.redis.prefix}:{rl}:${key}`;
+  }
+}
+
+/** Whole milliseconds per bucket; the effective window is rounded up to a multiple of the bucket count. */
+function bucketSize(windowMs: number): number {
+  return Math.max(1, Math.ceil(windowMs / BUCKETS_PER_WINDOW));
+}

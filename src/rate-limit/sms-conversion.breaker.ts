@@ -1,0 +1,82 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { Clock } from '../common/clock';
+import { AppConfig } from '../config/app-config';
+import { pausedUntil } from './rate-limit.response';
+import { SmsDestinationPolicy, type SmsDestination } from './sms-destination.policy';
+import { SlidingWindowStore, type LimitDecision, type LimitRule } from './sliding-window.store';
+
+interface Scope {
+  kind: 'country' | 'prefix';
+  value: string;
+}
+
+const scopesOf = (destination: SmsDestination): Scope[] => [
+  { kind: 'country', value: destination.callingCode },
+  { kind: 'prefix', value: destination.prefix },
+];
+const sentKey = (s: Scope) => `sms-sent:${s.kind}:${s.value}`;
+const verifiedKey = (s: Scope) => `sms-verified:${s.kind}:${s.value}`;
+const openKey = (s: Scope) => `sms-breaker:${s.kind}:${s.value}`;
+
+/**
+ * Pumped codes are never entered: a country or prefix whose verified/sent ratio over the sliding window falls below
+ * SMS_BREAKER_MIN_CONVERSION (once SMS_BREAKER_MIN_SENDS codes were sent) is paused for SMS_BREAKER_COOLOFF_MS.
+ * Tripping clears the window, so after the cool-off the scope starts afresh and must fail again to re-trip.
+ */
+@Injectable()
+export class SmsConversionBreaker {
+  private readonly logger = new Logger(SmsConversionBreaker.name);
+
+  constructor(
+    private readonly store: SlidingWindowStore,
+    private readonly destinations: SmsDestinationPolicy,
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Throws 429 while either scope of `destination` is paused. */
+  async assertClosed(destination: SmsDestination, nowMs: number): Promise<void> {
+    const until = await this.store.activeUntil(scopesOf(destination).map(openKey), nowMs);
+    if (until !== null) {
+      const headers = { 'X-RateLimit-Limit': '0', 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': String(Math.ceil(until / 1000)) };
+      throw pausedUntil(until, nowMs, headers, 'sms-breaker');
+    }
+  }
+
+  /** Rules that count this send and read the verified count, charged together with the send's other limits. */
+  countingRules(destination: SmsDestination): LimitRule[] {
+    const windowMs = this.config.smsGuard.breaker.windowMs;
+    return scopesOf(destination).flatMap((scope): LimitRule[] => [
+      { name: 'sms-sent', key: sentKey(scope), limit: 0, windowMs },
+      { name: 'sms-verified', key: verifiedKey(scope), limit: 0, windowMs, cost: 0 },
+    ]);
+  }
+
+  /** After a send was admitted: trips the scopes whose conversion is too low. */
+  async evaluate(destination: SmsDestination, decision: LimitDecision, nowMs: number): Promise<void> {
+    const { minSends, minConversion, coolOffMs } = this.config.smsGuard.breaker;
+    const count = (key: string) => decision.states.find((s) => s.rule.key === key)?.count;
+    for (const scope of scopesOf(destination)) {
+      const sent = count(sentKey(scope));
+      const verified = count(verifiedKey(scope)) ?? 0;
+      if (sent === undefined || sent < minSends || verified / sent >= minConversion) continue;
+      if (!(await this.store.setUntil(openKey(scope), nowMs + coolOffMs, nowMs))) continue;
+      await this.store.clear([sentKey(scope), verifiedKey(scope)]);
+      // One structured line per trip (only the replica that set the flag logs it): alert on `sms_breaker_tripped`.
+      this.logger.warn(
+        `sms_breaker_tripped ${JSON.stringify({ scope: scope.kind, value: scope.value, sent, verified, conversion: verified / sent, coolOffMs })}`,
+      );
+    }
+  }
+
+  /**
+   * Call when an SMS code was verified (the OTP grant on /oauth/token succeeded for realm sms). Fails open: a Redis
+   * outage only makes the breaker more cautious, never a login fail.
+   */
+  async recordVerified(phoneNumber: string): Promise<void> {
+    const now = this.clock.now().getTime();
+    const windowMs = this.config.smsGuard.breaker.windowMs;
+    const rules = scopesOf(this.destinations.destinationOf(phoneNumber)).map((scope): LimitRule => ({ name: 'sms-verified', key: verifiedKey(scope), limit: 0, windowMs }));
+    await this.store.consume(rules, now);
+  }
+}

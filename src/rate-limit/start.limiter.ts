@@ -1,0 +1,51 @@
+import { Injectable } from '@nestjs/common';
+import type { ClientEntity } from '../clients/client.entity';
+import { Clock } from '../common/clock';
+import { AppConfig } from '../config/app-config';
+import type { ConnectionEntity } from '../verification/connection.entity';
+import { effectiveLimits } from './client-limits';
+import { identifierKey, tooManyRequests } from './rate-limit.response';
+import { SmsConversionBreaker } from './sms-conversion.breaker';
+import { SmsDestinationPolicy } from './sms-destination.policy';
+import { SlidingWindowStore, type LimitRule } from './sliding-window.store';
+
+/**
+ * The limits of POST /passwordless/start that need the authenticated client and the validated identifier: a resend
+ * cooldown and an hourly cap per email/phone (across clients: IP rotation must not reset them), a budget per client,
+ * and for SMS the destination allowlist, country/prefix budgets and the conversion breaker. Called by the service
+ * after validation and before anything is written, so a rejected start creates no record and queues nothing.
+ * The limits depend only on the identifier, never on whether a user exists, so they reveal nothing about accounts.
+ */
+@Injectable()
+export class StartLimiter {
+  constructor(
+    private readonly store: SlidingWindowStore,
+    private readonly destinations: SmsDestinationPolicy,
+    private readonly breaker: SmsConversionBreaker,
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Throws 400 for a disallowed SMS destination and 429 (with Auth0's headers) when a limit is reached. */
+  async admit(client: ClientEntity, connection: ConnectionEntity, identifier: string): Promise<void> {
+    const destination = connection.strategy === 'sms' ? this.destinations.allowedDestination(connection, identifier) : undefined;
+    const now = this.clock.now().getTime();
+    const limits = effectiveLimits(this.config.rateLimit.defaults, client.rateLimits);
+    const windowMs = this.config.rateLimit.startWindowMs;
+    const id = identifierKey(`start-id:${connection.strategy}`, identifier);
+    const rules: LimitRule[] = [
+      { name: 'start-identifier', key: id, limit: limits.startPerIdentifier, windowMs },
+      { name: 'start-client', key: `start-client:${client.clientId}`, limit: limits.startPerClient, windowMs },
+    ];
+    if (limits.startIdentifierCooldownMs > 0) {
+      rules.push({ name: 'start-identifier-cooldown', key: `${id}:cooldown`, limit: 1, windowMs: limits.startIdentifierCooldownMs });
+    }
+    if (destination) {
+      await this.breaker.assertClosed(destination, now);
+      rules.push(...this.destinations.budgetRules(destination), ...this.breaker.countingRules(destination));
+    }
+    const decision = await this.store.consume(rules, now);
+    if (decision.denied) throw tooManyRequests(decision.denied, now);
+    if (destination) await this.breaker.evaluate(destination, decision, now);
+  }
+}
