@@ -50,8 +50,13 @@ export class BenchEnvironment {
       REDIS_PREFIX: `pwlbench-${runId}`,
       CODE_HASH_SECRET: randomBytes(32).toString('hex'),
       CODE_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      // High enough never to trip: the benchmark measures the cost of counting, not of refusing.
+      // Limits high enough never to trip: the benchmark measures the cost of counting, not of refusing.
       RATE_LIMIT_START_PER_IP: '1000000000',
+      RATE_LIMIT_START_PER_IDENTIFIER: '1000000000',
+      RATE_LIMIT_START_IDENTIFIER_COOLDOWN_MS: '0',
+      RATE_LIMIT_START_PER_CLIENT: '1000000000',
+      RATE_LIMIT_OTP_FAILURES_PER_IP: '1000000000',
+      RATE_LIMIT_OTP_FAILURES_PER_IDENTIFIER: '1000000000',
     };
     const config = loadConfig(env);
     await ensureDatabaseExists(config.databaseUrl);
