@@ -73,10 +73,13 @@ export class TokenService {
     const codeHmac = this.hasher.hash(client.clientId, 'authorization_code', code);
     const grant = await this.codes.findRedeemable(codeHmac, client.clientId, now);
     if (!grant) throw new ApiError(403, 'invalid_grant', 'Invalid authorization code');
-    if (redirectUri !== undefined && redirectUri !== grant.redirectUri) throw new ApiError(403, 'invalid_grant', 'Invalid redirect_uri');
+    // RFC 6749 §4.1.3: the redirect_uri of the authorization request (always present here) must be repeated.
+    if (redirectUri !== grant.redirectUri) throw new ApiError(403, 'invalid_grant', 'Invalid redirect_uri');
     if (grant.codeChallenge !== null && !pkceMatches(verifier, grant.codeChallenge)) {
       throw new ApiError(403, 'invalid_grant', 'Failed to verify code verifier');
     }
+    // RFC 9700 §2.1.1 (PKCE downgrade): a verifier for a code issued without a challenge is refused.
+    if (grant.codeChallenge === null && verifier !== undefined) throw new ApiError(403, 'invalid_grant', 'Failed to verify code verifier');
     const user = await this.users.findById(grant.userId);
     if (!user || !(await this.codes.consume(codeHmac, now))) throw new ApiError(403, 'invalid_grant', 'Invalid authorization code');
     return this.issuer.issue({ clientId: client.clientId, user, scope: grant.scope, audience: grant.audience ?? undefined, nonce: grant.nonce ?? undefined });

@@ -46,7 +46,7 @@ export class PasswordlessController {
   }
 
   @Post('verify_redirect')
-  async verifyRedirectComplete(@Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
-    sendBrowserResponse(reply, await this.verifyRedirect.complete(body));
+  async verifyRedirectComplete(@Body() body: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    sendBrowserResponse(reply, await this.verifyRedirect.complete(body, req.ip));
   }
 }

@@ -12,7 +12,10 @@ import { TokenIssuer } from '../tokens/token-issuer';
 import type { User } from '../users/users.repository';
 import { failureDescription, VerificationFailure } from '../verification/otp-verifier';
 import { SecretHasher } from '../verification/secret-hasher';
+import { OtpAttemptLimiter } from '../rate-limit/otp-attempt.limiter';
+import { SmsConversionBreaker } from '../rate-limit/sms-conversion.breaker';
 import { confirmationPage, errorPage, type BrowserResponse } from './browser-response';
+import { loginIdentifier } from './identifier';
 
 /** RFC 6749 §4.1.2 recommends at most 10 minutes; the code is redeemed right after the redirect. */
 const AUTHORIZATION_CODE_TTL_MS = 5 * 60 * 1000;
@@ -42,6 +45,8 @@ export class VerifyRedirectService {
     private readonly hasher: SecretHasher,
     private readonly random: RandomSource,
     private readonly clock: Clock,
+    private readonly otpAttempts: OtpAttemptLimiter,
+    private readonly smsBreaker: SmsConversionBreaker,
   ) {}
 
   async page(query: unknown): Promise<BrowserResponse> {
@@ -50,11 +55,12 @@ export class VerifyRedirectService {
     return confirmationPage(flow.params, flow.redirectUri, this.random.token(16));
   }
 
-  async complete(body: unknown): Promise<BrowserResponse> {
+  /** `ip`: the browser's IP, for the same failed-attempt limits as the OTP grant. */
+  async complete(body: unknown, ip: string): Promise<BrowserResponse> {
     const flow = await this.flow(body);
     if ('kind' in flow) return flow;
     try {
-      return { kind: 'redirect', location: await this.authorize(flow) };
+      return { kind: 'redirect', location: await this.authorize(flow, ip) };
     } catch (err) {
       // Once client and redirect_uri are trusted, errors go to the application (RFC 6749 §4.1.2.1 / §4.2.2.1).
       if (err instanceof ApiError && err.status < 500) return this.redirectWith(flow, { error: err.error, error_description: err.description });
@@ -68,11 +74,13 @@ export class VerifyRedirectService {
     const client = params.client_id ? await this.clients.findById(params.client_id) : null;
     if (!client) return errorPage(400, 'The link names an unknown application.');
     const redirectUri = params.redirect_uri;
-    if (!redirectUri || !client.callbacks.includes(redirectUri)) return errorPage(400, 'The link’s redirect_uri is not an allowed callback URL of the application.');
+    if (!redirectUri || !client.callbacks.includes(redirectUri) || !isWebUrl(redirectUri)) {
+      return errorPage(400, 'The link’s redirect_uri is not an allowed callback URL of the application.');
+    }
     return { client, params, redirectUri, responseType: (params.response_type ?? 'code').split(' ').filter(Boolean).sort() };
   }
 
-  private async authorize(flow: Flow): Promise<string> {
+  private async authorize(flow: Flow, ip: string): Promise<string> {
     const { client, params } = flow;
     const responseType = flow.responseType.join(' ');
     if (!RESPONSE_TYPES.includes(responseType)) throw new ApiError(400, 'unsupported_response_type', `Unsupported response type: ${echo(responseType)}`);
@@ -81,6 +89,10 @@ export class VerifyRedirectService {
     if (wantsIdToken && !params.nonce) throw new ApiError(400, 'invalid_request', 'nonce is required when response_type includes id_token');
     if (params.code_challenge !== undefined && (params.code_challenge_method !== 'S256' || !S256_CHALLENGE.test(params.code_challenge))) {
       throw new ApiError(400, 'invalid_request', 'code_challenge must be a S256 challenge (code_challenge_method=S256)');
+    }
+    // RFC 9700 §2.1.1: a public client's code must be bound to a PKCE challenge, or whoever intercepts it can redeem it.
+    if (responseType === 'code' && client.authMethod === 'none' && params.code_challenge === undefined) {
+      throw new ApiError(400, 'invalid_request', 'code_challenge is required for public clients (PKCE S256)');
     }
     this.login.requireOtpGrant(client, false);
     const connection = await this.login.enabledConnection(client, params.connection ?? '');
@@ -92,7 +104,12 @@ export class VerifyRedirectService {
 
     let user: User;
     try {
-      user = await this.login.login({ client, connection, username, secret: params.verification_code, acceptLinkToken: true });
+      // The same per-IP and per-identifier failure limits as /oauth/token, so a lock-out there cannot be bypassed here.
+      const identifier = loginIdentifier(connection.strategy, username);
+      user = await this.otpAttempts.attempt({ client, ip, connection: connection.name, identifier }, () =>
+        this.login.login({ client, connection, username, secret: params.verification_code, acceptLinkToken: true }),
+      );
+      if (connection.strategy === 'sms') await this.smsBreaker.recordVerified(identifier);
     } catch (err) {
       if (err instanceof VerificationFailure) throw new ApiError(403, 'access_denied', failureDescription(err.reason, connection.strategy));
       throw err;
@@ -137,4 +154,9 @@ export class VerifyRedirectService {
     }
     return { kind: 'redirect', location: url.toString() };
   }
+}
+
+/** Callbacks are registered data, but a redirect must still be an absolute http(s) URL (never javascript: or data:). */
+function isWebUrl(value: string): boolean {
+  return URL.canParse(value) && ['http:', 'https:'].includes(new URL(value).protocol);
 }

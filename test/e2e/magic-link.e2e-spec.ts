@@ -106,7 +106,29 @@ describe('Magic links: GET/POST /passwordless/verify_redirect', () => {
     expect(stolen.body).toEqual({ error: 'invalid_grant', error_description: 'Invalid authorization code' });
     const wrongUri = await t.postForm('/oauth/token', { ...credentials(web), grant_type: 'authorization_code', code, redirect_uri: 'https://app.example.com/other' });
     expect(wrongUri.body).toEqual({ error: 'invalid_grant', error_description: 'Invalid redirect_uri' });
-    expect((await t.postForm('/oauth/token', { ...credentials(web), grant_type: 'authorization_code', code })).status).toBe(200);
+    const noUri = await t.postForm('/oauth/token', { ...credentials(web), grant_type: 'authorization_code', code });
+    expect(noUri.body).toEqual({ error: 'invalid_grant', error_description: 'Invalid redirect_uri' });
+    const downgrade = await t.postForm('/oauth/token', { ...credentials(web), grant_type: 'authorization_code', code, redirect_uri: CALLBACK, code_verifier: pkce().verifier });
+    expect(downgrade.body).toEqual({ error: 'invalid_grant', error_description: 'Failed to verify code verifier' });
+    expect((await t.postForm('/oauth/token', { ...credentials(web), grant_type: 'authorization_code', code, redirect_uri: CALLBACK })).status).toBe(200);
+  });
+
+  it('should refuse a code flow without PKCE for a public client, consuming nothing', async () => {
+    const link = await sendLink(spa, { response_type: 'code', state: 'st-p' });
+    const res = await t.postForm('/passwordless/verify_redirect', link.params);
+    expect(Object.fromEntries(location(res).searchParams)).toEqual({
+      error: 'invalid_request',
+      error_description: 'code_challenge is required for public clients (PKCE S256)',
+      state: 'st-p',
+    });
+    expect(await consumedAt(link.id)).toBeNull();
+  });
+
+  it('should refuse a javascript: callback even when registered', async () => {
+    const odd = await createClient(t.dataSource, { callbacks: ['javascript:alert(1)'] });
+    const res = await t.get(`/passwordless/verify_redirect?client_id=${odd.clientId}&redirect_uri=${encodeURIComponent('javascript:alert(1)')}&connection=email`);
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
   });
 
   it('should return tokens in the fragment for response_type "id_token token"', async () => {

@@ -58,6 +58,26 @@ describe('POST /oauth/token (OTP grant) failed-attempt limits and SMS conversion
     expect(refused.body.error).toBe('too_many_requests');
   });
 
+  it('should apply the same limit to the magic-link POST, redirecting the 429 to the application', async () => {
+    const email = uniqueEmail();
+    const linked = await createClient(t.dataSource, { callbacks: ['https://app.example.com/callback'] });
+    const { code } = await startFlow(t, inspector, linked, { connection: 'email', email, send: 'code' });
+    const wrong = code === '000000' ? '111111' : '000000';
+    for (let i = 0; i < 2; i++) expect((await otpGrant(t, linked, { username: email, otp: wrong, realm: 'email' })).status).toBe(403);
+    const form = new URLSearchParams({
+      client_id: linked.clientId,
+      redirect_uri: 'https://app.example.com/callback',
+      connection: 'email',
+      email,
+      verification_code: code,
+      response_type: 'token',
+      state: 's-l',
+    });
+    const res = await t.post('/passwordless/verify_redirect', form.toString(), { 'content-type': 'application/x-www-form-urlencoded' });
+    const target = new URL(res.headers.get('location') ?? 'about:blank');
+    expect(Object.fromEntries(new URLSearchParams(target.hash.slice(1)))).toMatchObject({ error: 'too_many_requests', state: 's-l' });
+  });
+
   it('should report verified SMS codes to the conversion breaker, keeping a converting prefix open', async () => {
     // +61 412: a prefix no other test here uses. Unreported, the 2nd send would trip the breaker (2 sent, 0 verified)
     // and the 3rd start would get 429; reported, conversion stays at 100 %.
