@@ -6,14 +6,14 @@ describe(parseClientSpec.name, () => {
     throw new Error('no file expected');
   };
 
-  it('should default a native client to a public client with the OTP grant', () => {
+  it('should default a native client to a public client with the OTP, code and implicit grants', () => {
     expect(parseClientSpec(['--name', 'App', '--type', 'native'], noFile)).toEqual({
       name: 'App',
       appType: 'native',
       authMethod: 'none',
       connections: ['email', 'sms'],
       callbacks: [],
-      grantTypes: [PASSWORDLESS_OTP_GRANT],
+      grantTypes: [PASSWORDLESS_OTP_GRANT, 'authorization_code', 'implicit'],
     });
   });
 

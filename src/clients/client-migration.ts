@@ -64,7 +64,8 @@ export function parseClientSpec(argv: string[], readFile: (path: string) => stri
     authMethod,
     connections: list('connections', ['email', 'sms']),
     callbacks,
-    grantTypes: list('grants', [PASSWORDLESS_OTP_GRANT]),
+    // Auth0's defaults plus the passwordless grant: magic links redeem through authorization_code or implicit.
+    grantTypes: list('grants', [PASSWORDLESS_OTP_GRANT, 'authorization_code', 'implicit']),
   };
   const rateLimits = flags.get('rate-limits');
   if (rateLimits !== undefined) spec.rateLimits = parseRateLimitOverrides(rateLimits);

@@ -34,6 +34,11 @@ export class PasswordlessLoginService {
     }
   }
 
+  /** Auth0's wording for any grant the client's `grant_types` lack (`authorization_code`, `implicit`, ...). */
+  requireGrant(client: ClientEntity, grant: string): void {
+    if (!client.grantTypes.includes(grant)) throw new ApiError(403, 'unauthorized_client', `Grant type '${grant}' not allowed for the client.`);
+  }
+
   /** Auth0's /oauth/token wording (E-token) for a realm/connection that is unknown or not enabled for the client. */
   async enabledConnection(client: ClientEntity, name: string): Promise<ConnectionEntity> {
     const connection = await this.connections.findByName(name);

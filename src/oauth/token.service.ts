@@ -66,6 +66,7 @@ export class TokenService {
 
   /** RFC 6749 §4.1.3 with PKCE (RFC 7636): checks come before the atomic consume, so a failed attempt spends nothing. */
   private async authorizationCodeGrant(client: ClientEntity, params: Params): Promise<TokenResponse> {
+    this.login.requireGrant(client, 'authorization_code');
     const code = requiredParam(params, 'code');
     const redirectUri = stringParam(params, 'redirect_uri');
     const verifier = stringParam(params, 'code_verifier');

@@ -12,6 +12,7 @@ import { TokenIssuer } from '../tokens/token-issuer';
 import type { User } from '../users/users.repository';
 import { failureDescription, VerificationFailure } from '../verification/otp-verifier';
 import { SecretHasher } from '../verification/secret-hasher';
+import { VerificationsRepository } from '../verification/verifications.repository';
 import { OtpAttemptLimiter } from '../rate-limit/otp-attempt.limiter';
 import { SmsConversionBreaker } from '../rate-limit/sms-conversion.breaker';
 import { confirmationPage, errorPage, type BrowserResponse } from './browser-response';
@@ -23,6 +24,8 @@ const AUTHORIZATION_CODE_BYTES = 32;
 const RESPONSE_TYPES = ['code', 'token', 'id_token', 'id_token token'];
 /** RFC 7636 §4.2: base64url of a SHA-256 digest. */
 const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
+/** Link parameters that decide where and how the result is delivered; they must match what start stored. */
+const BOUND_LINK_PARAMS = ['redirect_uri', 'response_type', 'response_mode', 'code_challenge', 'code_challenge_method', 'nonce', 'scope', 'audience', 'state'];
 
 interface Flow {
   client: ClientEntity;
@@ -46,6 +49,7 @@ export class VerifyRedirectService {
     private readonly random: RandomSource,
     private readonly clock: Clock,
     private readonly otpAttempts: OtpAttemptLimiter,
+    private readonly verifications: VerificationsRepository,
     private readonly smsBreaker: SmsConversionBreaker,
   ) {}
 
@@ -95,9 +99,12 @@ export class VerifyRedirectService {
       throw new ApiError(400, 'invalid_request', 'code_challenge is required for public clients (PKCE S256)');
     }
     this.login.requireOtpGrant(client, false);
+    // The link's response type is a grant of its own: a code needs `authorization_code`, tokens in the fragment `implicit`.
+    this.login.requireGrant(client, responseType === 'code' ? 'authorization_code' : 'implicit');
     const connection = await this.login.enabledConnection(client, params.connection ?? '');
     const username = connection.strategy === 'email' ? params.email : params.phone_number;
     if (!username || !params.verification_code) throw new ApiError(400, 'invalid_request', 'The link is incomplete.');
+    await this.requireUnalteredLink(client.clientId, connection.name, loginIdentifier(connection.strategy, username), params);
     this.issuer.checkAudience(params.audience);
     const scopes = this.issuer.grantedScope(params.scope).split(' ').filter(Boolean);
     const scope = (wantsIdToken && !scopes.includes('openid') ? ['openid', ...scopes] : scopes).join(' ');
@@ -121,6 +128,19 @@ export class VerifyRedirectService {
       : {};
     if (wantsIdToken && tokens.id_token) fragment.id_token = tokens.id_token;
     return this.redirectWith(flow, fragment).location;
+  }
+
+  /**
+   * A magic link's parameters are the start request's authParams. Whoever holds the link token (a mail scanner, a
+   * forwarded mail) must not rewrite them, e.g. turn a PKCE-bound code flow into an implicit one or pick another
+   * registered callback. Codes typed into auth0.js (digits) carry the SDK's own parameters and are not bound.
+   */
+  private async requireUnalteredLink(clientId: string, connection: string, identifier: string, params: Record<string, string>): Promise<void> {
+    if (/^\d+$/.test(params.verification_code ?? '')) return;
+    const record = await this.verifications.findLive(clientId, connection, identifier);
+    if (!record || record.send !== 'link') return;
+    const altered = BOUND_LINK_PARAMS.filter((key) => params[key] !== record.authParams[key]);
+    if (altered.length > 0) throw new ApiError(400, 'invalid_request', `The link was altered (${altered.join(', ')}). Please try to login again.`);
   }
 
   private async issueCode(flow: Flow, user: User, scope: string): Promise<string> {

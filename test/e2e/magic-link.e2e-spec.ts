@@ -124,6 +124,32 @@ describe('Magic links: GET/POST /passwordless/verify_redirect', () => {
     expect(await consumedAt(link.id)).toBeNull();
   });
 
+  it('should refuse a link whose parameters were rewritten, consuming nothing', async () => {
+    const { challenge } = pkce();
+    const link = await sendLink(web, { response_type: 'code', state: 'st-a', code_challenge: challenge, code_challenge_method: 'S256' });
+    for (const altered of [{ response_type: 'token' }, { redirect_uri: 'https://app.example.com/other' }, { code_challenge: undefined }]) {
+      const params = Object.fromEntries(Object.entries({ ...link.params, ...altered }).filter((e): e is [string, string] => e[1] !== undefined));
+      const target = location(await t.postForm('/passwordless/verify_redirect', params));
+      const result = Object.fromEntries(target.hash ? new URLSearchParams(target.hash.slice(1)) : target.searchParams);
+      expect(result).toMatchObject({ error: 'invalid_request' });
+      expect(result.code).toBeUndefined();
+    }
+    expect(await consumedAt(link.id)).toBeNull();
+  });
+
+  it('should refuse response types whose grant the client lacks, at the link and at the token endpoint', async () => {
+    const otpOnly = await createClient(t.dataSource, { grantTypes: ['http://auth0.com/oauth/grant-type/passwordless/otp'], callbacks: [CALLBACK] });
+    for (const [responseType, grant] of [['code', 'authorization_code'], ['token', 'implicit']]) {
+      const link = await sendLink(otpOnly, { response_type: responseType, state: 'st-g' });
+      const target = location(await t.postForm('/passwordless/verify_redirect', link.params));
+      const result = Object.fromEntries(target.hash ? new URLSearchParams(target.hash.slice(1)) : target.searchParams);
+      expect(result).toEqual({ error: 'unauthorized_client', error_description: `Grant type '${grant}' not allowed for the client.`, state: 'st-g' });
+      expect(await consumedAt(link.id)).toBeNull();
+    }
+    const exchange = await t.postForm('/oauth/token', { ...credentials(otpOnly), grant_type: 'authorization_code', code: 'x', redirect_uri: CALLBACK });
+    expect(exchange.body).toEqual({ error: 'unauthorized_client', error_description: "Grant type 'authorization_code' not allowed for the client." });
+  });
+
   it('should refuse a javascript: callback even when registered', async () => {
     const odd = await createClient(t.dataSource, { callbacks: ['javascript:alert(1)'] });
     const res = await t.get(`/passwordless/verify_redirect?client_id=${odd.clientId}&redirect_uri=${encodeURIComponent('javascript:alert(1)')}&connection=email`);

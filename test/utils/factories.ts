@@ -12,6 +12,9 @@ export interface TestClient {
   alg?: string;
 }
 
+/** Like an Auth0 application with the Passwordless OTP grant enabled: links need authorization_code / implicit. */
+const DEFAULT_GRANTS = [PASSWORDLESS_OTP_GRANT, 'authorization_code', 'implicit'];
+
 export interface ClientOptions {
   appType?: AppType;
   authMethod?: TokenEndpointAuthMethod;
@@ -57,7 +60,7 @@ export async function createClient(dataSource: DataSource, options: ClientOption
       secretHash,
       jwks ? JSON.stringify(jwks) : null,
       JSON.stringify(options.callbacks ?? ['https://app.example.com/callback']),
-      JSON.stringify(options.grantTypes ?? [PASSWORDLESS_OTP_GRANT]),
+      JSON.stringify(options.grantTypes ?? DEFAULT_GRANTS),
       JSON.stringify(options.connections ?? ['email', 'sms']),
       JSON.stringify(options.rateLimits ?? {}),
       options.trustForwardedFor ?? false,
