@@ -1,4 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { constantTimeEqual } from '../common/constant-time';
 
 /**
  * Client secrets are 256-bit random values, so a fast hash is enough to make a stolen table useless (no dictionary
@@ -12,5 +13,5 @@ export function clientSecretMatches(candidate: string, stored: string | null): b
   if (!stored?.startsWith('sha256:')) return false;
   const expected = Buffer.from(stored.slice('sha256:'.length), 'hex');
   const actual = createHash('sha256').update(candidate, 'utf8').digest();
-  return expected.length === actual.length && timingSafeEqual(expected, actual);
+  return constantTimeEqual(expected, actual);
 }

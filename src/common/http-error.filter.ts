@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError } from './api-error';
+import { ApiError, TOO_MANY_REQUESTS_DESCRIPTION } from './api-error';
 
 type FastifyLikeError = { statusCode?: number; code?: string };
 
@@ -11,13 +11,10 @@ export function toApiError(exception: unknown): ApiError {
   if (status === 413) return new ApiError(413, 'invalid_request', 'Request body is too large.');
   if (status === 415) return new ApiError(415, 'invalid_request', 'Unsupported content type. Use application/json or application/x-www-form-urlencoded.');
   if (exception instanceof HttpException) {
-    const status = exception.getStatus();
     if (status === 404) return new ApiError(404, 'not_found', 'Not Found');
-    if (status === 429) {
-      return new ApiError(429, 'too_many_requests', 'Too many requests. Check the X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset headers.');
-    }
+    if (status === 429) return new ApiError(429, 'too_many_requests', TOO_MANY_REQUESTS_DESCRIPTION);
     if (status === 405) return new ApiError(405, 'method_not_allowed', 'Method Not Allowed');
-    if (status < 500) return new ApiError(status, 'invalid_request', 'Invalid request.', exception.message);
+    if (status !== undefined && status < 500) return new ApiError(status, 'invalid_request', 'Invalid request.', exception.message);
   }
   const fastifyError = exception as FastifyLikeError;
   if (typeof status === 'number' && status >= 400 && status < 500) return new ApiError(400, 'invalid_request', 'Malformed request body.', fastifyError.code);

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { constantTimeEqual } from '../common/constant-time';
 import { ApiError } from '../common/api-error';
 import { echo } from '../common/auth0-validation';
 import { Clock } from '../common/clock';
@@ -92,5 +93,5 @@ function pkceMatches(verifier: string | undefined, challenge: string): boolean {
   if (verifier === undefined || !CODE_VERIFIER.test(verifier)) return false;
   const actual = Buffer.from(createHash('sha256').update(verifier).digest('base64url'));
   const expected = Buffer.from(challenge);
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
+  return constantTimeEqual(actual, expected);
 }

@@ -104,7 +104,8 @@ export class VerifyRedirectService {
     const connection = await this.login.enabledConnection(client, params.connection ?? '');
     const username = connection.strategy === 'email' ? params.email : params.phone_number;
     if (!username || !params.verification_code) throw new ApiError(400, 'invalid_request', 'The link is incomplete.');
-    await this.requireUnalteredLink(client.clientId, connection.name, loginIdentifier(connection.strategy, username), params);
+    const identifier = loginIdentifier(connection.strategy, username);
+    await this.requireUnalteredLink(client.clientId, connection.name, identifier, params);
     this.issuer.checkAudience(params.audience);
     const scopes = this.issuer.grantedScope(params.scope).split(' ').filter(Boolean);
     const scope = (wantsIdToken && !scopes.includes('openid') ? ['openid', ...scopes] : scopes).join(' ');
@@ -112,7 +113,6 @@ export class VerifyRedirectService {
     let user: User;
     try {
       // The same per-IP and per-identifier failure limits as /oauth/token, so a lock-out there cannot be bypassed here.
-      const identifier = loginIdentifier(connection.strategy, username);
       user = await this.otpAttempts.attempt({ client, ip, connection: connection.name, identifier }, () =>
         this.login.login({ client, connection, username, secret: params.verification_code, acceptLinkToken: true }),
       );

@@ -1,9 +1,6 @@
 import { createHash } from 'node:crypto';
-import { ApiError } from '../common/api-error';
+import { ApiError, TOO_MANY_REQUESTS_DESCRIPTION } from '../common/api-error';
 import type { LimitDecision, LimitState } from './sliding-window.store';
-
-/** Auth0's documented 429 (docs-v2 api/authentication.mdx); the same body for every limit. */
-export const TOO_MANY_REQUESTS_DESCRIPTION = 'Too many requests. Check the X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset headers.';
 
 /** Auth0's headers: the bucket size, what is left, and when it refills, in UTC epoch seconds. */
 export function rateLimitHeaders(state: LimitState, resetAtMs = state.resetAtMs): Record<string, string> {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { constantTimeEqual } from '../common/constant-time';
 import { AppConfig } from '../config/app-config';
 
 export type SecretPurpose = 'code' | 'link' | 'authorization_code';
@@ -21,6 +22,6 @@ export class SecretHasher {
   matches(recordId: string, purpose: SecretPurpose, candidate: string, storedHex: string): boolean {
     const expected = Buffer.from(storedHex, 'hex');
     const actual = Buffer.from(this.hash(recordId, purpose, candidate), 'hex');
-    return expected.length === actual.length && timingSafeEqual(expected, actual);
+    return constantTimeEqual(expected, actual);
   }
 }
