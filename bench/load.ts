@@ -4,6 +4,8 @@ export interface LoadOptions {
   url: string;
   connections: number;
   durationSeconds: number;
+  /** Requests per second offered across all connections; unset = as fast as the server answers. */
+  overallRate?: number;
   /** Called once per request: every request gets its own body (fresh email, fresh assertion jti). */
   nextBody: () => string;
 }
@@ -24,6 +26,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     url: options.url,
     connections: options.connections,
     duration: options.durationSeconds,
+    overallRate: options.overallRate,
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     timeout: 10,

@@ -22,6 +22,8 @@ const USAGE = `Options:
   --warmup S         unmeasured seconds before each measurement (default 3)
   --connections N    concurrent keep-alive connections (default 16)
   --pool N           DATABASE_POOL_SIZE of both servers (default 10)
+  --rate N           offer a fixed N req/s instead of saturating the server: the CPU ms/req column then compares
+                     code changes with little noise from contention (req/s and latency say nothing about capacity)
   --only a,b         scenarios to run: floor, secret, jwt, same, token (default all)
   --profile DIR      run the service under node --cpu-prof, writing the profile to DIR
   --node-options=S   Node flags for the service instead of the deployed ones (${SERVICE_NODE_FLAGS})`;
@@ -38,6 +40,7 @@ interface Settings {
   warmupSeconds: number;
   connections: number;
   poolSize: number;
+  rate?: number;
   only?: string[];
   profileDir?: string;
   nodeOptions?: string;
@@ -52,6 +55,7 @@ function readSettings(): Settings {
       warmup: { type: 'string' },
       connections: { type: 'string' },
       pool: { type: 'string' },
+      rate: { type: 'string' },
       only: { type: 'string' },
       profile: { type: 'string' },
       'node-options': { type: 'string' },
@@ -75,6 +79,7 @@ function readSettings(): Settings {
     warmupSeconds: number(values.warmup, smoke ? 0.5 : 3),
     connections: number(values.connections, smoke ? 4 : 16),
     poolSize: number(values.pool, 10),
+    rate: values.rate === undefined ? undefined : number(values.rate, 0),
     only: values.only?.split(','),
     profileDir: values.profile,
     nodeOptions: values['node-options'],
@@ -95,7 +100,7 @@ async function measure(scenario: Scenario, server: ServerProcess, settings: Sett
   const expected = Math.ceil(Math.max(rpsHint, MIN_RPS_HINT) * (settings.warmupSeconds + settings.durationSeconds) * 2);
   const nextBody = await scenario.bodies(expected, server.baseUrl);
   await sanityCheck(scenario, url, nextBody());
-  const load = { url, connections: settings.connections, nextBody };
+  const load = { url, connections: settings.connections, nextBody, overallRate: settings.rate };
   const warmup = await runLoad({ ...load, durationSeconds: settings.warmupSeconds });
   const peakRss = server.sampleRss();
   const cpuBefore = server.cpuMs();
@@ -140,7 +145,7 @@ async function main(): Promise<void> {
     console.log(table(summaries));
     console.log(`\nPer round:\n${roundsDetail(summaries)}`);
     // A one-second smoke run says nothing about the targets; only full runs are judged against them.
-    const verdicts = settings.smoke ? [] : targetVerdicts(summaries);
+    const verdicts = settings.smoke || settings.rate ? [] : targetVerdicts(summaries);
     if (verdicts.length > 0) console.log(`\n${verdicts.join('\n')}`);
     if (summaries.some((s) => s.errors > 0)) process.exitCode = 1;
   } finally {

@@ -10,7 +10,7 @@ import { jobIdFor, JobName, QueueName, type DeliveryJobData } from './delivery.c
  */
 export const FAILED_JOB_RETENTION_SECONDS = 7 * 24 * 3600;
 
-/** The only place that puts delivery jobs on a queue. */
+/** The only place that puts delivery jobs on a queue (called by the OutboxRelay). */
 @Injectable()
 export class DeliveryQueue {
   private readonly queues: Record<QueueName, Queue>;
@@ -24,24 +24,29 @@ export class DeliveryQueue {
   }
 
   /**
-   * Adds the job under a deterministic id, so the request path and the outbox relay can both try without creating
-   * a duplicate. Rejects after ENQUEUE_TIMEOUT_MS rather than hanging a request while Redis is unreachable.
+   * Adds the jobs, one `addBulk` (a single Redis round trip) per queue, each under a deterministic id so that adding a
+   * job again is a no-op while it is still on the queue. Rejects after ENQUEUE_TIMEOUT_MS rather than hang while Redis
+   * is unreachable.
    */
-  async enqueue(queue: QueueName, data: DeliveryJobData): Promise<void> {
+  async enqueueAll(jobs: Array<{ queue: QueueName; data: DeliveryJobData }>): Promise<void> {
     const { maxAttempts, backoffMs, enqueueTimeoutMs } = this.config.delivery;
-    const add = this.queues[queue].add(JobName.DeliverVerification, data, {
+    const opts = (data: DeliveryJobData) => ({
       jobId: jobIdFor(data.verificationId),
       attempts: maxAttempts,
       backoff: { type: 'exponential', delay: backoffMs, jitter: 0.5 },
       removeOnComplete: true,
       removeOnFail: { age: FAILED_JOB_RETENTION_SECONDS },
     });
+    const adds = Object.values(QueueName)
+      .map((name) => ({ name, bulk: jobs.filter((job) => job.queue === name).map(({ data }) => ({ name: JobName.DeliverVerification, data, opts: opts(data) })) }))
+      .filter(({ bulk }) => bulk.length > 0)
+      .map(({ name, bulk }) => this.queues[name].addBulk(bulk));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`enqueue timed out after ${enqueueTimeoutMs} ms`)), enqueueTimeoutMs);
     });
     try {
-      await Promise.race([add, timeout]);
+      await Promise.race([Promise.all(adds), timeout]);
     } finally {
       clearTimeout(timer);
     }

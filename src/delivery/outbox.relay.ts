@@ -3,17 +3,23 @@ import { AppConfig } from '../config/app-config';
 import { DeliveryQueue } from './delivery.queue';
 import { OutboxRepository } from './outbox.repository';
 
-const BATCH_SIZE = 100;
+/** Rows per claim-and-publish transaction. */
+const BATCH_SIZE = 200;
 
 /**
- * Transactional-outbox relay. The request path enqueues right after commit and deletes the outbox row; anything left
- * behind (Redis down, process killed between commit and enqueue) is enqueued here once it is older than the grace period.
+ * Transactional outbox relay, the only producer of delivery jobs. A start commits its record and outbox row, calls
+ * `wake()` and answers; the relay then moves rows to the queues in batches: one claiming statement and one `addBulk`
+ * per batch, however many starts arrived meanwhile, instead of an enqueue and an acknowledgement per start.
+ * A timer also drains every OUTBOX_RELAY_INTERVAL_MS, for rows left by a replica that died or while Redis was down.
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(OutboxRelay.name);
   private timer?: NodeJS.Timeout;
-  private running?: Promise<unknown>;
+  private draining?: Promise<void>;
+  /** A wake-up arrived during a pass: its row may have committed after that pass's claim, so run once more. */
+  private wokenWhileDraining = false;
+  private stopped = false;
 
   constructor(
     private readonly outbox: OutboxRepository,
@@ -22,43 +28,56 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.running ??= this.relayOnce()
-        .catch((err: unknown) => this.logger.warn(`Outbox relay pass failed: ${(err as Error).message}`))
-        .finally(() => (this.running = undefined));
-    }, this.config.delivery.outboxRelayIntervalMs);
+    this.timer = setInterval(() => this.wake(), this.config.delivery.outboxRelayIntervalMs);
     this.timer.unref();
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
-    await this.running;
+    await this.draining;
   }
 
-  /** One pass; returns how many rows were handled (enqueued, or dropped because the record is no longer live). */
-  async relayOnce(): Promise<number> {
-    const grace = this.config.delivery.outboxRelayIntervalMs * 2;
-    return this.outbox.relayBatch(grace, BATCH_SIZE, async (rows, manager) => {
-      const done: string[] = [];
-      const failed: string[] = [];
-      for (const [index, row] of rows.entries()) {
-        if (!row.live) {
-          done.push(row.verificationId);
-          continue;
-        }
-        try {
-          await this.queue.enqueue(row.queue, row.payload);
-          await this.outbox.markEnqueued(row.verificationId, manager);
-        } catch {
-          // Redis is most likely down: stop here rather than hold the row locks through a timeout per row.
-          failed.push(...rows.slice(index).filter((r) => r.live).map((r) => r.verificationId));
-          done.push(...rows.slice(index + 1).filter((r) => !r.live).map((r) => r.verificationId));
-          break;
-        }
+  /** Called after a start commits. Never throws and never waits: the caller's 200 does not depend on Redis. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.draining) {
+      this.wokenWhileDraining = true;
+      return;
+    }
+    this.draining = this.drain().finally(() => (this.draining = undefined));
+  }
+
+  /** Passes until the outbox is empty and nobody woke the relay meanwhile; stops at the first failed pass. */
+  private async drain(): Promise<void> {
+    for (;;) {
+      this.wokenWhileDraining = false;
+      let taken: number;
+      try {
+        taken = await this.relayOnce();
+      } catch (err) {
+        this.logger.warn(`Outbox relay pass failed, retrying in ${this.config.delivery.outboxRelayIntervalMs} ms: ${(err as Error).message}`);
+        return;
       }
-      await this.outbox.deleteRows(done, manager);
-      await this.outbox.recordRelayFailure(failed, manager);
-      if (failed.length > 0) this.logger.warn(`Outbox relay could not enqueue ${failed.length} job(s); will retry`);
-    });
+      if (this.stopped || (taken < BATCH_SIZE && !this.wokenWhileDraining)) return;
+    }
+  }
+
+  /**
+   * One batch: live rows are published, the others dropped. If publishing fails the batch stays in the outbox with its
+   * relay_attempts counted, and the error propagates. Returns how many rows were taken.
+   */
+  async relayOnce(): Promise<number> {
+    let pending: string[] = [];
+    try {
+      return await this.outbox.takeBatch(BATCH_SIZE, async (rows) => {
+        const live = rows.filter((row) => row.live);
+        pending = live.map((row) => row.verificationId);
+        await this.queue.enqueueAll(live.map((row) => ({ queue: row.queue, data: row.payload })));
+      });
+    } catch (err) {
+      await this.outbox.recordRelayFailure(pending).catch(() => undefined);
+      throw err;
+    }
   }
 }

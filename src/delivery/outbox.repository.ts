@@ -1,73 +1,51 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
-import { GroupCommit } from '../common/group-commit';
+import { DataSource } from 'typeorm';
 import type { DeliveryJobData, QueueName } from './delivery.constants';
-
-/** Bounds one acknowledgement statement (ids are 24 characters). */
-const ACK_BATCH_SIZE = 500;
 
 export interface OutboxRow {
   verificationId: string;
   queue: QueueName;
   payload: DeliveryJobData;
+  /** False for records superseded, consumed, expired or already past `queued`: nothing to send any more. */
   live: boolean;
 }
 
 @Injectable()
 export class OutboxRepository {
-  private readonly enqueuedAcks = new GroupCommit<string>((ids) => this.markAllEnqueued(ids), ACK_BATCH_SIZE);
-
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /**
-   * The job is on the queue: drop the outbox row and mark the record queued (unless a worker already moved it on).
-   * Request-path calls are grouped into one statement while another is in flight (see GroupCommit); the relay passes
-   * its transaction's manager and runs alone.
+   * Takes up to `limit` of the oldest rows out of the outbox and hands them to `publish` inside the transaction: if
+   * `publish` throws, the transaction rolls back and the rows stay for a later pass. SKIP LOCKED lets several API
+   * replicas relay at once without waiting on or duplicating each other. Returns the number of rows taken.
+   *
+   * A row can come back after its job was published (the COMMIT failed after `publish` succeeded). That is safe: the
+   * job id is deterministic, so a job still on the queue is not added twice, and a job the worker already finished
+   * left its record `sent` or `failed` (or the record stopped being live), so the row is dropped as not live.
    */
-  async markEnqueued(verificationId: string, manager?: EntityManager): Promise<void> {
-    if (manager) return this.markAllEnqueued([verificationId], manager);
-    return this.enqueuedAcks.submit(verificationId);
-  }
-
-  private async markAllEnqueued(verificationIds: string[], manager: EntityManager = this.dataSource.manager): Promise<void> {
-    await manager.query(
-      `WITH removed AS (DELETE FROM delivery_outbox WHERE verification_id = ANY($1))
-       UPDATE verifications SET delivery_status = 'queued' WHERE id = ANY($1) AND delivery_status = 'pending'`,
-      [verificationIds],
-    );
-  }
-
-  /**
-   * Locks up to `limit` rows older than `graceMs` (SKIP LOCKED: several API replicas relay without overlap) and hands
-   * them to `relay` inside the transaction. `live` is false for records already superseded, consumed or expired, and
-   * for records no longer `pending`: their job was enqueued already (maybe even completed and removed, so adding the
-   * same job id again would create a second job and a second message).
-   */
-  async relayBatch(graceMs: number, limit: number, relay: (rows: OutboxRow[], manager: EntityManager) => Promise<void>): Promise<number> {
+  async takeBatch(limit: number, publish: (rows: OutboxRow[]) => Promise<void>): Promise<number> {
     return this.dataSource.transaction(async (manager) => {
       const rows: Array<{ verification_id: string; queue: QueueName; payload: DeliveryJobData; live: boolean }> = await manager.query(
-        `SELECT o.verification_id, o.queue, o.payload,
-                (v.delivery_status = 'pending' AND v.consumed_at IS NULL AND v.superseded_at IS NULL AND v.expires_at > now()) AS live
-           FROM delivery_outbox o JOIN verifications v ON v.id = o.verification_id
-          WHERE o.created_at < now() - make_interval(secs => $1::double precision / 1000)
-          ORDER BY o.created_at
-          LIMIT $2
-          FOR UPDATE OF o SKIP LOCKED`,
-        [graceMs, limit],
+        `WITH taken AS (
+           DELETE FROM delivery_outbox
+            WHERE verification_id IN (SELECT verification_id FROM delivery_outbox ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+           RETURNING verification_id, queue, payload)
+         SELECT t.verification_id, t.queue, t.payload,
+                (v.delivery_status = 'queued' AND v.consumed_at IS NULL AND v.superseded_at IS NULL AND v.expires_at > now()) AS live
+           FROM taken t JOIN verifications v ON v.id = t.verification_id`,
+        [limit],
       );
-      await relay(rows.map((r) => ({ verificationId: r.verification_id, queue: r.queue, payload: r.payload, live: r.live })), manager);
+      if (rows.length > 0) {
+        await publish(rows.map((r) => ({ verificationId: r.verification_id, queue: r.queue, payload: r.payload, live: r.live })));
+      }
       return rows.length;
     });
   }
 
-  async recordRelayFailure(verificationIds: string[], manager: EntityManager): Promise<void> {
+  /** Counts a failed publish on rows that stay in the outbox (an operator can see a Redis outage piling up). */
+  async recordRelayFailure(verificationIds: string[]): Promise<void> {
     if (verificationIds.length === 0) return;
-    await manager.query('UPDATE delivery_outbox SET relay_attempts = relay_attempts + 1 WHERE verification_id = ANY($1)', [verificationIds]);
-  }
-
-  async deleteRows(verificationIds: string[], manager: EntityManager): Promise<void> {
-    if (verificationIds.length === 0) return;
-    await manager.query('DELETE FROM delivery_outbox WHERE verification_id = ANY($1)', [verificationIds]);
+    await this.dataSource.query('UPDATE delivery_outbox SET relay_attempts = relay_attempts + 1 WHERE verification_id = ANY($1)', [verificationIds]);
   }
 }

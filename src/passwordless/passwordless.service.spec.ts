@@ -3,9 +3,8 @@ import type { RandomSource } from '../common/random.source';
 import { loadConfig } from '../config/app-config';
 import { PASSWORDLESS_OTP_GRANT, type ClientEntity } from '../clients/client.entity';
 import { QueueName } from '../delivery/delivery.constants';
-import type { DeliveryQueue } from '../delivery/delivery.queue';
 import type { StartLimiter } from '../rate-limit/start.limiter';
-import type { OutboxRepository } from '../delivery/outbox.repository';
+import type { OutboxRelay } from '../delivery/outbox.relay';
 import type { ConnectionEntity } from '../verification/connection.entity';
 import type { ConnectionsRepository } from '../verification/connections.repository';
 import { SecretBox } from '../verification/secret-box';
@@ -28,22 +27,19 @@ describe(PasswordlessService.name, () => {
   };
 
   let created: Parameters<VerificationsRepository['createSupersedingPrevious']>[];
-  let enqueue: jest.Mock;
-  let markEnqueued: jest.Mock;
+  let wake: jest.Mock;
   let admit: jest.Mock;
   let sut: PasswordlessService;
 
   beforeEach(() => {
     created = [];
-    enqueue = jest.fn().mockResolvedValue(undefined);
-    markEnqueued = jest.fn().mockResolvedValue(undefined);
+    wake = jest.fn();
     admit = jest.fn().mockResolvedValue(undefined);
     const random = { hex: () => 'a'.repeat(24), digits: (n: number) => '7'.repeat(n), token: () => 'link-token' } as unknown as RandomSource;
     sut = new PasswordlessService(
       { findByName: (name: string) => Promise.resolve(connections[name] ?? null) } as unknown as ConnectionsRepository,
       { createSupersedingPrevious: (...args: Parameters<VerificationsRepository['createSupersedingPrevious']>) => (created.push(args), Promise.resolve()) } as unknown as VerificationsRepository,
-      { markEnqueued } as unknown as OutboxRepository,
-      { enqueue } as unknown as DeliveryQueue,
+      { wake } as unknown as OutboxRelay,
       new SecretHasher(config),
       new SecretBox(config),
       random,
@@ -66,8 +62,7 @@ describe(PasswordlessService.name, () => {
     expect(new SecretHasher(config).matches(record.id, 'code', '77777777', record.codeHmac)).toBe(true);
     expect(outbox.queue).toBe(QueueName.Sms);
     expect(new SecretBox(config).open(record.id, outbox.payload.sealedSecret)).toEqual({ code: '77777777' });
-    expect(enqueue).toHaveBeenCalledWith(QueueName.Sms, outbox.payload);
-    expect(markEnqueued).toHaveBeenCalledWith(record.id);
+    expect(wake).toHaveBeenCalledTimes(1);
   });
 
   it('should default email to a link with the first callback as redirect_uri', async () => {
@@ -75,13 +70,6 @@ describe(PasswordlessService.name, () => {
     const [record, outbox] = created[0];
     expect(record).toMatchObject({ send: 'link', identifier: 'ann@example.com', authParams: { scope: 'openid', max_age: '0', redirect_uri: 'https://app.example/cb' } });
     expect(new SecretBox(config).open(record.id, outbox.payload.sealedSecret)).toEqual({ code: '777777', linkToken: 'link-token' });
-  });
-
-  it('should still succeed when the queue is unreachable, leaving the outbox row for the relay', async () => {
-    enqueue.mockRejectedValue(new Error('ECONNREFUSED'));
-    await expect(sut.start(client, { connection: 'email', email: 'a@example.com', send: 'code' }, meta)).resolves.toMatchObject({ email: 'a@example.com' });
-    expect(created).toHaveLength(1);
-    expect(markEnqueued).not.toHaveBeenCalled();
   });
 
   it.each([
@@ -95,7 +83,7 @@ describe(PasswordlessService.name, () => {
   ])('should refuse %s and write nothing', async (_label, who, dto, error) => {
     await expect(sut.start(who, dto, meta)).rejects.toMatchObject({ error } satisfies Partial<ApiError>);
     expect(created).toHaveLength(0);
-    expect(enqueue).not.toHaveBeenCalled();
+    expect(wake).not.toHaveBeenCalled();
   });
 
   it('should write and queue nothing when a limit refuses the start', async () => {
@@ -103,6 +91,6 @@ describe(PasswordlessService.name, () => {
     await expect(sut.start(client, { connection: 'email', email: 'a@example.com', send: 'code' }, meta)).rejects.toMatchObject({ status: 429 });
     expect(admit).toHaveBeenCalledWith(client, connections.email, 'a@example.com');
     expect(created).toHaveLength(0);
-    expect(enqueue).not.toHaveBeenCalled();
+    expect(wake).not.toHaveBeenCalled();
   });
 });

@@ -1,12 +1,11 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ApiError } from '../common/api-error';
 import { Clock } from '../common/clock';
 import { RandomSource } from '../common/random.source';
 import { AppConfig } from '../config/app-config';
 import { PASSWORDLESS_OTP_GRANT, type ClientEntity } from '../clients/client.entity';
 import { queueForStrategy } from '../delivery/delivery.constants';
-import { DeliveryQueue } from '../delivery/delivery.queue';
-import { OutboxRepository } from '../delivery/outbox.repository';
+import { OutboxRelay } from '../delivery/outbox.relay';
 import { StartLimiter } from '../rate-limit/start.limiter';
 import type { ConnectionEntity } from '../verification/connection.entity';
 import { ConnectionsRepository } from '../verification/connections.repository';
@@ -26,13 +25,10 @@ const LINK_TOKEN_BYTES = 32;
 
 @Injectable()
 export class PasswordlessService {
-  private readonly logger = new Logger(PasswordlessService.name);
-
   constructor(
     private readonly connections: ConnectionsRepository,
     private readonly verifications: VerificationsRepository,
-    private readonly outbox: OutboxRepository,
-    private readonly deliveryQueue: DeliveryQueue,
+    private readonly relay: OutboxRelay,
     private readonly hasher: SecretHasher,
     private readonly box: SecretBox,
     private readonly random: RandomSource,
@@ -78,7 +74,8 @@ export class PasswordlessService {
       { queue, payload },
       now,
     );
-    await this.enqueueAfterCommit(queue, payload);
+    // Committed with its outbox row: the 200 below already guarantees delivery, whatever happens to Redis next.
+    this.relay.wake();
 
     return connection.strategy === 'email'
       ? { _id: id, email: identifier, email_verified: false }
@@ -110,22 +107,5 @@ export class PasswordlessService {
       params.redirect_uri = fallback;
     }
     return params;
-  }
-
-  /**
-   * The record and its outbox row are committed, so the 200 already guarantees delivery; enqueueing here is the fast
-   * path. If Redis is unreachable the relay enqueues the row later (see OutboxRelay).
-   */
-  private async enqueueAfterCommit(queue: ReturnType<typeof queueForStrategy>, payload: { verificationId: string; sealedSecret: string }): Promise<void> {
-    try {
-      await this.deliveryQueue.enqueue(queue, payload);
-    } catch (err) {
-      this.logger.warn(`Enqueue of ${payload.verificationId} deferred to the outbox relay: ${(err as Error).message}`);
-      return;
-    }
-    await this.outbox.markEnqueued(payload.verificationId).catch((err: unknown) => {
-      // The job is queued; the relay would re-add the same job id harmlessly.
-      this.logger.warn(`Could not clear outbox row ${payload.verificationId}: ${(err as Error).message}`);
-    });
   }
 }

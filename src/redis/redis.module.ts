@@ -4,13 +4,18 @@ import { AppConfig } from '../config/app-config';
 
 export const REDIS = Symbol('REDIS');
 
-/** Shared ioredis client for request-path commands (jti replay, rate limits); fails fast instead of queueing. */
+/**
+ * Shared ioredis client for request-path commands (jti replay, rate limits); fails fast instead of queueing.
+ * Auto-pipelining sends the commands of all requests handled in one event-loop turn as one write: on a busy API a
+ * socket write per command was the largest single CPU cost of a start (docs/benchmarks.md).
+ */
 export function createRequestRedis(config: AppConfig): Redis {
   return new IORedis(config.redis.url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
     lazyConnect: false,
+    enableAutoPipelining: true,
   });
 }
 

@@ -63,7 +63,17 @@ describe('POST /passwordless/start', () => {
       expect(JSON.stringify(row)).not.toContain(secret.code);
       expect(new SecretHasher(t.config).matches(id, 'code', secret.code, row!.code_hmac as string)).toBe(true);
       expect(row!.link_token_hmac).toBeNull();
+      // The relay took the outbox row when it queued the job.
       expect(await t.dataSource.query('SELECT 1 FROM delivery_outbox WHERE verification_id = $1', [id])).toHaveLength(0);
+    });
+
+    it('should queue a job for every one of a burst of concurrent starts and leave the outbox empty', async () => {
+      const responses = await Promise.all(Array.from({ length: 40 }, () => start(withSecret(web, { connection: 'email', email: uniqueEmail(), send: 'code' }))));
+      expect(responses.map((r) => r.status)).toEqual(responses.map(() => 200));
+      const ids = responses.map((r) => r.body._id as string);
+      const jobs = await Promise.all(ids.map((id) => inspector.job(QueueName.Email, id)));
+      expect(jobs.map((job) => job?.data.verificationId)).toEqual(ids);
+      expect(await t.dataSource.query('SELECT 1 FROM delivery_outbox WHERE verification_id = ANY($1)', [ids])).toHaveLength(0);
     });
 
     it('should default email to a link whose token is stored only as an HMAC', async () => {

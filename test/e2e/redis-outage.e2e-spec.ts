@@ -42,6 +42,29 @@ describe('POST /passwordless/start while Redis is down', () => {
     expect(row.delivery_status).toBe('queued');
   });
 
+  it('should queue only the latest of two starts made while Redis was down (the superseded row is dropped)', async () => {
+    await redis.stop();
+    const email = uniqueEmail();
+    const body = { client_id: client.clientId, client_secret: client.secret, connection: 'email', email, send: 'code' };
+    const first = await t.post('/passwordless/start', body);
+    const second = await t.post('/passwordless/start', body);
+    expect([first.status, second.status]).toEqual([200, 200]);
+    const ids = [first.body._id as string, second.body._id as string];
+    const outboxRows = () => t.dataSource.query('SELECT 1 FROM delivery_outbox WHERE verification_id = ANY($1)', [ids]);
+    expect(await outboxRows()).toHaveLength(2);
+
+    await redis.restart();
+    await waitFor(async () => (await outboxRows()).length === 0, 15000);
+
+    const inspector = new QueueInspector(t.config);
+    try {
+      expect((await inspector.job(QueueName.Email, ids[1]))?.data.verificationId).toBe(ids[1]);
+      expect(await inspector.job(QueueName.Email, ids[0], 0)).toBeUndefined();
+    } finally {
+      await inspector.close();
+    }
+  });
+
   it('should let SMS starts through the rate limits and the breaker (they fail open) while Redis is down', async () => {
     await redis.stop();
     const phone = uniquePhone();
