@@ -18,7 +18,7 @@ describe(GroupCommit.name, () => {
     expect(batches).toEqual([[1], [2, 3, 4]]);
   });
 
-  it('should split at the batch size and fail only the callers of a failed batch', async () => {
+  it('should split at the batch size and, when a batch fails, retry its items one by one so only the bad one fails', async () => {
     const batches: number[][] = [];
     const sut = new GroupCommit<number>((items) => {
       batches.push(items);
@@ -26,7 +26,26 @@ describe(GroupCommit.name, () => {
     }, 2);
 
     const results = await Promise.allSettled([1, 2, 3, 4, 5].map((n) => sut.submit(n)));
-    expect(batches).toEqual([[1], [2, 3], [4, 5]]);
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'rejected']);
+    expect(batches).toEqual([[1], [2, 3], [4, 5], [4], [5]]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect((results[3] as PromiseRejectedResult).reason).toEqual(new Error('boom'));
+  });
+
+  it('should run up to maxFlushes batches at once and group the callers that arrive while all are busy', async () => {
+    const batches: number[][] = [];
+    const releases: Array<() => void> = [];
+    const sut = new GroupCommit<number>((items) => {
+      batches.push(items);
+      return new Promise<void>((resolve) => releases.push(resolve));
+    }, 10, 2);
+
+    const submitted = [1, 2, 3, 4].map((n) => sut.submit(n));
+    expect(batches).toEqual([[1], [2]]);
+    releases[0]();
+    await submitted[0];
+    expect(batches).toEqual([[1], [2], [3, 4]]);
+    releases[1]();
+    releases[2]();
+    await Promise.all(submitted);
   });
 });

@@ -1,31 +1,84 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { GroupCommit } from '../common/group-commit';
+import { AppConfig } from '../config/app-config';
 import { affectedRows } from '../database/affected-rows';
 import { DataSource, Repository } from 'typeorm';
 import type { DeliveryJobData, QueueName } from '../delivery/delivery.constants';
 import { VerificationEntity } from './verification.entity';
 
+/** Bounds one batched start statement (each item is well under 1 kB of JSON). */
+const START_BATCH_SIZE = 100;
+const MAX_START_FLUSHES = 4;
+
+/** One start as the start_verifications() function reads it (snake_case JSON keys). */
+interface StartWrite {
+  id: string;
+  client_id: string;
+  connection: string;
+  identifier: string;
+  send: string;
+  code_hmac: string;
+  link_token_hmac: string | null;
+  auth_params: Record<string, string>;
+  request_language: string | null;
+  expires_at: Date;
+  request_ip: string | null;
+  now: Date;
+  queue: QueueName;
+  payload: DeliveryJobData;
+}
+
 export type NewVerification = Omit<VerificationEntity, 'failedAttempts' | 'consumedAt' | 'supersededAt' | 'deliveryStatus' | 'deliveredAt' | 'providerMessageId' | 'createdAt'>;
 
 @Injectable()
 export class VerificationsRepository {
+  private readonly startWrites: GroupCommit<StartWrite>;
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectRepository(VerificationEntity) private readonly verifications: Repository<VerificationEntity>,
-  ) {}
+    config: AppConfig,
+  ) {
+    // A few batches in flight at once (Postgres merges their WAL flushes too), leaving half the pool to other queries.
+    const flushes = Math.min(MAX_START_FLUSHES, Math.max(1, Math.floor(config.databasePoolSize / 2)));
+    this.startWrites = new GroupCommit((items) => this.writeStarts(items), START_BATCH_SIZE, flushes);
+  }
 
   /**
-   * Atomically (one statement, see the StartVerificationFunction migration): supersede the live record for this
-   * client + connection + identifier (Auth0: only the latest code is valid), insert the new record and its outbox
-   * row. A transaction-scoped advisory lock on the identifier serialises concurrent starts for it; the partial unique
-   * index backs the invariant up.
+   * Atomically (see the StartVerificationFunction migration): supersede the live record for this client + connection +
+   * identifier (Auth0: only the latest code is valid), insert the new record and its outbox row. A transaction-scoped
+   * advisory lock on the identifier serialises concurrent starts for it; the partial unique index backs the invariant
+   * up. Starts that arrive while a write is in flight share the next statement and commit (group commit); resolves
+   * once this start is committed.
    */
-  async createSupersedingPrevious(record: NewVerification, outbox: { queue: QueueName; payload: DeliveryJobData }, now: Date): Promise<void> {
-    await this.dataSource.query('SELECT start_verification($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)', [
-      record.id, record.clientId, record.connection, record.identifier, record.send, record.codeHmac, record.linkTokenHmac,
-      JSON.stringify(record.authParams), record.requestLanguage, record.expiresAt, record.requestIp, now,
-      outbox.queue, JSON.stringify(outbox.payload),
-    ]);
+  createSupersedingPrevious(record: NewVerification, outbox: { queue: QueueName; payload: DeliveryJobData }, now: Date): Promise<void> {
+    return this.startWrites.submit({
+      id: record.id,
+      client_id: record.clientId,
+      connection: record.connection,
+      identifier: record.identifier,
+      send: record.send,
+      code_hmac: record.codeHmac,
+      link_token_hmac: record.linkTokenHmac,
+      auth_params: record.authParams,
+      request_language: record.requestLanguage,
+      expires_at: record.expiresAt,
+      request_ip: record.requestIp,
+      now,
+      queue: outbox.queue,
+      payload: outbox.payload,
+    });
+  }
+
+  /**
+   * One statement for the batch (see the StartVerificationsBatch migration). Sorted by lock key (a stable sort keeps
+   * one identifier's starts in arrival order) so that concurrent batches lock in the same order and cannot deadlock.
+   */
+  private async writeStarts(items: StartWrite[]): Promise<void> {
+    const lockKey = (item: StartWrite) => `${item.client_id}|${item.connection}|${item.identifier}`;
+    const ordered = [...items].sort((a, b) => (lockKey(a) < lockKey(b) ? -1 : lockKey(a) > lockKey(b) ? 1 : 0));
+    await this.dataSource.query('SELECT start_verifications($1::jsonb)', [JSON.stringify(ordered)]);
   }
 
   findById(id: string): Promise<VerificationEntity | null> {
