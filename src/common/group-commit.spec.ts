@@ -29,4 +29,17 @@ describe(GroupCommit.name, () => {
     expect(batches).toEqual([[1], [2, 3], [4, 5]]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'rejected']);
   });
+
+  it("should give each caller its own item's result", async () => {
+    const sut = new GroupCommit<number, string>((items) => Promise.resolve(items.map((n) => `r${n}`)), 10);
+
+    await expect(Promise.all([1, 2, 3].map((n) => sut.submit(n)))).resolves.toEqual(['r1', 'r2', 'r3']);
+  });
+
+  it('should fail the batch when the flush returns a result count that does not match its items', async () => {
+    const sut = new GroupCommit<number, string>((items) => Promise.resolve(items.length > 1 ? ['only one'] : ['r']), 10);
+
+    const results = await Promise.allSettled([1, 2, 3].map((n) => sut.submit(n)));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
+  });
 });
