@@ -4,6 +4,7 @@ import { AppConfig } from '../../config/app-config';
 import type { SendResult } from '../worker/delivery-channel';
 import { DeliveryError } from '../worker/delivery-error';
 import type { EmailMessage, EmailProvider } from './email.provider';
+import { buildMimeMessage } from './mime-message';
 
 /** nodemailer over pooled SMTP connections (SMTP_URL, SMTP_POOL_SIZE, TLS options). */
 @Injectable()
@@ -34,7 +35,9 @@ export class SmtpEmailProvider implements EmailProvider, OnApplicationShutdown {
 
   async send(message: EmailMessage): Promise<SendResult> {
     try {
-      const info = await this.transport.sendMail(message);
+      // Prebuilt (see buildMimeMessage): the pool sends it as is, in one write after DATA.
+      const { raw, messageId, envelope } = buildMimeMessage(message);
+      const info = await this.transport.sendMail({ raw, messageId, envelope });
       return { providerMessageId: info.messageId ?? null };
     } catch (err) {
       throw smtpDeliveryError(err as SmtpFailure);
