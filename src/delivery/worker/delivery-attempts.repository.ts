@@ -65,8 +65,9 @@ export class DeliveryAttemptsRepository {
    * These statements run for every message, so they go straight to the pg pool as named prepared statements: Postgres
    * parses and plans each once per connection, and TypeORM's per-query runner is skipped (worker throughput, bench/).
    * Their array parameters would make Postgres re-plan them on every call (a plan for the actual array sizes always
-   * looks cheaper than the generic one), so the worker's connections are set to keep the generic plan, which looks
-   * rows up by primary key whatever the batch size.
+   * looks cheaper than the generic one), so the worker's connections are set to keep the generic plan: a lookup by
+   * primary key whatever the batch size, once the table has statistics (a plan made while `verifications` was nearly
+   * empty scans it, until autovacuum next analyzes the table and the plan is made again).
    */
   private async run<T extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<T[]> {
     const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
