@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { Queue } from 'bullmq';
+import IORedis from 'ioredis';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
@@ -16,12 +17,12 @@ import { SecretHasher } from '../src/verification/secret-hasher';
 import globalTeardown from '../test/setup/global-teardown';
 import { newRunEnvironment } from '../test/setup/test-env';
 import { freePort, waitFor } from '../test/utils/redis-process';
-import { SmtpSink } from '../test/utils/smtp-sink';
 import { spawnWorker, type WorkerChild } from '../test/utils/worker-process';
+import { MtaSink } from './mta-sink';
 
 /**
  * `npm run bench:workers -- [--jobs 5000] [--workers 2] [--latency 200]`
- * 1. Unloaded latency: sequential POST /passwordless/start (API in this process) → worker → SMTP sink; p50/p99.
+ * 1. Unloaded latency: sequential POST /passwordless/start (API in this process) → worker → SMTP sink (bench/mta-sink.ts); p50/p99.
  * 2. Throughput: N records and jobs queued while the queue is paused, then drained by K worker processes
  *    (dist/src/worker.js) into a local SMTP sink; messages/s and enqueue→received p50/p99.
  * Uses its own database and Redis prefix, removed at the end. Worker env overrides (WORKER_*, SMTP_POOL_SIZE,
@@ -59,7 +60,7 @@ async function main(): Promise<void> {
     MIGRATIONS_RUN: 'false',
   };
   const runId = env.REDIS_PREFIX;
-  const sink = await SmtpSink.start({ parse: false });
+  const sink = await MtaSink.start();
   env.SMTP_URL = sink.url;
   // The in-process API reads process.env through its ConfigModule.
   Object.assign(process.env, env);
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
   );
 
   const received = new Map<string, number>();
-  sink.onReceived = (mail) => received.set(mail.to[0], mail.receivedAt);
+  sink.onReceived = (recipient, receivedAt) => received.set(recipient, receivedAt);
   const workers: WorkerChild[] = [];
   const queue = new Queue(QueueName.Email, { connection: { url: config.redis.url }, prefix: config.redis.prefix });
   const app = await createHttpApp(config);
@@ -110,6 +111,9 @@ async function main(): Promise<void> {
 
     // 2. Throughput: N records + jobs queued while paused, then drained.
     const emails = await insertRecords(dataSource, config, clientId, runId, JOBS);
+    // A table that grew by N rows in an instant: autovacuum would analyze it within a minute; the drain is shorter.
+    // Without current statistics Postgres may keep a plan made while the table was nearly empty (a sequential scan).
+    await dataSource.query('ANALYZE verifications');
     await queue.pause();
     const box = new SecretBox(config);
     const enqueuedAt = Date.now();
@@ -121,16 +125,28 @@ async function main(): Promise<void> {
       }));
       await queue.addBulk(batch);
     }
-    const cpuBefore = workers.map((w) => cpuMs(w.child.pid!));
+    const redisPid = await redisServerPid(config.redis.url);
+    // Postgres is listed again at the end: backends the workers' pools open during the drain count too.
+    const sampled = { workers: () => workers.map((w) => w.child.pid!), postgres: () => pidsNamed('postgres'), redis: () => [redisPid], bench: () => [process.pid] };
+    const before = usageOf(sampled);
+    const busyBefore = machineBusyMs();
     const resumedAt = Date.now();
     await queue.resume();
     await waitFor(() => Promise.resolve(emails.every((e) => received.has(e.email))), 300_000, 20);
     const last = Math.max(...emails.map((e) => received.get(e.email)!));
-    const workerCpu = workers.reduce((sum, w, i) => sum + cpuMs(w.child.pid!) - cpuBefore[i], 0);
+    const after = usageOf(sampled);
+    const busy = machineBusyMs() - busyBefore;
+    const spent = (group: keyof typeof sampled, what: 'cpu' | 'calls') =>
+      [...after[group]].reduce((sum, [pid, usage]) => sum + usage[what] - (before[group].get(pid)?.[what] ?? 0), 0);
+    const perEmail = (group: keyof typeof sampled) => `${(spent(group, 'cpu') / JOBS).toFixed(2)} ms (${(spent(group, 'calls') / JOBS).toFixed(1)} read/write calls)`;
+    const workerCpu = spent('workers', 'cpu');
     const drainSeconds = (last - resumedAt) / 1000;
     const queued = emails.map((e) => received.get(e.email)! - enqueuedAt);
     console.log(`throughput: ${JOBS} emails drained by ${WORKERS} worker processes in ${drainSeconds.toFixed(2)} s = ${(JOBS / drainSeconds).toFixed(0)} emails/s`);
-    console.log(`  worker CPU per email: ${(workerCpu / JOBS).toFixed(2)} ms (user+sys of the worker processes)`);
+    console.log(`  worker CPU per email: ${(workerCpu / JOBS).toFixed(2)} ms (user+sys of the worker processes; ${(spent('workers', 'calls') / JOBS).toFixed(1)} read/write calls)`);
+    console.log(`  CPU per email elsewhere: postgres ${perEmail('postgres')}, redis ${perEmail('redis')}, bench process (SMTP sink, API, loop) ${perEmail('bench')}`);
+    const ours = (Object.keys(sampled) as Array<keyof typeof sampled>).reduce((sum, group) => sum + spent(group, 'cpu'), 0);
+    console.log(`  machine: ${(busy / JOBS).toFixed(2)} ms busy per email, of which ${((busy - ours) / JOBS).toFixed(2)} ms in other processes and the kernel`);
     console.log(`  enqueue→inbox under that backlog: p50 ${fmt(percentile(queued, 50))}, p99 ${fmt(percentile(queued, 99))}`);
     const [{ sent }]: Array<{ sent: string }> = await dataSource.query("SELECT count(*) AS sent FROM verifications WHERE delivery_status = 'sent'");
     console.log(`  records marked sent: ${sent} of ${JOBS + LATENCY_SAMPLES}; mails received: ${received.size}`);
@@ -164,10 +180,61 @@ async function insertRecords(dataSource: DataSource, config: AppConfig, clientId
   return rows;
 }
 
-/** user+sys CPU time of a process in ms, from /proc (Linux; clock ticks are 10 ms). */
+/** user+sys CPU time of a process in ms, from /proc (Linux; clock ticks are 10 ms); 0 once it is gone. */
 function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
+async function redisServerPid(url: string): Promise<number> {
+  const client = new IORedis(url);
+  try {
+    return Number(/process_id:(\d+)/.exec(await client.info('server'))?.[1]);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Busy CPU time of the whole machine in ms (all cores, from /proc/stat). */
+function machineBusyMs(): number {
+  const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
+  return (user + nice + system + irq + softirq + steal) * 10;
+}
+
+/** Read and write system calls of a process (socket I/O included), from /proc/<pid>/io; 0 once it is gone. */
+function syscalls(pid: number): number {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    return Number(/syscr: (\d+)/.exec(io)?.[1]) + Number(/syscw: (\d+)/.exec(io)?.[1]);
+  } catch {
+    return 0;
+  }
+}
+
+type Usage = Map<number, { cpu: number; calls: number }>;
+
+/** CPU ms and read/write system calls of each pid in each group of processes. */
+function usageOf<K extends string>(groups: Record<K, () => number[]>): Record<K, Usage> {
+  const sample = (pids: number[]): Usage => new Map(pids.map((pid) => [pid, { cpu: cpuMs(pid), calls: syscalls(pid) }]));
+  return Object.fromEntries(Object.entries<() => number[]>(groups).map(([k, pids]) => [k, sample(pids())])) as Record<K, Usage>;
+}
+
+/** Every process with this command name (Postgres: the server's backends, WAL writer and checkpointer, all of them). */
+function pidsNamed(name: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === name;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 function pick(source: NodeJS.ProcessEnv, pattern: RegExp): Record<string, string> {

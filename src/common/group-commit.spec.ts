@@ -48,4 +48,18 @@ describe(GroupCommit.name, () => {
     releases[2]();
     await Promise.all(submitted);
   });
+
+  it("should give each caller its own item's result", async () => {
+    const sut = new GroupCommit<number, string>((items) => Promise.resolve(items.map((n) => `r${n}`)), 10);
+
+    await expect(Promise.all([1, 2, 3].map((n) => sut.submit(n)))).resolves.toEqual(['r1', 'r2', 'r3']);
+  });
+
+  it('should fail the callers when the flush returns a result count that does not match its items', async () => {
+    const sut = new GroupCommit<number, string>(() => Promise.resolve([]), 10);
+
+    const results = await Promise.allSettled([1, 2, 3].map((n) => sut.submit(n)));
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect((results[1] as PromiseRejectedResult).reason).toEqual(new Error('group commit: 0 results for 1 items'));
+  });
 });

@@ -1,27 +1,31 @@
-interface Waiter<T> {
+interface Waiter<T, R> {
   item: T;
-  resolve: () => void;
+  resolve: (result: R) => void;
   reject: (err: unknown) => void;
 }
+
+/** What a flush returns: nothing, or (when callers want a result) one result per item, in the items' order. */
+type FlushResults<R> = [R] extends [void] ? void : R[];
 
 /**
  * Group commit: at most `maxFlushes` flushes run at a time; items submitted while all are busy wait and go together in
  * the next free one. An idle caller is flushed at once (no timer, no added latency); under load N callers cost one
- * round trip. `flush` must be all-or-nothing (one transaction): when a batch fails, each of its items is flushed again
- * on its own, so one bad item fails only its own caller and every caller's promise settles with its own item's outcome.
+ * round trip. `flush` must be all-or-nothing (one transaction or one statement): when a batch fails, each of its items
+ * is flushed again on its own, so one bad item fails only its own caller. Every caller's promise settles with its own
+ * item's outcome, and with its own item's result when the flush returns them.
  */
-export class GroupCommit<T> {
-  private waiting: Array<Waiter<T>> = [];
+export class GroupCommit<T, R = void> {
+  private waiting: Array<Waiter<T, R>> = [];
   private flushes = 0;
 
   constructor(
-    private readonly flush: (items: T[]) => Promise<void>,
+    private readonly flush: (items: T[]) => Promise<FlushResults<R>>,
     private readonly maxBatch: number,
     private readonly maxFlushes = 1,
   ) {}
 
-  submit(item: T): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  submit(item: T): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
       this.waiting.push({ item, resolve, reject });
       if (this.flushes < this.maxFlushes) void this.drain();
     });
@@ -32,13 +36,19 @@ export class GroupCommit<T> {
     while (this.waiting.length > 0) {
       const batch = this.waiting.splice(0, this.maxBatch);
       try {
-        await this.flush(batch.map((w) => w.item));
-        for (const w of batch) w.resolve();
+        const results = await this.flushChecked(batch.map((w) => w.item));
+        batch.forEach((w, i) => w.resolve(results[i]));
       } catch (err) {
         if (batch.length === 1) batch[0].reject(err);
-        else for (const w of batch) await this.flush([w.item]).then(w.resolve, w.reject);
+        else for (const w of batch) await this.flushChecked([w.item]).then(([result]) => w.resolve(result), w.reject);
       }
     }
     this.flushes--;
+  }
+
+  private async flushChecked(items: T[]): Promise<R[]> {
+    const results = (await this.flush(items)) as R[] | undefined;
+    if (results && results.length !== items.length) throw new Error(`group commit: ${results.length} results for ${items.length} items`);
+    return results ?? [];
   }
 }

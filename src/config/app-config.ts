@@ -60,7 +60,9 @@ export class EnvVars {
   @Transform(toInt) @IsInt() @Min(100) WORKER_STALLED_INTERVAL_MS = 30_000;
   @IsOptional() @IsIn(['smtp', 'log']) EMAIL_PROVIDER?: string;
   @IsOptional() @Matches(/^smtps?:\/\//) SMTP_URL?: string;
-  @Transform(toInt) @IsInt() @Min(1) @Max(100) SMTP_POOL_SIZE = 5;
+  // Half the default email concurrency: a worker then keeps enough sessions open that its jobs rarely wait for one
+  // (with 5, two workers drained about 20% fewer emails/s on the bench: docs/benchmarks.md "Workers").
+  @Transform(toInt) @IsInt() @Min(1) @Max(100) SMTP_POOL_SIZE = 10;
   @Transform(toBool) @IsBoolean() SMTP_TLS_REJECT_UNAUTHORIZED = true;
   @Transform(toBool) @IsBoolean() SMTP_REQUIRE_TLS = false;
   @IsOptional() @IsIn(['twilio', 'http', 'log']) SMS_PROVIDER?: string;

@@ -278,6 +278,44 @@ describe('Email delivery worker', () => {
       expect(sink.mails(email)).toHaveLength(1);
     });
 
+    it('should read records delivered at the same time together, each with its own state', async () => {
+      const repo = worker.moduleRef.get(DeliveryAttemptsRepository);
+      const [live, sent, expired] = await Promise.all(['queued', 'sent', 'expired'].map((state) => insertRecord(state)));
+      const now = new Date();
+      const inAnHour = new Date(now.getTime() + 3_600_000);
+
+      const starts = await Promise.all([
+        repo.begin(sent.id, now),
+        repo.begin(live.id, now),
+        repo.begin(expired.id, now),
+        repo.begin('0'.repeat(24), now),
+        repo.begin(live.id, inAnHour),
+      ]);
+      expect(starts.map((s) => s.skip)).toEqual(['sent', null, 'expired', 'missing', 'expired']);
+      expect(starts[1]).toMatchObject({ target: { verificationId: live.id, identifier: live.email, send: 'code' } });
+    });
+
+    it('should record successes that finish together each with its own outcome, and a record twice in them as sent once', async () => {
+      const repo = worker.moduleRef.get(DeliveryAttemptsRepository);
+      const [a, b, c] = await Promise.all(['queued', 'queued', 'queued'].map((state) => insertRecord(state)));
+      const log = (id: string, attempt: number) => ({ verificationId: id, queue: 'email', attempt, provider: 'smtp', startedAt: new Date() });
+
+      // The first goes out alone; the three that arrive meanwhile share the next statement.
+      const outcomes = await Promise.all([
+        repo.succeed(log(c.id, 1), 'c-1', new Date()),
+        repo.succeed(log(a.id, 1), 'a-1', new Date()),
+        repo.succeed(log(b.id, 1), 'b-1', new Date()),
+        repo.succeed(log(a.id, 2), 'a-2', new Date()),
+      ]);
+      expect(outcomes).toEqual([true, true, true, false]);
+      expect((await recordOf(t.dataSource, a.id)).provider_message_id).toBe('a-1');
+      expect((await attemptsOf(t.dataSource, a.id)).map((row) => [row.attempt, row.outcome])).toEqual([
+        [1, 'sent'],
+        [2, 'duplicate'],
+      ]);
+      for (const { id } of [b, c]) expect((await recordOf(t.dataSource, id)).delivery_status).toBe('sent');
+    });
+
     it('should record a second success as a duplicate and keep the first provider id', async () => {
       const { job, email, id } = await insertRecord('queued');
       const delivery = worker.moduleRef.get(DeliveryService);

@@ -4,12 +4,14 @@ import { AppConfig } from '../../config/app-config';
 import type { SendResult } from '../worker/delivery-channel';
 import { DeliveryError } from '../worker/delivery-error';
 import type { EmailMessage, EmailProvider } from './email.provider';
+import { MimeMessageBuilder } from './mime-message';
 
 /** nodemailer over pooled SMTP connections (SMTP_URL, SMTP_POOL_SIZE, TLS options). */
 @Injectable()
 export class SmtpEmailProvider implements EmailProvider, OnApplicationShutdown {
   readonly name = 'smtp';
   private readonly transport;
+  private readonly messages = new MimeMessageBuilder();
 
   constructor(config: AppConfig) {
     const { smtp } = config.email;
@@ -34,7 +36,9 @@ export class SmtpEmailProvider implements EmailProvider, OnApplicationShutdown {
 
   async send(message: EmailMessage): Promise<SendResult> {
     try {
-      const info = await this.transport.sendMail(message);
+      // Prebuilt (see MimeMessageBuilder): the pool sends it as is, in one write after DATA.
+      const { raw, messageId, envelope } = this.messages.build(message);
+      const info = await this.transport.sendMail({ raw, messageId, envelope });
       return { providerMessageId: info.messageId ?? null };
     } catch (err) {
       throw smtpDeliveryError(err as SmtpFailure);

@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Pool, QueryResultRow } from 'pg';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import type { ConnectionTemplates } from '../../verification/connection.entity';
 import type { SendMode } from '../../verification/verification.entity';
+import { GroupCommit } from '../../common/group-commit';
 import type { DeliveryTarget } from './delivery-channel';
 
 export type SkipReason = 'missing' | 'sent' | 'superseded' | 'consumed' | 'expired';
@@ -21,6 +22,7 @@ export interface AttemptLog {
 }
 
 interface TargetRow {
+  i: number;
   id: string;
   client_id: string;
   client_name: string;
@@ -34,76 +36,146 @@ interface TargetRow {
   skip: SkipReason | null;
 }
 
+interface Success {
+  log: AttemptLog;
+  providerMessageId: string | null;
+  now: Date;
+}
+
+/** Enough for every job a worker process runs at once (WORKER_*_CONCURRENCY) to go in one statement. */
+const MAX_BATCH = 100;
+
 /**
- * The worker's side of the verifications table and the delivery_attempts log. Two round trips per job: a read of
- * the record, and one write that records the outcome on the record and logs the attempt together. (An attempt whose
- * worker died mid-send leaves no row; BullMQ retries it and the next row's `attempt` number shows the gap.)
+ * The worker's side of the verifications table and the delivery_attempts log. Two statements per job: a read of the
+ * record, and one write that records the outcome on the record and logs the attempt together. The jobs a worker runs
+ * concurrently share them (GroupCommit): reads that arrive while one is in flight go together in the next one, and so
+ * do successes, which also makes one commit of many. (An attempt whose worker died mid-send leaves no row; BullMQ
+ * retries it and the next row's `attempt` number shows the gap.)
  */
 @Injectable()
 export class DeliveryAttemptsRepository {
+  private readonly reads = new GroupCommit<{ verificationId: string; now: Date }, DeliveryStart>((items) => this.beginAll(items), MAX_BATCH);
+  private readonly successes = new GroupCommit<Success, boolean>((items) => this.succeedAll(items), MAX_BATCH);
+
+  private readonly genericPlans = new WeakSet<PoolClient>();
+
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /**
    * These statements run for every message, so they go straight to the pg pool as named prepared statements: Postgres
    * parses and plans each once per connection, and TypeORM's per-query runner is skipped (worker throughput, bench/).
+   * Their array parameters would make Postgres re-plan them on every call (a plan for the actual array sizes always
+   * looks cheaper than the generic one), so the worker's connections are set to keep the generic plan: a lookup by
+   * primary key whatever the batch size, once the table has statistics (a plan made while `verifications` was nearly
+   * empty scans it, until autovacuum next analyzes the table and the plan is made again).
    */
   private async run<T extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<T[]> {
     const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
-    return (await pool.query<T>({ name, text, values })).rows;
+    const client = await pool.connect();
+    try {
+      if (!this.genericPlans.has(client)) {
+        await client.query('SET plan_cache_mode = force_generic_plan');
+        this.genericPlans.add(client);
+      }
+      const { rows } = await client.query<T>({ name, text, values });
+      client.release();
+      return rows;
+    } catch (err) {
+      // As pg's pool.query does: a client that failed is closed rather than reused.
+      client.release(err as Error);
+      throw err;
+    }
   }
 
-  /** Loads the record with its connection and client, and whether it should be skipped instead of sent. */
-  async begin(verificationId: string, now: Date): Promise<DeliveryStart> {
+  /** Loads the record with its connection and client, and whether it should be skipped (as of `now`) instead of sent. */
+  begin(verificationId: string, now: Date): Promise<DeliveryStart> {
+    return this.reads.submit({ verificationId, now });
+  }
+
+  private async beginAll(items: Array<{ verificationId: string; now: Date }>): Promise<DeliveryStart[]> {
+    // `= ANY` keeps the lookup on the primary key whatever the plan thinks of the unnest; `i` maps rows back to items.
     const rows = await this.run<TargetRow>(
       'delivery_begin',
-      `SELECT v.id, v.client_id, cl.name AS client_name, v.connection, c.sender, c.templates, v.identifier, v.send,
-              v.request_language, v.auth_params,
+      `SELECT t.i::int AS i, v.id, v.client_id, cl.name AS client_name, v.connection, c.sender, c.templates, v.identifier,
+              v.send, v.request_language, v.auth_params,
               CASE WHEN v.delivery_status = 'sent' THEN 'sent'
                    WHEN v.superseded_at IS NOT NULL THEN 'superseded'
                    WHEN v.consumed_at IS NOT NULL THEN 'consumed'
-                   WHEN v.expires_at <= $2 THEN 'expired' END AS skip
+                   WHEN v.expires_at <= t.now THEN 'expired' END AS skip
          FROM verifications v
+         JOIN unnest($1::bpchar[], $2::timestamptz[]) WITH ORDINALITY AS t(id, now, i) ON t.id = v.id
          JOIN connections c ON c.name = v.connection
          JOIN clients cl ON cl.client_id = v.client_id
-        WHERE v.id = $1`,
-      [verificationId, now],
+        WHERE v.id = ANY($1::bpchar[])`,
+      [items.map((item) => item.verificationId), items.map((item) => item.now)],
     );
-    const row = rows[0];
-    if (!row) return { skip: 'missing' };
-    if (row.skip) return { skip: row.skip };
-    return {
-      skip: null,
-      target: {
-        verificationId: row.id,
-        clientId: row.client_id,
-        applicationName: row.client_name,
-        connection: row.connection,
-        sender: row.sender,
-        templates: row.templates,
-        identifier: row.identifier,
-        send: row.send,
-        requestLanguage: row.request_language,
-        authParams: row.auth_params,
-      },
-    };
+    const starts: DeliveryStart[] = items.map(() => ({ skip: 'missing' }));
+    for (const row of rows) {
+      starts[row.i - 1] = row.skip
+        ? { skip: row.skip }
+        : {
+            skip: null,
+            target: {
+              verificationId: row.id,
+              clientId: row.client_id,
+              applicationName: row.client_name,
+              connection: row.connection,
+              sender: row.sender,
+              templates: row.templates,
+              identifier: row.identifier,
+              send: row.send,
+              requestLanguage: row.request_language,
+              authParams: row.auth_params,
+            },
+          };
+    }
+    return starts;
   }
 
   /**
    * Marks the record sent unless another delivery already did (the `<> 'sent'` guard makes the transition atomic);
-   * returns false in that case, and the attempt is logged as a duplicate.
+   * returns false in that case, and the attempt is logged as a duplicate. A failed group is retried item by item
+   * (GroupCommit), so one item the database refuses cannot fail the others.
    */
-  async succeed(log: AttemptLog, providerMessageId: string | null, now: Date): Promise<boolean> {
-    const rows = await this.run<{ outcome: string }>(
+  succeed(log: AttemptLog, providerMessageId: string | null, now: Date): Promise<boolean> {
+    return this.successes.submit({ log, providerMessageId, now });
+  }
+
+  /**
+   * One statement for a group of successes. When the same record is in the group twice, only its first item can make
+   * it `sent` (an UPDATE changes a row once); `i` maps the outcomes back to the items.
+   */
+  private async succeedAll(items: Success[]): Promise<boolean[]> {
+    const rows = await this.run<{ i: number; sent: boolean }>(
       'delivery_succeed',
-      `WITH record AS (
-         UPDATE verifications SET delivery_status = 'sent', delivered_at = $7, provider_message_id = $6
-          WHERE id = $1 AND delivery_status <> 'sent' RETURNING id)
-       INSERT INTO delivery_attempts (verification_id, queue, attempt, provider, started_at, finished_at, provider_message_id, outcome)
-       VALUES ($1, $2, $3, $4, $5, $7, $6, CASE WHEN EXISTS (SELECT 1 FROM record) THEN 'sent' ELSE 'duplicate' END)
-       RETURNING outcome`,
-      [log.verificationId, log.queue, log.attempt, log.provider, log.startedAt, providerMessageId, now],
+      `WITH item AS (
+         SELECT * FROM unnest($1::bpchar[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::text[], $7::timestamptz[])
+           WITH ORDINALITY AS t(verification_id, queue, attempt, provider, started_at, provider_message_id, finished_at, i)),
+       record AS (
+         UPDATE verifications v
+            SET delivery_status = 'sent', delivered_at = first.finished_at, provider_message_id = first.provider_message_id
+           FROM (SELECT DISTINCT ON (verification_id) * FROM item ORDER BY verification_id, i) first
+          WHERE v.id = first.verification_id AND v.id = ANY($1::bpchar[]) AND v.delivery_status <> 'sent'
+         RETURNING first.i),
+       logged AS (
+         INSERT INTO delivery_attempts (verification_id, queue, attempt, provider, started_at, finished_at, provider_message_id, outcome)
+         SELECT verification_id, queue, attempt, provider, started_at, finished_at, provider_message_id,
+                CASE WHEN i IN (SELECT i FROM record) THEN 'sent' ELSE 'duplicate' END
+           FROM item)
+       SELECT i::int AS i, i IN (SELECT i FROM record) AS sent FROM item`,
+      [
+        items.map((s) => s.log.verificationId),
+        items.map((s) => s.log.queue),
+        items.map((s) => s.log.attempt),
+        items.map((s) => s.log.provider),
+        items.map((s) => s.log.startedAt),
+        items.map((s) => s.providerMessageId),
+        items.map((s) => s.now),
+      ],
     );
-    return rows[0]?.outcome === 'sent';
+    const sent = new Array<boolean>(items.length).fill(false);
+    for (const row of rows) sent[row.i - 1] = row.sent;
+    return sent;
   }
 
   /** Logs a failed attempt; when it was the last one the record becomes `failed` (never overwriting `sent`). */
@@ -120,7 +192,7 @@ export class DeliveryAttemptsRepository {
 
   /** The job ended in the failed set by a path that did not record it (stalled too often, an error before sending). */
   async markFailed(verificationId: string): Promise<void> {
-    await this.run('delivery_mark_failed', "UPDATE verifications SET delivery_status = 'failed' WHERE id = $1 AND delivery_status IN ('pending', 'queued')", [
+    await this.run('delivery_mark_failed', "UPDATE verifications SET delivery_status = 'failed' WHERE id = $1 AND delivery_status = 'queued'", [
       verificationId,
     ]);
   }
