@@ -17,8 +17,10 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private readonly logger = new Logger(OutboxRelay.name);
   private timer?: NodeJS.Timeout;
   private draining?: Promise<void>;
-  /** A wake-up arrived during a pass: its row may have committed after that pass's claim, so run once more. */
-  private wokenWhileDraining = false;
+  /** Set by every wake-up: a row may have committed after the running pass took its batch, so pass once more. */
+  private woken = false;
+  /** After a failed pass (Redis down, most likely) only the timer starts the next one, not every start. */
+  private waitingForTimer = false;
   private stopped = false;
 
   constructor(
@@ -28,7 +30,10 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => this.wake(), this.config.delivery.outboxRelayIntervalMs);
+    this.timer = setInterval(() => {
+      this.waitingForTimer = false;
+      this.wake();
+    }, this.config.delivery.outboxRelayIntervalMs);
     this.timer.unref();
   }
 
@@ -41,25 +46,26 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   /** Called after a start commits. Never throws and never waits: the caller's 200 does not depend on Redis. */
   wake(): void {
     if (this.stopped) return;
-    if (this.draining) {
-      this.wokenWhileDraining = true;
-      return;
-    }
-    this.draining = this.drain().finally(() => (this.draining = undefined));
+    this.woken = true;
+    if (!this.waitingForTimer) this.draining ??= this.drain();
   }
 
-  /** Passes until the outbox is empty and nobody woke the relay meanwhile; stops at the first failed pass. */
+  /**
+   * Passes until the outbox is empty and nobody woke the relay meanwhile; stops at the first failed pass (the timer
+   * wakes it again). The loop's last check and the reset of `draining` run without an await in between, so a wake-up
+   * either is seen by the loop or starts a new drain: none is lost.
+   */
   private async drain(): Promise<void> {
-    for (;;) {
-      this.wokenWhileDraining = false;
-      let taken: number;
-      try {
-        taken = await this.relayOnce();
-      } catch (err) {
-        this.logger.warn(`Outbox relay pass failed, retrying in ${this.config.delivery.outboxRelayIntervalMs} ms: ${(err as Error).message}`);
-        return;
+    try {
+      while (this.woken && !this.stopped) {
+        this.woken = false;
+        if ((await this.relayOnce()) === BATCH_SIZE) this.woken = true;
       }
-      if (this.stopped || (taken < BATCH_SIZE && !this.wokenWhileDraining)) return;
+    } catch (err) {
+      this.waitingForTimer = true;
+      this.logger.warn(`Outbox relay pass failed, retrying in ${this.config.delivery.outboxRelayIntervalMs} ms: ${(err as Error).message}`);
+    } finally {
+      this.draining = undefined;
     }
   }
 

@@ -1,0 +1,57 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfig } from '../config/app-config';
+import type { DeliveryQueue } from './delivery.queue';
+import { OutboxRelay } from './outbox.relay';
+import type { OutboxRepository, OutboxRow } from './outbox.repository';
+
+const RELAY_INTERVAL_MS = 250;
+
+describe(OutboxRelay.name, () => {
+  const config = loadConfig({ NODE_ENV: 'test', OUTBOX_RELAY_INTERVAL_MS: String(RELAY_INTERVAL_MS) });
+  const row: OutboxRow = { verificationId: 'a'.repeat(24), queue: 'email' as OutboxRow['queue'], payload: { verificationId: 'a'.repeat(24), sealedSecret: 's' }, live: true };
+  let passes: Array<() => Promise<void>>;
+  let enqueued: number;
+  let relay: OutboxRelay;
+
+  beforeEach(() => {
+    passes = [];
+    enqueued = 0;
+    const outbox = {
+      // Each pass takes one row and publishes it; a test controls when it may finish.
+      takeBatch: async (_limit: number, publish: (rows: OutboxRow[]) => Promise<void>) => {
+        await (passes.shift() ?? (() => Promise.resolve()))();
+        await publish([row]);
+        return 1;
+      },
+      recordRelayFailure: () => Promise.resolve(),
+    } as unknown as OutboxRepository;
+    const queue = { enqueueAll: () => Promise.resolve(void enqueued++) } as unknown as DeliveryQueue;
+    relay = new OutboxRelay(outbox, queue, config);
+  });
+
+  afterEach(() => relay.onApplicationShutdown());
+
+  it('should run one more pass for a start that committed while a pass was running', async () => {
+    let release!: () => void;
+    passes.push(() => new Promise<void>((resolve) => (release = resolve)));
+    relay.wake();
+    relay.wake(); // arrives during the first pass
+    release();
+    await sleep(20);
+    expect(enqueued).toBe(2);
+  });
+
+  it('should leave the next pass to the timer after a failed pass instead of retrying on every start', async () => {
+    passes.push(() => Promise.reject(new Error('redis down')));
+    relay.onApplicationBootstrap();
+    relay.wake();
+    await sleep(10);
+    relay.wake();
+    relay.wake();
+    await sleep(10);
+    expect(enqueued).toBe(0);
+
+    await sleep(RELAY_INTERVAL_MS * 1.5);
+    expect(enqueued).toBeGreaterThanOrEqual(1);
+  });
+});
