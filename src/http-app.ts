@@ -7,7 +7,7 @@ import type { AppConfig } from './config/app-config';
 /** `tls` serves HTTPS directly (tests that must look like a real tenant to the Auth0 SDK); production terminates TLS in front. */
 export function createFastifyAdapter(config: AppConfig, tls?: { key: string; cert: string }): FastifyAdapter {
   // skipMiddie: the app has no Nest middleware, so @fastify/middie's per-request hook (4% of a start's CPU) is not
-  // installed; Nest still registers it on demand if middleware is ever added (FastifyAdapter.createMiddlewareFactory).
+  // installed. Adding Nest middleware requires removing this option (Nest then fails at init without middie).
   const options = { bodyLimit: config.http.bodyLimit, trustProxy: config.http.trustProxy, logger: false, skipMiddie: true };
   return new FastifyAdapter(tls ? { ...options, https: tls } : options);
 }

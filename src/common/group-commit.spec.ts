@@ -18,17 +18,41 @@ describe(GroupCommit.name, () => {
     expect(batches).toEqual([[1], [2, 3, 4]]);
   });
 
-  it('should split at the batch size and, when a batch fails, retry its items one by one so only the bad one fails', async () => {
+  it('should split at the batch size and, after an item-specific error, retry the items one by one so only the bad one fails', async () => {
     const batches: number[][] = [];
-    const sut = new GroupCommit<number>((items) => {
-      batches.push(items);
-      return items.includes(4) ? Promise.reject(new Error('boom')) : Promise.resolve();
-    }, 2);
+    const boom = Object.assign(new Error('boom'), { itemSpecific: true });
+    const sut = new GroupCommit<number>(
+      (items) => {
+        batches.push(items);
+        return items.includes(4) ? Promise.reject(boom) : Promise.resolve();
+      },
+      2,
+      { retryItemsAlone: (err) => (err as { itemSpecific?: boolean }).itemSpecific === true },
+    );
 
     const results = await Promise.allSettled([1, 2, 3, 4, 5].map((n) => sut.submit(n)));
     expect(batches).toEqual([[1], [2, 3], [4, 5], [4], [5]]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
-    expect((results[3] as PromiseRejectedResult).reason).toEqual(new Error('boom'));
+    expect((results[3] as PromiseRejectedResult).reason).toBe(boom);
+  });
+
+  it('should fail the whole batch without replaying it after any other error (e.g. the database is down)', async () => {
+    const batches: number[][] = [];
+    const sut = new GroupCommit<number>(
+      (items) => {
+        batches.push(items);
+        return items.length > 1 ? Promise.reject(new Error('connection refused')) : Promise.resolve();
+      },
+      10,
+      { retryItemsAlone: () => false },
+    );
+
+    const first = sut.submit(1);
+    const rest = [2, 3].map((n) => sut.submit(n));
+    await first;
+    const results = await Promise.allSettled(rest);
+    expect(batches).toEqual([[1], [2, 3]]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
   });
 
   it('should run up to maxFlushes batches at once and group the callers that arrive while all are busy', async () => {
@@ -37,7 +61,7 @@ describe(GroupCommit.name, () => {
     const sut = new GroupCommit<number>((items) => {
       batches.push(items);
       return new Promise<void>((resolve) => releases.push(resolve));
-    }, 10, 2);
+    }, 10, { maxFlushes: 2 });
 
     const submitted = [1, 2, 3, 4].map((n) => sut.submit(n));
     expect(batches).toEqual([[1], [2]]);
@@ -60,6 +84,6 @@ describe(GroupCommit.name, () => {
 
     const results = await Promise.allSettled([1, 2, 3].map((n) => sut.submit(n)));
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
-    expect((results[1] as PromiseRejectedResult).reason).toEqual(new Error('group commit: 0 results for 1 items'));
+    expect((results[1] as PromiseRejectedResult).reason).toEqual(new Error('group commit: 0 results for 2 items'));
   });
 });

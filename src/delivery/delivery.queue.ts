@@ -37,6 +37,9 @@ export class DeliveryQueue {
       removeOnComplete: true,
       removeOnFail: { age: FAILED_JOB_RETENTION_SECONDS },
     });
+    const unknown = jobs.find((job) => !Object.values(QueueName).includes(job.queue));
+    // Refuse rather than skip: the caller's transaction must roll back and keep the row (e.g. a queue a newer version added).
+    if (unknown) throw new Error(`unknown delivery queue: ${String(unknown.queue)}`);
     const adds = Object.values(QueueName)
       .map((name) => ({ name, bulk: jobs.filter((job) => job.queue === name).map(({ data }) => ({ name: JobName.DeliverVerification, data, opts: opts(data) })) }))
       .filter(({ bulk }) => bulk.length > 0)

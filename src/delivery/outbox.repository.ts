@@ -7,7 +7,7 @@ export interface OutboxRow {
   verificationId: string;
   queue: QueueName;
   payload: DeliveryJobData;
-  /** False for records superseded, consumed, expired or already past `queued`: nothing to send any more. */
+  /** False for records superseded, consumed, expired or no longer `pending`: nothing to send any more. */
   live: boolean;
 }
 
@@ -16,9 +16,11 @@ export class OutboxRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /**
-   * Takes up to `limit` of the oldest rows out of the outbox and hands them to `publish` inside the transaction: if
-   * `publish` throws, the transaction rolls back and the rows stay for a later pass. SKIP LOCKED lets several API
-   * replicas relay at once without waiting on or duplicating each other. Returns the number of rows taken.
+   * Takes up to `limit` of the oldest rows out of the outbox, marks their live records `queued` and hands the rows to
+   * `publish` inside the transaction: if `publish` throws, the transaction rolls back and the rows stay for a later
+   * pass. SKIP LOCKED lets several API replicas relay at once without waiting on or duplicating each other.
+   * (A record stays `pending` while its row is in the outbox, as it did when the request path enqueued, so replicas
+   * of both versions can run side by side during a rolling deploy.) Returns the number of rows taken.
    *
    * A row can come back after its job was published (the COMMIT failed after `publish` succeeded). That is safe: the
    * job id is deterministic, so a job still on the queue is not added twice, and a job the worker already finished
@@ -26,14 +28,20 @@ export class OutboxRepository {
    */
   async takeBatch(limit: number, publish: (rows: OutboxRow[]) => Promise<void>): Promise<number> {
     return this.dataSource.transaction(async (manager) => {
+      // All parts of one statement see the same snapshot, so `live` is computed on the records as they were before
+      // `queued` below marked them.
       const rows: Array<{ verification_id: string; queue: QueueName; payload: DeliveryJobData; live: boolean }> = await manager.query(
         `WITH taken AS (
            DELETE FROM delivery_outbox
             WHERE verification_id IN (SELECT verification_id FROM delivery_outbox ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-           RETURNING verification_id, queue, payload)
-         SELECT t.verification_id, t.queue, t.payload,
-                (v.delivery_status = 'queued' AND v.consumed_at IS NULL AND v.superseded_at IS NULL AND v.expires_at > now()) AS live
-           FROM taken t JOIN verifications v ON v.id = t.verification_id`,
+           RETURNING verification_id, queue, payload),
+         checked AS (
+           SELECT t.verification_id, t.queue, t.payload,
+                  (v.delivery_status = 'pending' AND v.consumed_at IS NULL AND v.superseded_at IS NULL AND v.expires_at > now()) AS live
+             FROM taken t JOIN verifications v ON v.id = t.verification_id),
+         queued AS (
+           UPDATE verifications v SET delivery_status = 'queued' FROM checked c WHERE v.id = c.verification_id AND c.live)
+         SELECT verification_id, queue, payload, live FROM checked`,
         [limit],
       );
       if (rows.length > 0) {

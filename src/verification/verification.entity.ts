@@ -1,7 +1,7 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
 
 export type SendMode = 'code' | 'link';
-export type DeliveryStatus = 'queued' | 'sent' | 'failed';
+export type DeliveryStatus = 'pending' | 'queued' | 'sent' | 'failed';
 
 /**
  * One row per accepted POST /passwordless/start. The code and link token are stored only as HMACs keyed with the
@@ -24,7 +24,7 @@ export class VerificationEntity {
   @Column({ name: 'failed_attempts', type: 'int', default: 0 }) failedAttempts!: number;
   @Column({ name: 'consumed_at', type: 'timestamptz', nullable: true }) consumedAt!: Date | null;
   @Column({ name: 'superseded_at', type: 'timestamptz', nullable: true }) supersededAt!: Date | null;
-  @Column({ name: 'delivery_status', type: 'varchar', length: 16, default: 'queued' }) deliveryStatus!: DeliveryStatus;
+  @Column({ name: 'delivery_status', type: 'varchar', length: 16, default: 'pending' }) deliveryStatus!: DeliveryStatus;
   @Column({ name: 'delivered_at', type: 'timestamptz', nullable: true }) deliveredAt!: Date | null;
   @Column({ name: 'provider_message_id', type: 'varchar', length: 255, nullable: true }) providerMessageId!: string | null;
   @Column({ name: 'request_ip', type: 'varchar', length: 45, nullable: true }) requestIp!: string | null;

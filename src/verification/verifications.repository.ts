@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { GroupCommit } from '../common/group-commit';
 import { AppConfig } from '../config/app-config';
+import { isItemSpecificDbError } from '../database/pg-errors';
 import { affectedRows } from '../database/affected-rows';
 import { DataSource, Repository } from 'typeorm';
 import type { DeliveryJobData, QueueName } from '../delivery/delivery.constants';
@@ -42,7 +43,7 @@ export class VerificationsRepository {
   ) {
     // A few batches in flight at once (Postgres merges their WAL flushes too), leaving half the pool to other queries.
     const flushes = Math.min(MAX_START_FLUSHES, Math.max(1, Math.floor(config.databasePoolSize / 2)));
-    this.startWrites = new GroupCommit((items) => this.writeStarts(items), START_BATCH_SIZE, flushes);
+    this.startWrites = new GroupCommit((items) => this.writeStarts(items), START_BATCH_SIZE, { maxFlushes: flushes, retryItemsAlone: isItemSpecificDbError });
   }
 
   /**
@@ -73,7 +74,9 @@ export class VerificationsRepository {
 
   /**
    * One statement for the batch (see the StartVerificationsBatch migration). Sorted by lock key (a stable sort keeps
-   * one identifier's starts in arrival order) so that concurrent batches lock in the same order and cannot deadlock.
+   * one identifier's starts in arrival order) so that concurrent start batches lock in the same order and cannot
+   * deadlock each other. A worker's grouped success write locks the same rows in id order, so it can deadlock with a
+   * start batch; Postgres then aborts one side after deadlock_timeout and the item-by-item retry (40P01) recovers it.
    */
   private async writeStarts(items: StartWrite[]): Promise<void> {
     const lockKey = (item: StartWrite) => `${item.client_id}|${item.connection}|${item.identifier}`;

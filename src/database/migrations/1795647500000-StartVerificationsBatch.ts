@@ -5,7 +5,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * previous write is in flight). Each item goes through start_verification() in array order, inside the caller's single
  * transaction: the batch commits or rolls back as a whole, and a later item for the same identifier supersedes an
  * earlier one exactly as two separate starts would. Callers sort items by lock key, so batches from several replicas
- * take their advisory locks in one global order and cannot deadlock.
+ * take their advisory locks in one global order and cannot deadlock each other.
  */
 export class StartVerificationsBatch1795647500000 implements MigrationInterface {
   name = 'StartVerificationsBatch1795647500000';

@@ -6,6 +6,7 @@ import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import type { ConnectionTemplates } from '../../verification/connection.entity';
 import type { SendMode } from '../../verification/verification.entity';
 import { GroupCommit } from '../../common/group-commit';
+import { isItemSpecificDbError } from '../../database/pg-errors';
 import type { DeliveryTarget } from './delivery-channel';
 
 export type SkipReason = 'missing' | 'sent' | 'superseded' | 'consumed' | 'expired';
@@ -55,7 +56,7 @@ const MAX_BATCH = 100;
 @Injectable()
 export class DeliveryAttemptsRepository {
   private readonly reads = new GroupCommit<{ verificationId: string; now: Date }, DeliveryStart>((items) => this.beginAll(items), MAX_BATCH);
-  private readonly successes = new GroupCommit<Success, boolean>((items) => this.succeedAll(items), MAX_BATCH);
+  private readonly successes = new GroupCommit<Success, boolean>((items) => this.succeedAll(items), MAX_BATCH, { retryItemsAlone: isItemSpecificDbError });
 
   private readonly genericPlans = new WeakSet<PoolClient>();
 
@@ -134,8 +135,8 @@ export class DeliveryAttemptsRepository {
 
   /**
    * Marks the record sent unless another delivery already did (the `<> 'sent'` guard makes the transition atomic);
-   * returns false in that case, and the attempt is logged as a duplicate. A failed group is retried item by item
-   * (GroupCommit), so one item the database refuses cannot fail the others.
+   * returns false in that case, and the attempt is logged as a duplicate. A group that failed on its data or on a
+   * deadlock is retried item by item (GroupCommit), so one item the database refuses cannot fail the others.
    */
   succeed(log: AttemptLog, providerMessageId: string | null, now: Date): Promise<boolean> {
     return this.successes.submit({ log, providerMessageId, now });
@@ -192,7 +193,7 @@ export class DeliveryAttemptsRepository {
 
   /** The job ended in the failed set by a path that did not record it (stalled too often, an error before sending). */
   async markFailed(verificationId: string): Promise<void> {
-    await this.run('delivery_mark_failed', "UPDATE verifications SET delivery_status = 'failed' WHERE id = $1 AND delivery_status = 'queued'", [
+    await this.run('delivery_mark_failed', "UPDATE verifications SET delivery_status = 'failed' WHERE id = $1 AND delivery_status IN ('pending', 'queued')", [
       verificationId,
     ]);
   }

@@ -1,0 +1,21 @@
+import { isItemSpecificDbError } from './pg-errors';
+
+describe(isItemSpecificDbError.name, () => {
+  it.each([
+    ['23505', true], // unique violation
+    ['22P02', true], // invalid text representation
+    ['40P01', true], // deadlock detected
+    ['40001', true], // serialization failure
+    ['57P01', false], // admin shutdown
+    ['08006', false], // connection failure
+    ['53300', false], // too many connections
+  ])('should classify SQLSTATE %s as item-specific: %s', (code, expected) => {
+    expect(isItemSpecificDbError(Object.assign(new Error('x'), { code }))).toBe(expected);
+  });
+
+  it('should not treat errors without a SQLSTATE (timeouts, socket errors) as item-specific', () => {
+    expect(isItemSpecificDbError(new Error('Connection terminated unexpectedly'))).toBe(false);
+    expect(isItemSpecificDbError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }))).toBe(false);
+    expect(isItemSpecificDbError(null)).toBe(false);
+  });
+});
