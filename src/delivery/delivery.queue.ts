@@ -37,13 +37,15 @@ export class DeliveryQueue {
       removeOnComplete: true,
       removeOnFail: { age: FAILED_JOB_RETENTION_SECONDS },
     });
-    const unknown = jobs.find((job) => !Object.values(QueueName).includes(job.queue));
-    // Refuse rather than skip: the caller's transaction must roll back and keep the row (e.g. a queue a newer version added).
-    if (unknown) throw new Error(`unknown delivery queue: ${String(unknown.queue)}`);
-    const adds = Object.values(QueueName)
-      .map((name) => ({ name, bulk: jobs.filter((job) => job.queue === name).map(({ data }) => ({ name: JobName.DeliverVerification, data, opts: opts(data) })) }))
-      .filter(({ bulk }) => bulk.length > 0)
-      .map(({ name, bulk }) => this.queues[name].addBulk(bulk));
+    const bulks = new Map<QueueName, Array<{ name: JobName; data: DeliveryJobData; opts: ReturnType<typeof opts> }>>();
+    for (const { queue, data } of jobs) {
+      // Refuse rather than skip: the caller's transaction must roll back and keep the row (e.g. a queue a newer version added).
+      if (!Object.hasOwn(this.queues, queue)) throw new Error(`unknown delivery queue: ${String(queue)}`);
+      const bulk = bulks.get(queue) ?? [];
+      bulk.push({ name: JobName.DeliverVerification, data, opts: opts(data) });
+      bulks.set(queue, bulk);
+    }
+    const adds = [...bulks].map(([queue, bulk]) => this.queues[queue].addBulk(bulk));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`enqueue timed out after ${enqueueTimeoutMs} ms`)), enqueueTimeoutMs);

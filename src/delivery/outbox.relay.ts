@@ -74,15 +74,15 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
    * relay_attempts counted, and the error propagates. Returns how many rows were taken.
    */
   async relayOnce(): Promise<number> {
-    let pending: string[] = [];
+    let publishing: string[] = [];
     try {
       return await this.outbox.takeBatch(BATCH_SIZE, async (rows) => {
         const live = rows.filter((row) => row.live);
-        pending = live.map((row) => row.verificationId);
+        publishing = live.map((row) => row.verificationId);
         await this.queue.enqueueAll(live.map((row) => ({ queue: row.queue, data: row.payload })));
       });
     } catch (err) {
-      await this.outbox.recordRelayFailure(pending).catch(() => undefined);
+      await this.outbox.recordRelayFailure(publishing).catch(() => undefined);
       throw err;
     }
   }

@@ -79,9 +79,9 @@ export class VerificationsRepository {
    * start batch; Postgres then aborts one side after deadlock_timeout and the item-by-item retry (40P01) recovers it.
    */
   private async writeStarts(items: StartWrite[]): Promise<void> {
-    const lockKey = (item: StartWrite) => `${item.client_id}|${item.connection}|${item.identifier}`;
-    const ordered = [...items].sort((a, b) => (lockKey(a) < lockKey(b) ? -1 : lockKey(a) > lockKey(b) ? 1 : 0));
-    await this.dataSource.query('SELECT start_verifications($1::jsonb)', [JSON.stringify(ordered)]);
+    const keyed = items.map((item) => ({ key: `${item.client_id}|${item.connection}|${item.identifier}`, item }));
+    keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    await this.dataSource.query('SELECT start_verifications($1::jsonb)', [JSON.stringify(keyed.map(({ item }) => item))]);
   }
 
   findById(id: string): Promise<VerificationEntity | null> {

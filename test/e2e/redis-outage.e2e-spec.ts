@@ -65,6 +65,21 @@ describe('POST /passwordless/start while Redis is down', () => {
     }
   });
 
+  it('should keep an outbox row whose queue this version does not know, counting the failed relay passes', async () => {
+    await redis.stop();
+    const res = await t.post('/passwordless/start', { client_id: client.clientId, client_secret: client.secret, connection: 'email', email: uniqueEmail(), send: 'code' });
+    expect(res.status).toBe(200);
+    const id = res.body._id as string;
+    await t.dataSource.query(`UPDATE delivery_outbox SET queue = 'fax' WHERE verification_id = $1`, [id]);
+    await redis.restart();
+
+    const attempts = async () => (await t.dataSource.query('SELECT relay_attempts FROM delivery_outbox WHERE verification_id = $1', [id]))[0]?.relay_attempts as number | undefined;
+    await waitFor(async () => ((await attempts()) ?? 0) >= 2, 15000);
+    const [row] = await t.dataSource.query('SELECT delivery_status FROM verifications WHERE id = $1', [id]);
+    expect(row.delivery_status).toBe('pending');
+    await t.dataSource.query('DELETE FROM delivery_outbox WHERE verification_id = $1', [id]);
+  });
+
   it('should let SMS starts through the rate limits and the breaker (they fail open) while Redis is down', async () => {
     await redis.stop();
     const phone = uniquePhone();
