@@ -5,6 +5,15 @@ export interface Measurement extends LoadResult {
   rssPeakBytes: number;
   /** Server CPU (user + system) per completed request. */
   cpuMsPerRequest: number;
+  /** CPU per completed request elsewhere: Postgres (all its processes), Redis, the load generator, the whole machine. */
+  cpuSplit: CpuSplit;
+}
+
+export interface CpuSplit {
+  postgres: number;
+  redis: number;
+  load: number;
+  machine: number;
 }
 
 export interface Summary {
@@ -17,6 +26,7 @@ export interface Summary {
   errors: number;
   rssPeakMb: number;
   cpuMsPerRequest: number;
+  cpuSplit: CpuSplit;
 }
 
 /** Targets from issue 6, relative to the floor. */
@@ -40,6 +50,12 @@ export function summarise(scenario: Scenario, rounds: Measurement[]): Summary {
     errors: rounds.reduce((sum, r) => sum + r.errors, 0),
     rssPeakMb: median(rounds.map((r) => r.rssPeakBytes / MB)),
     cpuMsPerRequest: median(rounds.map((r) => r.cpuMsPerRequest)),
+    cpuSplit: {
+      postgres: median(rounds.map((r) => r.cpuSplit.postgres)),
+      redis: median(rounds.map((r) => r.cpuSplit.redis)),
+      load: median(rounds.map((r) => r.cpuSplit.load)),
+      machine: median(rounds.map((r) => r.cpuSplit.machine)),
+    },
   };
 }
 
@@ -63,6 +79,13 @@ export function table(summaries: Summary[]): string {
     ];
   });
   const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', 'server CPU ms/req', 'req/s ÷ floor', 'p99 ÷ floor'];
+  return [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
+
+/** Where a request's CPU goes on the 2-core machine: the whole of it, not just the server, is what saturates. */
+export function cpuSplitTable(summaries: Summary[]): string {
+  const header = ['scenario', 'server', 'postgres', 'redis', 'load generator', 'whole machine'];
+  const rows = summaries.map((s) => [s.scenario.label, ...[s.cpuMsPerRequest, s.cpuSplit.postgres, s.cpuSplit.redis, s.cpuSplit.load, s.cpuSplit.machine].map((ms) => fixed(ms, 2))]);
   return [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
 

@@ -4,8 +4,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { BenchEnvironment } from './bench-environment';
 import { runLoad } from './load';
-import { roundsDetail, summarise, table, targetVerdicts, type Measurement } from './report';
+import { cpuSplitTable, roundsDetail, summarise, table, targetVerdicts, type Measurement } from './report';
 import { startScenarios, type Scenario, type ServerKind } from './scenarios';
+import { machineBusyMs, pidsNamed, redisServerPid, spentBetween, usageOf } from './proc-usage';
 import { ServerProcess } from './server-process';
 
 /** The service runs with the V8 heap flags it is deployed with (package.json `start`, Dockerfile, docker-compose). */
@@ -94,7 +95,7 @@ async function sanityCheck(scenario: Scenario, url: string, body: string): Promi
   if (keys !== [...scenario.answerKeys].sort().join(',')) throw new Error(`${scenario.key}: unexpected answer ${response.status} ${text}`);
 }
 
-async function measure(scenario: Scenario, server: ServerProcess, settings: Settings, rpsHint: number): Promise<Measurement> {
+async function measure(scenario: Scenario, server: ServerProcess, redisPid: number, settings: Settings, rpsHint: number): Promise<Measurement> {
   const url = `${server.baseUrl}${scenario.path}`;
   // Generous: another scenario's speed is only a hint, and running out of assertions would show up as errors.
   const expected = Math.ceil(Math.max(rpsHint, MIN_RPS_HINT) * (settings.warmupSeconds + settings.durationSeconds) * 2);
@@ -103,10 +104,17 @@ async function measure(scenario: Scenario, server: ServerProcess, settings: Sett
   const load = { url, connections: settings.connections, nextBody, overallRate: settings.rate };
   const warmup = await runLoad({ ...load, durationSeconds: settings.warmupSeconds });
   const peakRss = server.sampleRss();
-  const cpuBefore = server.cpuMs();
+  const processes = { server: () => [server.pid], postgres: () => pidsNamed('postgres'), redis: () => [redisPid], load: () => [process.pid] };
+  const before = usageOf(processes);
+  const busyBefore = machineBusyMs();
   const result = await runLoad({ ...load, durationSeconds: settings.durationSeconds });
-  const cpuMsPerRequest = (server.cpuMs() - cpuBefore) / Math.max(1, result.completed);
-  const measurement = { ...result, errors: result.errors + warmup.errors, rssPeakBytes: peakRss(), cpuMsPerRequest };
+  const busy = machineBusyMs() - busyBefore;
+  const after = usageOf(processes);
+  const perRequest = (ms: number) => ms / Math.max(1, result.completed);
+  const spent = (group: keyof typeof processes) => perRequest(spentBetween(before, after, group, 'cpu'));
+  const cpuMsPerRequest = spent('server');
+  const cpuSplit = { postgres: spent('postgres'), redis: spent('redis'), load: spent('load'), machine: perRequest(busy) };
+  const measurement = { ...result, errors: result.errors + warmup.errors, rssPeakBytes: peakRss(), cpuMsPerRequest, cpuSplit };
   if (measurement.errors > 0) console.log(`  ${scenario.key}: ${measurement.errors} errors, statuses ${JSON.stringify({ ...warmup.statusCounts, ...result.statusCounts })}`);
   return measurement;
 }
@@ -127,6 +135,7 @@ async function main(): Promise<void> {
         nodeOptions: service ? (settings.nodeOptions ?? SERVICE_NODE_FLAGS) : undefined,
       }));
     }
+    const redisPid = await redisServerPid(env.env.REDIS_URL!);
     const results = new Map<Scenario, Measurement[]>(scenarios.map((s) => [s, []]));
     let fastest = 0;
     for (let round = 0; round < settings.rounds; round++) {
@@ -134,7 +143,7 @@ async function main(): Promise<void> {
       for (const scenario of scenarios) {
         await sleep(SETTLE_MS); // requests cut off by the previous load finish before the tables are emptied
         await env.reset();
-        const measurement = await measure(scenario, servers.get(scenario.server)!, settings, fastest);
+        const measurement = await measure(scenario, servers.get(scenario.server)!, redisPid, settings, fastest);
         results.get(scenario)!.push(measurement);
         fastest = Math.max(fastest, measurement.requestsPerSecond);
       }
@@ -143,6 +152,7 @@ async function main(): Promise<void> {
     const cpu = cpus();
     console.log(`\n${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, Node ${process.version}; ${settings.rounds} round(s) of ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s at ${settings.connections} connections, pool ${settings.poolSize}; medians\n`);
     console.log(table(summaries));
+    console.log(`\nCPU ms per request across the machine (medians):\n${cpuSplitTable(summaries)}`);
     console.log(`\nPer round:\n${roundsDetail(summaries)}`);
     // A one-second smoke run says nothing about the targets; only full runs are judged against them.
     const verdicts = settings.smoke || settings.rate ? [] : targetVerdicts(summaries);

@@ -64,11 +64,8 @@ export class ServerProcess {
     return kb === undefined ? 0 : Number(kb) * 1024;
   }
 
-  /** User + system CPU time the server has used so far, in ms (a contention-proof cost measure on a shared machine). */
-  cpuMs(): number {
-    // /proc/<pid>/stat fields 14 and 15, after the parenthesised command name; in clock ticks (USER_HZ, 100 on Linux).
-    const fields = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+  get pid(): number {
+    return this.child.pid!;
   }
 
   /** Samples RSS until the returned function is called; that function returns the peak. */

@@ -1,8 +1,6 @@
 import 'reflect-metadata';
 import { Queue } from 'bullmq';
-import IORedis from 'ioredis';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
@@ -19,6 +17,7 @@ import { newRunEnvironment } from '../test/setup/test-env';
 import { freePort, waitFor } from '../test/utils/redis-process';
 import { spawnWorker, type WorkerChild } from '../test/utils/worker-process';
 import { MtaSink } from './mta-sink';
+import { machineBusyMs, pidsNamed, redisServerPid, spentBetween, usageOf } from './proc-usage';
 
 /**
  * `npm run bench:workers -- [--jobs 5000] [--workers 2] [--latency 200]`
@@ -136,8 +135,7 @@ async function main(): Promise<void> {
     const last = Math.max(...emails.map((e) => received.get(e.email)!));
     const after = usageOf(sampled);
     const busy = machineBusyMs() - busyBefore;
-    const spent = (group: keyof typeof sampled, what: 'cpu' | 'calls') =>
-      [...after[group]].reduce((sum, [pid, usage]) => sum + usage[what] - (before[group].get(pid)?.[what] ?? 0), 0);
+    const spent = (group: keyof typeof sampled, what: 'cpu' | 'calls') => spentBetween(before, after, group, what);
     const perEmail = (group: keyof typeof sampled) => `${(spent(group, 'cpu') / JOBS).toFixed(2)} ms (${(spent(group, 'calls') / JOBS).toFixed(1)} read/write calls)`;
     const workerCpu = spent('workers', 'cpu');
     const drainSeconds = (last - resumedAt) / 1000;
@@ -178,63 +176,6 @@ async function insertRecords(dataSource: DataSource, config: AppConfig, clientId
     );
   }
   return rows;
-}
-
-/** user+sys CPU time of a process in ms, from /proc (Linux; clock ticks are 10 ms); 0 once it is gone. */
-function cpuMs(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return 0;
-  }
-}
-
-async function redisServerPid(url: string): Promise<number> {
-  const client = new IORedis(url);
-  try {
-    return Number(/process_id:(\d+)/.exec(await client.info('server'))?.[1]);
-  } finally {
-    client.disconnect();
-  }
-}
-
-/** Busy CPU time of the whole machine in ms (all cores, from /proc/stat). */
-function machineBusyMs(): number {
-  const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
-  return (user + nice + system + irq + softirq + steal) * 10;
-}
-
-/** Read and write system calls of a process (socket I/O included), from /proc/<pid>/io; 0 once it is gone. */
-function syscalls(pid: number): number {
-  try {
-    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
-    return Number(/syscr: (\d+)/.exec(io)?.[1]) + Number(/syscw: (\d+)/.exec(io)?.[1]);
-  } catch {
-    return 0;
-  }
-}
-
-type Usage = Map<number, { cpu: number; calls: number }>;
-
-/** CPU ms and read/write system calls of each pid in each group of processes. */
-function usageOf<K extends string>(groups: Record<K, () => number[]>): Record<K, Usage> {
-  const sample = (pids: number[]): Usage => new Map(pids.map((pid) => [pid, { cpu: cpuMs(pid), calls: syscalls(pid) }]));
-  return Object.fromEntries(Object.entries<() => number[]>(groups).map(([k, pids]) => [k, sample(pids())])) as Record<K, Usage>;
-}
-
-/** Every process with this command name (Postgres: the server's backends, WAL writer and checkpointer, all of them). */
-function pidsNamed(name: string): number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === name;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
 }
 
 function pick(source: NodeJS.ProcessEnv, pattern: RegExp): Record<string, string> {

@@ -28,20 +28,22 @@ export class OutboxRepository {
    */
   async takeBatch(limit: number, publish: (rows: OutboxRow[]) => Promise<void>): Promise<number> {
     return this.dataSource.transaction(async (manager) => {
-      // All parts of one statement see the same snapshot, so `live` is computed on the records as they were before
-      // `queued` below marked them.
+      // The live records are exactly the ones the UPDATE marks. Both lookups go through primary keys (`= ANY(ARRAY(…))`
+      // is planned as an index scan whatever the statistics say; a join here was planned as a hash join over the whole
+      // verifications table while it was young or freshly emptied), and `coalesce(…) IS NULL` keeps the planner from
+      // walking the partial index on live records instead. Under READ COMMITTED the UPDATE re-checks a row a concurrent
+      // start has just superseded, so such a record is dropped rather than queued.
       const rows: Array<{ verification_id: string; queue: QueueName; payload: DeliveryJobData; live: boolean }> = await manager.query(
         `WITH taken AS (
            DELETE FROM delivery_outbox
-            WHERE verification_id IN (SELECT verification_id FROM delivery_outbox ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+            WHERE verification_id = ANY (ARRAY(SELECT verification_id FROM delivery_outbox ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED))
            RETURNING verification_id, queue, payload),
-         checked AS (
-           SELECT t.verification_id, t.queue, t.payload,
-                  (v.delivery_status = 'pending' AND v.consumed_at IS NULL AND v.superseded_at IS NULL AND v.expires_at > now()) AS live
-             FROM taken t JOIN verifications v ON v.id = t.verification_id),
          queued AS (
-           UPDATE verifications v SET delivery_status = 'queued' FROM checked c WHERE v.id = c.verification_id AND c.live)
-         SELECT verification_id, queue, payload, live FROM checked`,
+           UPDATE verifications SET delivery_status = 'queued'
+            WHERE id = ANY (ARRAY(SELECT verification_id FROM taken))
+              AND delivery_status = 'pending' AND coalesce(consumed_at, superseded_at) IS NULL AND expires_at > now()
+           RETURNING id)
+         SELECT verification_id, queue, payload, verification_id IN (SELECT id FROM queued) AS live FROM taken`,
         [limit],
       );
       if (rows.length > 0) {
