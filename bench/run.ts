@@ -135,7 +135,7 @@ async function main(): Promise<void> {
         nodeOptions: service ? (settings.nodeOptions ?? SERVICE_NODE_FLAGS) : undefined,
       }));
     }
-    const redisPid = await redisServerPid(env.env.REDIS_URL!);
+    const redisPid = await redisServerPid(env.env.REDIS_URL);
     const results = new Map<Scenario, Measurement[]>(scenarios.map((s) => [s, []]));
     let fastest = 0;
     for (let round = 0; round < settings.rounds; round++) {
