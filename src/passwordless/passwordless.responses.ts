@@ -1,3 +1,5 @@
+import type { StartIpCharge } from '../rate-limit/start-ip-limit.guard';
+
 export interface EmailStartResponse {
   _id: string;
   email: string;
@@ -14,6 +16,7 @@ export interface SmsStartResponse {
 export type StartResponse = EmailStartResponse | SmsStartResponse;
 
 export interface RequestMeta {
-  ip: string;
+  /** The start's per-IP limit, charged with its other limits; its IP is the end user's (see StartIpCharge). */
+  ipCharge: StartIpCharge;
   requestLanguage: string | null;
 }

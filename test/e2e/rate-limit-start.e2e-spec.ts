@@ -100,6 +100,20 @@ describe('POST /passwordless/start limits', () => {
     expect(await recordsFor(address)).toBe(3);
   });
 
+  it('should charge the IP for a start an identifier limit refuses, but no identifier limit for a start the IP limit refuses', async () => {
+    const ip = uniqueIp();
+    const address = uniqueEmail();
+    expect((await email(web, address, ip)).headers.get('x-ratelimit-remaining')).toBe('2');
+    const cooling = await email(web, address, ip);
+    expectTooMany(cooling, 1, 30);
+    expect((await email(web, uniqueEmail(), ip)).headers.get('x-ratelimit-remaining')).toBe('0');
+
+    const refusedByIp = uniqueEmail();
+    expectTooMany(await email(web, refusedByIp, ip), 3, 3600);
+    // Its cooldown and hourly cap were not used up: the same address starts at once from another IP.
+    expect((await email(web, refusedByIp, uniqueIp())).status).toBe(200);
+  });
+
   it('should apply a client’s own overrides: a global budget per client and a longer cooldown', async () => {
     const small = await createClient(t.dataSource, { rateLimits: { startPerClient: 2, startIdentifierCooldownMs: 120_000, startPerIp: 'ignored' } });
     const address = uniqueEmail();
