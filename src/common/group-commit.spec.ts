@@ -55,24 +55,6 @@ describe(GroupCommit.name, () => {
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
   });
 
-  it('should run up to maxFlushes batches at once and group the callers that arrive while all are busy', async () => {
-    const batches: number[][] = [];
-    const releases: Array<() => void> = [];
-    const sut = new GroupCommit<number>((items) => {
-      batches.push(items);
-      return new Promise<void>((resolve) => releases.push(resolve));
-    }, 10, { maxFlushes: 2 });
-
-    const submitted = [1, 2, 3, 4].map((n) => sut.submit(n));
-    expect(batches).toEqual([[1], [2]]);
-    releases[0]();
-    await submitted[0];
-    expect(batches).toEqual([[1], [2], [3, 4]]);
-    releases[1]();
-    releases[2]();
-    await Promise.all(submitted);
-  });
-
   it("should give each caller its own item's result", async () => {
     const sut = new GroupCommit<number, string>((items) => Promise.resolve(items.map((n) => `r${n}`)), 10);
 

@@ -8,8 +8,6 @@ interface Waiter<T, R> {
 type FlushResults<R> = [R] extends [void] ? void : R[];
 
 export interface GroupCommitOptions {
-  /** Batches in flight at once (default 1). */
-  maxFlushes?: number;
   /**
    * Errors after which each item of the failed batch is flushed again on its own, so that one bad item fails only
    * its own caller (default: none; the whole batch fails). `flush` must then be all-or-nothing (one transaction).
@@ -18,16 +16,15 @@ export interface GroupCommitOptions {
 }
 
 /**
- * Group commit: at most `maxFlushes` flushes run at a time; items submitted while all are busy wait and go together in
- * the next free one. An idle caller is flushed at once (no timer, no added latency); under load N callers cost one
- * round trip. Every caller's promise settles with its own item's outcome, and with its own item's result when the
+ * Group commit: one flush runs at a time; items submitted while it runs wait and go together in the next one. An idle
+ * caller is flushed at once (no timer, no added latency); under load N callers cost one round trip. (One flush in
+ * flight, not several: the batches are then as large as the load allows, and per-batch costs dominate small batches.) Every caller's promise settles with its own item's outcome, and with its own item's result when the
  * flush returns them.
  */
 export class GroupCommit<T, R = void> {
   private waiting: Array<Waiter<T, R>> = [];
-  private flushes = 0;
+  private flushing = false;
 
-  private readonly maxFlushes: number;
   private readonly retryItemsAlone: (err: unknown) => boolean;
 
   constructor(
@@ -35,19 +32,18 @@ export class GroupCommit<T, R = void> {
     private readonly maxBatch: number,
     options: GroupCommitOptions = {},
   ) {
-    this.maxFlushes = options.maxFlushes ?? 1;
     this.retryItemsAlone = options.retryItemsAlone ?? (() => false);
   }
 
   submit(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.waiting.push({ item, resolve, reject });
-      if (this.flushes < this.maxFlushes) void this.drain();
+      if (!this.flushing) void this.drain();
     });
   }
 
   private async drain(): Promise<void> {
-    this.flushes++;
+    this.flushing = true;
     while (this.waiting.length > 0) {
       const batch = this.waiting.splice(0, this.maxBatch);
       try {
@@ -58,7 +54,7 @@ export class GroupCommit<T, R = void> {
         else for (const w of batch) await this.flushChecked([w.item]).then(([result]) => w.resolve(result), w.reject);
       }
     }
-    this.flushes--;
+    this.flushing = false;
   }
 
   private async flushChecked(items: T[]): Promise<R[]> {

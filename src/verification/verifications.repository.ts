@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { GroupCommit } from '../common/group-commit';
-import { AppConfig } from '../config/app-config';
 import { isItemSpecificDbError } from '../database/pg-errors';
 import { affectedRows } from '../database/affected-rows';
 import { DataSource, Repository } from 'typeorm';
@@ -10,7 +9,6 @@ import { VerificationEntity } from './verification.entity';
 
 /** Bounds one batched start statement (each item is well under 1 kB of JSON). */
 const START_BATCH_SIZE = 100;
-const MAX_START_FLUSHES = 4;
 
 /** One start as the start_verifications() function reads it (snake_case JSON keys). */
 interface StartWrite {
@@ -39,11 +37,8 @@ export class VerificationsRepository {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectRepository(VerificationEntity) private readonly verifications: Repository<VerificationEntity>,
-    config: AppConfig,
   ) {
-    // A few batches in flight at once (Postgres merges their WAL flushes too), leaving half the pool to other queries.
-    const flushes = Math.min(MAX_START_FLUSHES, Math.max(1, Math.floor(config.databasePoolSize / 2)));
-    this.startWrites = new GroupCommit((items) => this.writeStarts(items), START_BATCH_SIZE, { maxFlushes: flushes, retryItemsAlone: isItemSpecificDbError });
+    this.startWrites = new GroupCommit((items) => this.writeStarts(items), START_BATCH_SIZE, { retryItemsAlone: isItemSpecificDbError });
   }
 
   /**
@@ -73,7 +68,7 @@ export class VerificationsRepository {
   }
 
   /**
-   * One statement for the batch (see the StartVerificationsBatch migration). Sorted by lock key (a stable sort keeps
+   * One statement for the batch (see the SetBasedStartBatch migration). Sorted by lock key (a stable sort keeps
    * one identifier's starts in arrival order) so that concurrent start batches lock in the same order and cannot
    * deadlock each other. A worker's grouped success write locks the same rows in id order, so it can deadlock with a
    * start batch; Postgres then aborts one side after deadlock_timeout and the item-by-item retry (40P01) recovers it.

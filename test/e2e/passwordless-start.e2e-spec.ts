@@ -126,15 +126,23 @@ describe('POST /passwordless/start', () => {
       expect((await record(second.body._id as string))?.superseded_at).toBeNull();
     });
 
-    it('should leave exactly one live record after concurrent starts for one identifier', async () => {
+    it('should leave exactly one live record, and queue only it, after concurrent starts for one identifier', async () => {
       const phone = uniquePhone();
       const responses = await Promise.all(Array.from({ length: 12 }, () => start(withSecret(web, { connection: 'sms', phone_number: phone }))));
       expect(responses.map((r) => r.status)).toEqual(Array(12).fill(200));
-      const live = await t.dataSource.query(
+      const live: Array<{ id: string }> = await t.dataSource.query(
         'SELECT id FROM verifications WHERE identifier = $1 AND superseded_at IS NULL AND consumed_at IS NULL',
         [phone],
       );
       expect(live).toHaveLength(1);
+      // Starts that shared a batch supersede each other in it too: every other record is superseded no earlier than it was created.
+      const superseded = await t.dataSource.query('SELECT 1 FROM verifications WHERE identifier = $1 AND superseded_at >= created_at', [phone]);
+      expect(superseded).toHaveLength(11);
+      expect(await inspector.job(QueueName.Sms, live[0].id)).toBeDefined();
+      const ids = responses.map((r) => r.body._id as string).filter((id) => id !== live[0].id);
+      const others = await Promise.all(ids.map((id) => inspector.job(QueueName.Sms, id, 0)));
+      expect(others.filter(Boolean)).toHaveLength(0);
+      expect(await t.dataSource.query('SELECT 1 FROM delivery_outbox WHERE verification_id = ANY($1)', [responses.map((r) => r.body._id)])).toHaveLength(0);
     });
   });
 
