@@ -8,7 +8,7 @@ import { OutboxEntity } from './outbox.entity';
 import { OutboxRelay } from './outbox.relay';
 import { OutboxRepository } from './outbox.repository';
 
-/** API side of delivery: the queue producer, the outbox and its relay. Workers live in their own module. */
+/** The queue producer, the outbox and its relay: run in the API's relay thread (OutboxRelayHost). Workers have their own module. */
 @Module({
   imports: [
     BullModule.forRootAsync({

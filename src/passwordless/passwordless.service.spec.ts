@@ -5,7 +5,7 @@ import { PASSWORDLESS_OTP_GRANT, type ClientEntity } from '../clients/client.ent
 import { QueueName } from '../delivery/delivery.constants';
 import type { StartIpCharge } from '../rate-limit/start-ip-limit.guard';
 import type { StartLimiter } from '../rate-limit/start.limiter';
-import type { OutboxRelay } from '../delivery/outbox.relay';
+import type { OutboxRelayHost } from '../delivery/outbox-relay.host';
 import type { ConnectionEntity } from '../verification/connection.entity';
 import type { ConnectionsRepository } from '../verification/connections.repository';
 import { SecretBox } from '../verification/secret-box';
@@ -40,7 +40,7 @@ describe(PasswordlessService.name, () => {
     sut = new PasswordlessService(
       { findByName: (name: string) => Promise.resolve(connections[name] ?? null) } as unknown as ConnectionsRepository,
       { createSupersedingPrevious: (...args: Parameters<VerificationsRepository['createSupersedingPrevious']>) => (created.push(args), Promise.resolve()) } as unknown as VerificationsRepository,
-      { wake } as unknown as OutboxRelay,
+      { wake } as unknown as OutboxRelayHost,
       new SecretHasher(config),
       new SecretBox(config),
       random,

@@ -5,7 +5,7 @@ import { RandomSource } from '../common/random.source';
 import { AppConfig } from '../config/app-config';
 import { PASSWORDLESS_OTP_GRANT, type ClientEntity } from '../clients/client.entity';
 import { queueForStrategy } from '../delivery/delivery.constants';
-import { OutboxRelay } from '../delivery/outbox.relay';
+import { OutboxRelayHost } from '../delivery/outbox-relay.host';
 import { StartLimiter } from '../rate-limit/start.limiter';
 import type { ConnectionEntity } from '../verification/connection.entity';
 import { ConnectionsRepository } from '../verification/connections.repository';
@@ -28,7 +28,7 @@ export class PasswordlessService {
   constructor(
     private readonly connections: ConnectionsRepository,
     private readonly verifications: VerificationsRepository,
-    private readonly relay: OutboxRelay,
+    private readonly relay: OutboxRelayHost,
     private readonly hasher: SecretHasher,
     private readonly box: SecretBox,
     private readonly random: RandomSource,

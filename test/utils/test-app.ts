@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
+import { OUTBOX_RELAY_THREAD_SCRIPT } from '../../src/delivery/outbox-relay.host';
 import { configureHttpApp, createFastifyAdapter, nestAppOptions } from '../../src/http-app';
 
 export interface TestApp {
@@ -46,7 +48,11 @@ export const isolatedRedisPrefix = () => `${process.env.REDIS_PREFIX}-${randomBy
 /** Boots the real API module against this run's Postgres and Redis and listens on an ephemeral loopback port. */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const config = loadConfig({ ...process.env, ...options.env });
-  let builder = Test.createTestingModule({ imports: [AppModule] }).overrideProvider(AppConfig).useValue(config);
+  let builder = Test.createTestingModule({ imports: [AppModule] })
+    .overrideProvider(AppConfig)
+    .useValue(config)
+    .overrideProvider(OUTBOX_RELAY_THREAD_SCRIPT)
+    .useValue(join(process.env.TEST_BUILD_DIR!, 'src', 'delivery', 'outbox-relay.thread.js'));
   for (const override of options.overrides ?? []) builder = builder.overrideProvider(override.provide).useValue(override.useValue);
   const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(config, options.tls), nestAppOptions(config));
