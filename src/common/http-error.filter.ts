@@ -1,7 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiError, TOO_MANY_REQUESTS_DESCRIPTION } from './api-error';
-import { errorReplyHookOf } from './error-reply-hooks';
 
 type FastifyLikeError = { statusCode?: number; code?: string };
 
@@ -33,19 +32,8 @@ export class HttpErrorFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const error = toApiError(exception);
     const request = host.switchToHttp().getRequest<FastifyRequest>();
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const hook = errorReplyHookOf(request);
-    if (!hook) return this.send(request, reply, error);
-    // Nest does not await filters; the reply goes out once the hook is done (Fastify waits for reply.send).
-    hook().then(
-      (replacement) => this.send(request, reply, replacement ?? error),
-      () => this.send(request, reply, error),
-    );
-  }
-
-  private send(request: FastifyRequest, reply: FastifyReply, error: ApiError): void {
     logApiError(this.logger, error, request);
-    sendApiError(reply, error);
+    sendApiError(host.switchToHttp().getResponse<FastifyReply>(), error);
   }
 }
 

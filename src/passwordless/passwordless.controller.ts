@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthenticateClient, CurrentClient } from '../clients/client-auth.guard';
 import type { ClientEntity } from '../clients/client.entity';
 import { auth0ValidationPipe } from '../common/auth0-validation';
-import { EndUserIp, ForwardedIpLimitGuard, PendingStartIpCharge, StartIpLimitGuard, type StartIpCharge } from '../rate-limit/start-ip-limit.guard';
+import { EndUserIp, ForwardedIpLimitGuard, StartIpLimitGuard } from '../rate-limit/start-ip-limit.guard';
 import { sendBrowserResponse } from './browser-response';
 import { LegacyVerifyService } from './legacy-verify.service';
 import { PasswordlessService } from './passwordless.service';
@@ -22,14 +22,14 @@ export class PasswordlessController {
 
   @Post('start')
   @HttpCode(200)
-  // Decorators apply bottom-up: the per-IP limit is listed last so that it runs first and failed authentications count
-  // (StartIpCharge); after authentication a trusted backend's start moves to its user's IP (auth0-forwarded-for).
+  // Decorators apply bottom-up: the per-IP limit is listed last so that it runs first and failed authentications count;
+  // after authentication a trusted backend's start moves to its user's IP (auth0-forwarded-for).
   @UseGuards(ForwardedIpLimitGuard)
   @AuthenticateClient('passwordless')
   @UseGuards(StartIpLimitGuard)
   @UsePipes(auth0ValidationPipe(START_FIELD_PRIORITY))
-  start(@CurrentClient() client: ClientEntity, @Body() body: StartPasswordlessDto, @Req() req: FastifyRequest, @PendingStartIpCharge() ipCharge: StartIpCharge): Promise<StartResponse> {
-    return this.passwordless.start(client, body, { ipCharge, requestLanguage: requestLanguageFrom(req.headers) });
+  start(@CurrentClient() client: ClientEntity, @Body() body: StartPasswordlessDto, @Req() req: FastifyRequest, @EndUserIp() ip: string): Promise<StartResponse> {
+    return this.passwordless.start(client, body, { ip, requestLanguage: requestLanguageFrom(req.headers) });
   }
 
   @Post('verify')

@@ -1,5 +1,3 @@
-import type { StartIpCharge } from '../rate-limit/start-ip-limit.guard';
-
 export interface EmailStartResponse {
   _id: string;
   email: string;
@@ -16,7 +14,6 @@ export interface SmsStartResponse {
 export type StartResponse = EmailStartResponse | SmsStartResponse;
 
 export interface RequestMeta {
-  /** The start's per-IP limit, charged with its other limits; its IP is the end user's (see StartIpCharge). */
-  ipCharge: StartIpCharge;
+  ip: string;
   requestLanguage: string | null;
 }

@@ -3,7 +3,6 @@ import type { RandomSource } from '../common/random.source';
 import { loadConfig } from '../config/app-config';
 import { PASSWORDLESS_OTP_GRANT, type ClientEntity } from '../clients/client.entity';
 import { QueueName } from '../delivery/delivery.constants';
-import type { StartIpCharge } from '../rate-limit/start-ip-limit.guard';
 import type { StartLimiter } from '../rate-limit/start.limiter';
 import type { OutboxRelayHost } from '../delivery/outbox-relay.host';
 import type { ConnectionEntity } from '../verification/connection.entity';
@@ -50,8 +49,7 @@ describe(PasswordlessService.name, () => {
     );
   });
 
-  const ipCharge = { endUserIp: '203.0.113.9' } as StartIpCharge;
-  const meta = { ipCharge, requestLanguage: 'fr' };
+  const meta = { ip: '203.0.113.9', requestLanguage: 'fr' };
 
   it('should store an HMAC, seal the code for the worker and expire after the connection lifetime', async () => {
     const res = await sut.start(client, { connection: 'sms', phone_number: '+14155550123' }, meta);
@@ -91,7 +89,7 @@ describe(PasswordlessService.name, () => {
   it('should write and queue nothing when a limit refuses the start', async () => {
     admit.mockRejectedValue(new ApiError(429, 'too_many_requests', 'Too many requests.'));
     await expect(sut.start(client, { connection: 'email', email: 'a@example.com', send: 'code' }, meta)).rejects.toMatchObject({ status: 429 });
-    expect(admit).toHaveBeenCalledWith(client, connections.email, 'a@example.com', ipCharge);
+    expect(admit).toHaveBeenCalledWith(client, connections.email, 'a@example.com');
     expect(created).toHaveLength(0);
     expect(wake).not.toHaveBeenCalled();
   });

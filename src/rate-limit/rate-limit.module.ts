@@ -6,7 +6,7 @@ import { SlidingWindowStore } from './sliding-window.store';
 import { SlidingWindowThrottlerStorage } from './sliding-window.throttler-storage';
 import { SmsConversionBreaker } from './sms-conversion.breaker';
 import { SmsDestinationPolicy } from './sms-destination.policy';
-import { ForwardedIpLimitGuard, StartIpLimitGuard } from './start-ip-limit.guard';
+import { ForwardedIpLimitGuard, StartIpCounter, StartIpLimitGuard } from './start-ip-limit.guard';
 import { StartLimiter } from './start.limiter';
 
 /** The Redis sliding window, shared by the throttler's storage and the limiters. */
@@ -28,8 +28,8 @@ class RateLimitStorageModule {}
     }),
     RateLimitStorageModule,
   ],
-  providers: [SmsDestinationPolicy, SmsConversionBreaker, StartIpLimitGuard, ForwardedIpLimitGuard, StartLimiter, OtpAttemptLimiter],
-  // The storage module is exported because a guard named in @UseGuards is instantiated in the controller's module.
-  exports: [ThrottlerModule, RateLimitStorageModule, StartIpLimitGuard, ForwardedIpLimitGuard, StartLimiter, OtpAttemptLimiter, SmsConversionBreaker],
+  providers: [SmsDestinationPolicy, SmsConversionBreaker, StartIpCounter, StartIpLimitGuard, ForwardedIpLimitGuard, StartLimiter, OtpAttemptLimiter],
+  // The counter is exported because a guard named in @UseGuards is instantiated in the controller's module.
+  exports: [ThrottlerModule, StartIpCounter, StartIpLimitGuard, ForwardedIpLimitGuard, StartLimiter, OtpAttemptLimiter, SmsConversionBreaker],
 })
 export class RateLimitModule {}

@@ -7,68 +7,58 @@ import { REDIS } from '../redis/redis.module';
 const BUCKETS_PER_WINDOW = 60;
 
 /**
- * One Lua call checks rules stage by stage: within a stage, only if no rule is exceeded are all of them charged, and a
- * later stage is looked at only if every earlier one was charged. All-or-nothing per stage and atomic, so concurrent
- * requests on any number of API replicas can never overshoot a limit, and a rejected stage costs nothing. (Stages let
- * a start charge its per-IP limit, which counts even refused starts, in the same round trip as the limits that a
- * refused start must not use up.)
+ * One Lua call checks every rule and, only if none is exceeded, charges all of them: all-or-nothing and atomic, so
+ * concurrent requests on any number of API replicas can never overshoot a limit, and a rejected request costs nothing.
  * Each rule is a hash of bucket index -> hits; buckets older than the window are dropped as they are read.
- * KEYS: one hash per rule. ARGV: now (ms), then per rule: limit (0 = count only), bucket size (ms), cost (0 = read
- * only), stage (rules of one stage are adjacent).
- * Returns, per rule looked at: hits after the call, when the oldest counted hit leaves the window, and (if exceeded)
- * the earliest time enough hits will have left for this request to fit; then the index of the exceeded rule (0 = none).
+ * KEYS: one hash per rule. ARGV: now (ms), then per rule: limit (0 = count only), bucket size (ms), cost (0 = read only).
+ * Returns, per rule: hits after the call, when the oldest counted hit leaves the window, and (if exceeded) the
+ * earliest time enough hits will have left for this request to fit; then the index of the exceeded rule (0 = none).
  */
 const CONSUME_SCRIPT = `
 local now = tonumber(ARGV[1])
 local buckets = ${BUCKETS_PER_WINDOW}
 local out = {}
 local denied, deniedAt = 0, 0
-local first = 1
-while first <= #KEYS and denied == 0 do
-  local last = first
-  while last < #KEYS and ARGV[1 + last * 4 + 4] == ARGV[1 + (first - 1) * 4 + 4] do last = last + 1 end
-  for i = first, last do
-    local o = 1 + (i - 1) * 4
-    local limit, size, cost = tonumber(ARGV[o + 1]), tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
-    local current = math.floor(now / size)
-    local raw = redis.call('HGETALL', KEYS[i])
-    local live, total = {}, 0
-    for j = 1, #raw, 2 do
-      local b = tonumber(raw[j])
-      if b <= current - buckets then
-        redis.call('HDEL', KEYS[i], raw[j])
-      else
-        local c = tonumber(raw[j + 1])
-        total = total + c
-        live[#live + 1] = { b, c }
-      end
-    end
-    table.sort(live, function(a, b) return a[1] < b[1] end)
-    local reset = ((live[1] and live[1][1] or current) + buckets) * size
-    local retry = 0
-    if limit > 0 and cost > 0 and total + cost > limit then
-      local need, freed = total + cost - limit, 0
-      retry = (current + buckets) * size
-      for _, entry in ipairs(live) do
-        freed = freed + entry[2]
-        if freed >= need then retry = (entry[1] + buckets) * size break end
-      end
-      if retry > deniedAt then denied, deniedAt = i, retry end
-    end
-    out[i] = { total, reset, retry }
-  end
-  if denied == 0 then
-    for i = first, last do
-      local o = 1 + (i - 1) * 4
-      local size, cost = tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
-      if cost > 0 then
-        redis.call('HINCRBY', KEYS[i], string.format('%d', math.floor(now / size)), cost)
-        redis.call('PEXPIRE', KEYS[i], size * (buckets + 1))
-        out[i][1] = out[i][1] + cost
-      end
+for i = 1, #KEYS do
+  local o = 1 + (i - 1) * 3
+  local limit, size, cost = tonumber(ARGV[o + 1]), tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
+  local current = math.floor(now / size)
+  local raw = redis.call('HGETALL', KEYS[i])
+  local live, total = {}, 0
+  for j = 1, #raw, 2 do
+    local b = tonumber(raw[j])
+    if b <= current - buckets then
+      redis.call('HDEL', KEYS[i], raw[j])
+    else
+      local c = tonumber(raw[j + 1])
+      total = total + c
+      live[#live + 1] = { b, c }
     end
   end
-  first = last + 1
+  table.sort(live, function(a, b) return a[1] < b[1] end)
+  local reset = ((live[1] and live[1][1] or current) + buckets) * size
+  local retry = 0
+  if limit > 0 and cost > 0 and total + cost > limit then
+    local need, freed = total + cost - limit, 0
+    retry = (current + buckets) * size
+    for _, entry in ipairs(live) do
+      freed = freed + entry[2]
+      if freed >= need then retry = (entry[1] + buckets) * size break end
+    end
+    if retry > deniedAt then denied, deniedAt = i, retry end
+  end
+  out[#out + 1] = { total, reset, retry }
+end
+if denied == 0 then
+  for i = 1, #KEYS do
+    local o = 1 + (i - 1) * 3
+    local size, cost = tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
+    if cost > 0 then
+      redis.call('HINCRBY', KEYS[i], string.format('%d', math.floor(now / size)), cost)
+      redis.call('PEXPIRE', KEYS[i], size * (buckets + 1))
+      out[i][1] = out[i][1] + cost
+    end
+  end
 end
 out[#out + 1] = denied
 return out
@@ -106,7 +96,7 @@ export interface LimitState {
 
 export interface LimitDecision {
   allowed: boolean;
-  /** One per rule looked at (see consumeInStages), in order; empty when Redis was unreachable and the decision failed open. */
+  /** One per rule, in order; empty when Redis was unreachable and the decision failed open. */
   states: LimitState[];
   /** The exceeded rule with the latest retry time, when not allowed. */
   denied?: { state: LimitState; retryAtMs: number };
@@ -131,28 +121,16 @@ export class SlidingWindowStore {
   }
 
   /** Charges every rule or none. Without Redis it allows the request with no states (requests go uncounted). */
-  consume(rules: LimitRule[], nowMs: number): Promise<LimitDecision> {
-    return this.consumeInStages([rules], nowMs);
-  }
-
-  /**
-   * Charges stage after stage, each all-or-nothing, up to the first stage with an exceeded rule (which is not charged,
-   * nor any stage after it). `states` holds the rules of the stages looked at, in order: the charged stages and the
-   * refused one. Without Redis it allows the request with no states.
-   */
-  async consumeInStages(stages: LimitRule[][], nowMs: number): Promise<LimitDecision> {
-    const rules = stages.flat();
+  async consume(rules: LimitRule[], nowMs: number): Promise<LimitDecision> {
     const sizes = rules.map((rule) => bucketSize(rule.windowMs));
-    const stageOf = stages.flatMap((stage, s) => stage.map(() => s));
-    const args = rules.flatMap((rule, i) => [rule.limit, sizes[i], rule.cost ?? 1, stageOf[i]]);
+    const args = rules.flatMap((rule, i) => [rule.limit, sizes[i], rule.cost ?? 1]);
     const keys = rules.map((r) => this.redisKey(r.key));
     const reply = await this.failOpen(null, () => this.redis.pwlRateLimitConsume(rules.length, ...keys, Math.floor(nowMs), ...args));
     if (reply === null) return { allowed: true, states: [] };
     const rows = reply as Array<[number, number, number] | number>;
     const denied = rows[rows.length - 1] as number;
-    const states = rows.slice(0, -1).map((row, i): LimitState => {
-      const [count, resetAtMs] = row as [number, number, number];
-      const rule = rules[i];
+    const states = rules.map((rule, i): LimitState => {
+      const [count, resetAtMs] = rows[i] as [number, number, number];
       return { rule, count, remaining: Math.max(0, rule.limit - count), resetAtMs, bucket: Math.floor(nowMs / sizes[i]) };
     });
     if (denied === 0) return { allowed: true, states };

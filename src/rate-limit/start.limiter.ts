@@ -8,14 +8,12 @@ import { identifierKey, tooManyRequests } from './rate-limit.response';
 import { SmsConversionBreaker } from './sms-conversion.breaker';
 import { SmsDestinationPolicy } from './sms-destination.policy';
 import { SlidingWindowStore, type LimitRule } from './sliding-window.store';
-import type { StartIpCharge } from './start-ip-limit.guard';
 
 /**
  * The limits of POST /passwordless/start that need the authenticated client and the validated identifier: a resend
  * cooldown and an hourly cap per email/phone (across clients: IP rotation must not reset them), a budget per client,
  * and for SMS the destination allowlist, country/prefix budgets and the conversion breaker. Called by the service
- * after validation and before anything is written, so a rejected start creates no record and queues nothing; the
- * per-IP limit is charged in the same call (see StartIpCharge).
+ * after validation and before anything is written, so a rejected start creates no record and queues nothing.
  * The limits depend only on the identifier, never on whether a user exists, so they reveal nothing about accounts.
  */
 @Injectable()
@@ -28,11 +26,8 @@ export class StartLimiter {
     private readonly clock: Clock,
   ) {}
 
-  /**
-   * Throws 400 for a disallowed SMS destination and 429 (with Auth0's headers) when a limit is reached. The start's
-   * per-IP charge goes first, in the same Redis call: it counts even when a later limit refuses the start.
-   */
-  async admit(client: ClientEntity, connection: ConnectionEntity, identifier: string, ipCharge: StartIpCharge): Promise<void> {
+  /** Throws 400 for a disallowed SMS destination and 429 (with Auth0's headers) when a limit is reached. */
+  async admit(client: ClientEntity, connection: ConnectionEntity, identifier: string): Promise<void> {
     const destination = connection.strategy === 'sms' ? this.destinations.allowedDestination(connection, identifier) : undefined;
     const now = this.clock.now().getTime();
     const limits = effectiveLimits(this.config.rateLimit.defaults, client.rateLimits);
@@ -49,8 +44,7 @@ export class StartLimiter {
       await this.breaker.assertClosed(destination, now);
       rules.push(...this.destinations.budgetRules(destination), ...this.breaker.countingRules(destination));
     }
-    const decision = await this.store.consumeInStages([[ipCharge.rule()], rules], now);
-    ipCharge.settle(decision);
+    const decision = await this.store.consume(rules, now);
     if (decision.denied) throw tooManyRequests(decision.denied, now);
     if (destination) await this.breaker.evaluate(destination, decision, now);
   }

@@ -139,6 +139,15 @@ describe('POST /passwordless/start limits', () => {
       expectTooMany(await email(backend, uniqueEmail(), serverIp, { 'auth0-forwarded-for': users[0] }), 1, HOUR / 1000);
     });
 
+    it('should still refuse a connecting IP over its limit, whatever user IP it forwards (no oracle for guessed secrets)', async () => {
+      const backend = await createClient(t.dataSource, { trustForwardedFor: true });
+      const serverIp = uniqueIp();
+      const guess = { ...backend, secret: 'guess' };
+      for (let i = 0; i < 3; i++) expect((await email(guess, uniqueEmail(), serverIp, { 'auth0-forwarded-for': uniqueIp() })).status).toBe(401);
+      expectTooMany(await email(guess, uniqueEmail(), serverIp, { 'auth0-forwarded-for': uniqueIp() }), 3, 3600);
+      expectTooMany(await email(backend, uniqueEmail(), serverIp, { 'auth0-forwarded-for': uniqueIp() }), 3, 3600);
+    });
+
     it('should ignore it from a client that is not trusted, and values that are not an IP, counting the connecting IP', async () => {
       const untrusted = await createClient(t.dataSource);
       const trusted = await createClient(t.dataSource, { trustForwardedFor: true });
