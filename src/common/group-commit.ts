@@ -51,7 +51,8 @@ export class GroupCommit<T, R = void> {
         batch.forEach((w, i) => w.resolve(results[i]));
       } catch (err) {
         if (batch.length === 1 || !this.retryItemsAlone(err)) for (const w of batch) w.reject(err);
-        else for (const w of batch) await this.flushChecked([w.item]).then(([result]) => w.resolve(result), w.reject);
+        // In parallel: with one flush in flight, everything submitted meanwhile waits for these retries.
+        else await Promise.all(batch.map((w) => this.flushChecked([w.item]).then(([result]) => w.resolve(result), w.reject)));
       }
     }
     this.flushing = false;

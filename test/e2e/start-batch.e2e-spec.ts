@@ -8,8 +8,7 @@ describe('start_verifications(jsonb)', () => {
   let client: TestClient;
 
   beforeAll(async () => {
-    // Nothing here wakes the relay, and its timer is pushed past the test, so outbox rows stay where the batch left them.
-    t = await startTestApp({ env: { OUTBOX_RELAY_INTERVAL_MS: '3600000' } });
+    t = await startTestApp();
     client = await createClient(t.dataSource);
   });
   afterAll(() => t.close());
@@ -30,35 +29,51 @@ describe('start_verifications(jsonb)', () => {
     queue: 'email',
     payload: { verificationId: 'x', sealedSecret: 'y' },
   });
-  const batch = (items: Array<ReturnType<typeof item>>) => t.dataSource.query('SELECT start_verifications($1::jsonb)', [JSON.stringify(items)]);
-  const rows = (ids: string[]): Promise<Array<{ id: string; superseded_at: Date | null; outbox: boolean; auth_params: object; request_language: string }>> =>
-    t.dataSource.query(
+  type Query = (sql: string, params: unknown[]) => Promise<unknown>;
+  const batch = (query: Query, items: Array<ReturnType<typeof item>>) => query('SELECT start_verifications($1::jsonb)', [JSON.stringify(items)]);
+  const rows = (query: Query, ids: string[]) =>
+    query(
       `SELECT v.id, v.superseded_at, v.auth_params, v.request_language, EXISTS (SELECT 1 FROM delivery_outbox o WHERE o.verification_id = v.id) AS outbox
          FROM verifications v WHERE v.id = ANY($1) ORDER BY v.created_at`,
       [ids],
-    );
+    ) as Promise<Array<{ id: string; superseded_at: Date | null; outbox: boolean; auth_params: object; request_language: string }>>;
+
+  /** Runs `body` in a transaction that is rolled back: no other test's relay ever sees these rows. */
+  const rolledBack = async (body: (query: Query) => Promise<void>) => {
+    const runner = t.dataSource.createQueryRunner();
+    await runner.startTransaction();
+    try {
+      await body((sql, params) => runner.query(sql, params));
+    } finally {
+      await runner.rollbackTransaction();
+      await runner.release();
+    }
+  };
 
   it('should supersede earlier records and earlier starts of the same batch, and give only live records an outbox row', async () => {
     const [a, b] = [uniqueEmail(), uniqueEmail()];
     const before = item(a, '2026-11-26T10:00:00Z');
-    await batch([before]);
     const later = [item(a, '2026-11-26T10:00:01Z'), item(b, '2026-11-26T10:00:02Z'), item(a, '2026-11-26T10:00:03Z')];
-    await batch(later);
+    await rolledBack(async (query) => {
+      await batch(query, [before]);
+      await batch(query, later);
 
-    const result = await rows([before, ...later].map((i) => i.id));
-    expect(result.map((r) => [r.id, r.superseded_at?.toISOString() ?? null, r.outbox])).toEqual([
-      [before.id, '2026-11-26T10:00:01.000Z', true], // the relay drops this row as not live
-      [later[0].id, '2026-11-26T10:00:03.000Z', false],
-      [later[1].id, null, true],
-      [later[2].id, null, true],
-    ]);
-    expect(result[3]).toMatchObject({ auth_params: { scope: 'openid' }, request_language: 'fr' });
+      const result = await rows(query, [before, ...later].map((i) => i.id));
+      expect(result.map((r) => [r.id, r.superseded_at?.toISOString() ?? null, r.outbox])).toEqual([
+        [before.id, '2026-11-26T10:00:01.000Z', true], // the relay drops this row as not live
+        [later[0].id, '2026-11-26T10:00:03.000Z', false],
+        [later[1].id, null, true],
+        [later[2].id, null, true],
+      ]);
+      expect(result[3]).toMatchObject({ auth_params: { scope: 'openid' }, request_language: 'fr' });
+    });
   });
 
   it('should write nothing of a batch with a bad item', async () => {
     const good = item(uniqueEmail(), '2026-11-26T11:00:00Z');
     const bad = { ...item(uniqueEmail(), '2026-11-26T11:00:01Z'), connection: 'no-such-connection' };
-    await expect(batch([good, bad])).rejects.toThrow(/foreign key/);
-    expect(await rows([good.id, bad.id])).toEqual([]);
+    const query: Query = (sql, params) => t.dataSource.query(sql, params);
+    await expect(batch(query, [good, bad])).rejects.toThrow(/foreign key/);
+    expect(await rows(query, [good.id, bad.id])).toEqual([]);
   });
 });
