@@ -1,4 +1,6 @@
+import type { Worker } from 'node:worker_threads';
 import { QueueName } from '../../src/delivery/delivery.constants';
+import { OutboxRelayHost } from '../../src/delivery/outbox-relay.host';
 import { createClient, uniqueEmail, uniquePhone, type TestClient } from '../utils/factories';
 import { QueueInspector } from '../utils/queue-inspector';
 import { RedisProcess, waitFor } from '../utils/redis-process';
@@ -89,5 +91,31 @@ describe('POST /passwordless/start while Redis is down', () => {
     await redis.restart();
     const outboxRows = () => t.dataSource.query('SELECT 1 FROM delivery_outbox WHERE verification_id = $1', [res.body._id]);
     await waitFor(async () => (await outboxRows()).length === 0, 15000);
+  });
+});
+
+describe('the outbox relay thread', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t.close());
+  /** The host's current thread (a private field: killing it from outside is what a crash looks like). */
+  const relayThread = () => t.app.get<OutboxRelayHost, { thread?: Worker }>(OutboxRelayHost).thread;
+
+  it('should be restarted after it dies, and then queue what was started meanwhile', async () => {
+    const client = await createClient(t.dataSource);
+    const thread = relayThread();
+    await thread!.terminate();
+    const res = await t.post('/passwordless/start', { client_id: client.clientId, client_secret: client.secret, connection: 'email', email: uniqueEmail(), send: 'code' });
+    expect(res.status).toBe(200);
+    const inspector = new QueueInspector(t.config);
+    try {
+      expect((await inspector.job(QueueName.Email, res.body._id as string, 15000))?.data.verificationId).toBe(res.body._id);
+    } finally {
+      await inspector.close();
+    }
+    expect(relayThread()).not.toBe(thread);
   });
 });
