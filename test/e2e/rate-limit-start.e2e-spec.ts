@@ -53,7 +53,8 @@ describe('POST /passwordless/start limits', () => {
     expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(Number(res.headers.get('retry-after'))).toBeLessThanOrEqual(maxRetryAfter);
     const resetInSeconds = Number(res.headers.get('x-ratelimit-reset')) - clock.now().getTime() / 1000;
-    expect(Math.abs(resetInSeconds - Number(res.headers.get('retry-after')))).toBeLessThanOrEqual(1);
+    // Both round up to whole seconds (1 s apart at most), and the clock has moved on since the server read it.
+    expect(Math.abs(resetInSeconds - Number(res.headers.get('retry-after')))).toBeLessThanOrEqual(1.5);
   };
 
   it('should allow 3 starts per IP with X-RateLimit headers, then answer Auth0’s 429 without writing, and slide back open', async () => {
