@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../config/app-config';
 import type { DeliveryQueue } from './delivery.queue';
-import { OutboxRelay } from './outbox.relay';
+import { BUSY_PASS_INTERVAL_MS, OutboxRelay } from './outbox.relay';
 import type { OutboxRepository, OutboxRow } from './outbox.repository';
 
 const RELAY_INTERVAL_MS = 250;
@@ -11,17 +11,19 @@ describe(OutboxRelay.name, () => {
   const row: OutboxRow = { verificationId: 'a'.repeat(24), queue: 'email' as OutboxRow['queue'], payload: { verificationId: 'a'.repeat(24), sealedSecret: 's' }, live: true };
   let passes: Array<() => Promise<void>>;
   let enqueued: number;
+  let rowsPerPass: number;
   let relay: OutboxRelay;
 
   beforeEach(() => {
     passes = [];
     enqueued = 0;
+    rowsPerPass = 1;
     const outbox = {
-      // Each pass takes one row and publishes it; a test controls when it may finish.
+      // Each pass takes rowsPerPass rows and publishes them; a test controls when it may finish.
       takeBatch: async (_limit: number, publish: (rows: OutboxRow[]) => Promise<void>) => {
         await (passes.shift() ?? (() => Promise.resolve()))();
-        await publish([row]);
-        return 1;
+        await publish(Array<OutboxRow>(rowsPerPass).fill(row));
+        return rowsPerPass;
       },
       recordRelayFailure: () => Promise.resolve(),
     } as unknown as OutboxRepository;
@@ -53,5 +55,22 @@ describe(OutboxRelay.name, () => {
 
     await sleep(RELAY_INTERVAL_MS * 1.5);
     expect(enqueued).toBeGreaterThanOrEqual(1);
+  });
+
+  it('should start a pass at once after a pass of one row, but space passes of several rows BUSY_PASS_INTERVAL_MS apart', async () => {
+    const startedAt: number[] = [];
+    passes.push(...Array.from({ length: 4 }, () => () => Promise.resolve(void startedAt.push(Date.now()))));
+    relay.wake();
+    relay.wake(); // during the first pass
+    await sleep(10);
+    expect(startedAt).toHaveLength(2);
+    expect(startedAt[1] - startedAt[0]).toBeLessThan(BUSY_PASS_INTERVAL_MS);
+
+    rowsPerPass = 2;
+    relay.wake();
+    relay.wake();
+    await sleep(BUSY_PASS_INTERVAL_MS * 3); // the relay's timer was set first, so it fires first
+    expect(startedAt).toHaveLength(4);
+    expect(startedAt[3] - startedAt[2]).toBeGreaterThanOrEqual(BUSY_PASS_INTERVAL_MS - 1);
   });
 });

@@ -5,6 +5,14 @@ import { OutboxRepository } from './outbox.repository';
 
 /** Rows per claim-and-publish transaction. */
 const BATCH_SIZE = 200;
+/**
+ * After a pass that took several rows (the API is busy), the next one starts no sooner than this after it. A pass has
+ * a fixed cost (a transaction, a claiming statement, an `addBulk`) that back-to-back passes of a few rows each paid
+ * again and again: spacing them took the whole machine's CPU per start from 1.03 to 0.75 ms in the benchmark
+ * (docs/benchmarks.md). A pass that took one row or none (light load) is followed at once, so an idle service adds no
+ * delay.
+ */
+export const BUSY_PASS_INTERVAL_MS = 20;
 
 /**
  * Transactional outbox relay, the only producer of delivery jobs. A start commits its record and outbox row, calls
@@ -22,6 +30,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   /** After a failed pass (Redis down, most likely) only the timer starts the next one, not every start. */
   private waitingForTimer = false;
   private stopped = false;
+  /** No pass before this time (epoch ms): see BUSY_PASS_INTERVAL_MS. */
+  private nextPassAt = 0;
 
   constructor(
     private readonly outbox: OutboxRepository,
@@ -58,8 +68,13 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private async drain(): Promise<void> {
     try {
       while (this.woken && !this.stopped) {
+        const wait = this.nextPassAt - Date.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         this.woken = false;
-        if ((await this.relayOnce()) === BATCH_SIZE) this.woken = true;
+        const startedAt = Date.now();
+        const taken = await this.relayOnce();
+        if (taken === BATCH_SIZE) this.woken = true;
+        this.nextPassAt = taken > 1 ? startedAt + BUSY_PASS_INTERVAL_MS : 0;
       }
     } catch (err) {
       this.waitingForTimer = true;
