@@ -36,6 +36,8 @@ export class OutboxRelayHost implements OnApplicationBootstrap, OnApplicationShu
   private readonly logger = new Logger(OutboxRelayHost.name);
   private readonly wakeFlag = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
   private thread?: Worker;
+  /** A thread started but not yet ready (at boot, or being restarted). */
+  private booting?: Worker;
   private stopping = false;
 
   constructor(
@@ -49,6 +51,8 @@ export class OutboxRelayHost implements OnApplicationBootstrap, OnApplicationShu
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
+    // One still booting has no relay running yet: it can simply go.
+    await this.booting?.terminate();
     const thread = this.thread;
     if (!thread) return;
     const exited = new Promise((resolve) => thread.once('exit', resolve));
@@ -66,6 +70,7 @@ export class OutboxRelayHost implements OnApplicationBootstrap, OnApplicationShu
   private startThread(): Promise<void> {
     const data: RelayThreadData = { config: this.config, wakeFlag: this.wakeFlag };
     const thread = new Worker(this.script, { workerData: data, resourceLimits: THREAD_RESOURCE_LIMITS });
+    this.booting = thread;
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => void thread.terminate(), BOOT_TIMEOUT_MS);
       let ready = false;
@@ -73,6 +78,8 @@ export class OutboxRelayHost implements OnApplicationBootstrap, OnApplicationShu
         if (message !== RelayThreadMessage.Ready) return;
         ready = true;
         clearTimeout(timer);
+        this.booting = undefined;
+        if (this.stopping) return void thread.terminate().then(() => resolve());
         this.thread = thread;
         // Whatever was committed while no thread was listening is in the outbox: take it now.
         Atomics.store(this.wakeFlag, 0, 0);
@@ -83,6 +90,7 @@ export class OutboxRelayHost implements OnApplicationBootstrap, OnApplicationShu
       thread.once('exit', (code) => {
         clearTimeout(timer);
         if (this.thread === thread) this.thread = undefined;
+        if (this.booting === thread) this.booting = undefined;
         if (!ready) return reject(new Error(`outbox relay thread exited with code ${code} before it was ready`));
         if (this.stopping) return;
         this.logger.error(`Outbox relay thread exited with code ${code}; restarting in ${RESTART_DELAY_MS} ms`);

@@ -41,7 +41,7 @@ async function run(): Promise<void> {
       Atomics.store(wakeFlag, 0, 0);
       relay.wake();
     } else if (message === RelayThreadMessage.Stop) {
-      void app.close().then(() => port.close());
+      void app.close().finally(() => port.close());
     }
   });
   port.postMessage(RelayThreadMessage.Ready);

@@ -30,7 +30,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   /** After a failed pass (Redis down, most likely) only the timer starts the next one, not every start. */
   private waitingForTimer = false;
   private stopped = false;
-  /** No pass before this time (epoch ms): see BUSY_PASS_INTERVAL_MS. */
+  /** No pass before this time (`performance.now()`, which a wall-clock change cannot move): see BUSY_PASS_INTERVAL_MS. */
   private nextPassAt = 0;
 
   constructor(
@@ -68,10 +68,10 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private async drain(): Promise<void> {
     try {
       while (this.woken && !this.stopped) {
-        const wait = this.nextPassAt - Date.now();
+        const wait = this.nextPassAt - performance.now();
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         this.woken = false;
-        const startedAt = Date.now();
+        const startedAt = performance.now();
         const taken = await this.relayOnce();
         if (taken === BATCH_SIZE) this.woken = true;
         this.nextPassAt = taken > 1 ? startedAt + BUSY_PASS_INTERVAL_MS : 0;
