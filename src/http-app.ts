@@ -2,6 +2,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
 import { refuseNulInUrls, registerBodyParsers } from './common/body-parsers';
+import { loggerLevels } from './common/logger-levels';
 import type { AppConfig } from './config/app-config';
 
 /** `tls` serves HTTPS directly (tests that must look like a real tenant to the Auth0 SDK); production terminates TLS in front. */
@@ -31,9 +32,4 @@ export async function configureHttpApp(app: NestFastifyApplication): Promise<Nes
 export async function createHttpApp(config: AppConfig): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(AppModule, createFastifyAdapter(config), nestAppOptions(config));
   return configureHttpApp(app);
-}
-
-export function loggerLevels(level: AppConfig['logLevel']): Array<'error' | 'warn' | 'log' | 'debug' | 'verbose'> {
-  const order = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
-  return order.slice(0, order.indexOf(level) + 1);
 }

@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ConfigError, loadConfig } from './config/app-config';
 import { WorkerModule } from './delivery/worker/worker.module';
-import { loggerLevels } from './http-app';
+import { loggerLevels } from './common/logger-levels';
 
 /** Worker process: no HTTP API, consumes the queues in WORKER_QUEUES; SIGTERM lets in-flight jobs finish. */
 async function bootstrap(): Promise<void> {

@@ -18,7 +18,8 @@ export interface GroupCommitOptions {
 /**
  * Group commit: one flush runs at a time; items submitted while it runs wait and go together in the next one. An idle
  * caller is flushed at once (no timer, no added latency); under load N callers cost one round trip. (One flush in
- * flight, not several: the batches are then as large as the load allows, and per-batch costs dominate small batches.) Every caller's promise settles with its own item's outcome, and with its own item's result when the
+ * flight, not several: the batches are then as large as the load allows, and per-batch costs dominate small batches.)
+ * Every caller's promise settles with its own item's outcome, and with its own item's result when the
  * flush returns them.
  */
 export class GroupCommit<T, R = void> {

@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { parentPort, workerData } from 'node:worker_threads';
 import { AppConfig } from '../config/app-config';
 import { DatabaseModule } from '../database/database.module';
-import { loggerLevels } from '../http-app';
+import { loggerLevels } from '../common/logger-levels';
 import { DeliveryProducerModule } from './delivery-producer.module';
 import { OutboxRelay } from './outbox.relay';
 import { RelayThreadMessage, type RelayThreadData } from './outbox-relay.host';
