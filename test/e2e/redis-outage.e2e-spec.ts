@@ -22,24 +22,34 @@ describe('POST /passwordless/start while Redis is down', () => {
     await redis.stop();
   });
 
-  it('should still answer 200 and end in a queued job once Redis returns (transactional outbox)', async () => {
+  const emailStart = (email = uniqueEmail()) =>
+    t.post('/passwordless/start', { client_id: client.clientId, client_secret: client.secret, connection: 'email', email, send: 'code' });
+  /** The record's job on the email queue, read through a connection made after Redis is back (waits as QueueInspector.job). */
+  const emailJob = async (id: string, timeoutMs?: number) => {
+    const inspector = new QueueInspector(t.config);
+    try {
+      return await inspector.job(QueueName.Email, id, timeoutMs);
+    } finally {
+      await inspector.close();
+    }
+  };
+  /** Stops Redis, then starts: the answer must still be 200 (the outbox holds the job). Returns the record id. */
+  const emailStartWhileRedisDown = async () => {
     await redis.stop();
-    const res = await t.post('/passwordless/start', { client_id: client.clientId, client_secret: client.secret, connection: 'email', email: uniqueEmail(), send: 'code' });
+    const res = await emailStart();
     expect(res.status).toBe(200);
-    const id = res.body._id as string;
+    return res.body._id as string;
+  };
+
+  it('should still answer 200 and end in a queued job once Redis returns (transactional outbox)', async () => {
+    const id = await emailStartWhileRedisDown();
     const outboxRows = () => t.dataSource.query('SELECT relay_attempts FROM delivery_outbox WHERE verification_id = $1', [id]);
     expect(await outboxRows()).toHaveLength(1);
 
     await redis.restart();
     await waitFor(async () => (await outboxRows()).length === 0, 15000);
 
-    const inspector = new QueueInspector(t.config);
-    try {
-      const job = await inspector.job(QueueName.Email, id);
-      expect(job?.data.verificationId).toBe(id);
-    } finally {
-      await inspector.close();
-    }
+    expect((await emailJob(id))?.data.verificationId).toBe(id);
     const [row] = await t.dataSource.query('SELECT delivery_status FROM verifications WHERE id = $1', [id]);
     expect(row.delivery_status).toBe('queued');
   });
@@ -47,9 +57,8 @@ describe('POST /passwordless/start while Redis is down', () => {
   it('should queue only the latest of two starts made while Redis was down (the superseded row is dropped)', async () => {
     await redis.stop();
     const email = uniqueEmail();
-    const body = { client_id: client.clientId, client_secret: client.secret, connection: 'email', email, send: 'code' };
-    const first = await t.post('/passwordless/start', body);
-    const second = await t.post('/passwordless/start', body);
+    const first = await emailStart(email);
+    const second = await emailStart(email);
     expect([first.status, second.status]).toEqual([200, 200]);
     const ids = [first.body._id as string, second.body._id as string];
     const outboxRows = () => t.dataSource.query('SELECT 1 FROM delivery_outbox WHERE verification_id = ANY($1)', [ids]);
@@ -58,20 +67,12 @@ describe('POST /passwordless/start while Redis is down', () => {
     await redis.restart();
     await waitFor(async () => (await outboxRows()).length === 0, 15000);
 
-    const inspector = new QueueInspector(t.config);
-    try {
-      expect((await inspector.job(QueueName.Email, ids[1]))?.data.verificationId).toBe(ids[1]);
-      expect(await inspector.job(QueueName.Email, ids[0], 0)).toBeUndefined();
-    } finally {
-      await inspector.close();
-    }
+    expect((await emailJob(ids[1]))?.data.verificationId).toBe(ids[1]);
+    expect(await emailJob(ids[0], 0)).toBeUndefined();
   });
 
   it('should keep an outbox row whose queue this version does not know, counting the failed relay passes', async () => {
-    await redis.stop();
-    const res = await t.post('/passwordless/start', { client_id: client.clientId, client_secret: client.secret, connection: 'email', email: uniqueEmail(), send: 'code' });
-    expect(res.status).toBe(200);
-    const id = res.body._id as string;
+    const id = await emailStartWhileRedisDown();
     await t.dataSource.query(`UPDATE delivery_outbox SET queue = 'fax' WHERE verification_id = $1`, [id]);
     await redis.restart();
 
