@@ -7,6 +7,15 @@ export interface Measurement extends LoadResult {
   cpuMsPerRequest: number;
   /** CPU per completed request elsewhere: Postgres (all its processes), Redis, the load generator, the whole machine. */
   cpuSplit: CpuSplit;
+  /** Read and write system calls (socket I/O included) per completed request, per process group. */
+  syscalls: SyscallSplit;
+}
+
+export interface SyscallSplit {
+  server: number;
+  postgres: number;
+  redis: number;
+  load: number;
 }
 
 export interface CpuSplit {
@@ -27,6 +36,7 @@ export interface Summary {
   rssPeakMb: number;
   cpuMsPerRequest: number;
   cpuSplit: CpuSplit;
+  syscalls: SyscallSplit;
 }
 
 /** Targets from issue 6, relative to the floor. */
@@ -55,6 +65,12 @@ export function summarise(scenario: Scenario, rounds: Measurement[]): Summary {
       redis: median(rounds.map((r) => r.cpuSplit.redis)),
       load: median(rounds.map((r) => r.cpuSplit.load)),
       machine: median(rounds.map((r) => r.cpuSplit.machine)),
+    },
+    syscalls: {
+      server: median(rounds.map((r) => r.syscalls.server)),
+      postgres: median(rounds.map((r) => r.syscalls.postgres)),
+      redis: median(rounds.map((r) => r.syscalls.redis)),
+      load: median(rounds.map((r) => r.syscalls.load)),
     },
   };
 }
@@ -86,6 +102,16 @@ export function table(summaries: Summary[]): string {
 export function cpuSplitTable(summaries: Summary[]): string {
   const header = ['scenario', 'server', 'postgres', 'redis', 'load generator', 'whole machine'];
   const rows = summaries.map((s) => [s.scenario.label, ...[s.cpuMsPerRequest, s.cpuSplit.postgres, s.cpuSplit.redis, s.cpuSplit.load, s.cpuSplit.machine].map((ms) => fixed(ms, 2))]);
+  return [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
+
+/**
+ * System calls per request: on loopback a socket write also runs the receiver's network stack and wakes it, so the
+ * number of writes (not only the bytes) is a cost the CPU table spreads over every process.
+ */
+export function syscallTable(summaries: Summary[]): string {
+  const header = ['scenario', 'server', 'postgres', 'redis', 'load generator'];
+  const rows = summaries.map((s) => [s.scenario.label, ...[s.syscalls.server, s.syscalls.postgres, s.syscalls.redis, s.syscalls.load].map((n) => fixed(n, 1))]);
   return [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
 

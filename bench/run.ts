@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { BenchEnvironment } from './bench-environment';
 import { runLoad } from './load';
-import { cpuSplitTable, roundsDetail, summarise, table, targetVerdicts, type Measurement } from './report';
+import { cpuSplitTable, syscallTable, roundsDetail, summarise, table, targetVerdicts, type Measurement } from './report';
 import { startScenarios, type Scenario, type ServerKind } from './scenarios';
 import { machineBusyMs, pidsNamed, redisServerPid, spentBetween, usageOf } from './proc-usage';
 import { ServerProcess } from './server-process';
@@ -111,10 +111,11 @@ async function measure(scenario: Scenario, server: ServerProcess, redisPid: numb
   const busy = machineBusyMs() - busyBefore;
   const after = usageOf(processes);
   const perRequest = (ms: number) => ms / Math.max(1, result.completed);
-  const spent = (group: keyof typeof processes) => perRequest(spentBetween(before, after, group, 'cpu'));
+  const spent = (group: keyof typeof processes, what: 'cpu' | 'calls' = 'cpu') => perRequest(spentBetween(before, after, group, what));
   const cpuMsPerRequest = spent('server');
   const cpuSplit = { postgres: spent('postgres'), redis: spent('redis'), load: spent('load'), machine: perRequest(busy) };
-  const measurement = { ...result, errors: result.errors + warmup.errors, rssPeakBytes: peakRss(), cpuMsPerRequest, cpuSplit };
+  const syscalls = { server: spent('server', 'calls'), postgres: spent('postgres', 'calls'), redis: spent('redis', 'calls'), load: spent('load', 'calls') };
+  const measurement = { ...result, errors: result.errors + warmup.errors, rssPeakBytes: peakRss(), cpuMsPerRequest, cpuSplit, syscalls };
   if (measurement.errors > 0) console.log(`  ${scenario.key}: ${measurement.errors} errors, statuses ${JSON.stringify({ ...warmup.statusCounts, ...result.statusCounts })}`);
   return measurement;
 }
@@ -153,6 +154,7 @@ async function main(): Promise<void> {
     console.log(`\n${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, Node ${process.version}; ${settings.rounds} round(s) of ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s at ${settings.connections} connections, pool ${settings.poolSize}; medians\n`);
     console.log(table(summaries));
     console.log(`\nCPU ms per request across the machine (medians):\n${cpuSplitTable(summaries)}`);
+    console.log(`\nRead/write system calls per request (medians):\n${syscallTable(summaries)}`);
     console.log(`\nPer round:\n${roundsDetail(summaries)}`);
     // A one-second smoke run says nothing about the targets; only full runs are judged against them.
     const verdicts = settings.smoke || settings.rate ? [] : targetVerdicts(summaries);

@@ -1,21 +1,19 @@
 import { Injectable } from '@nestjs/common';
-import { decodeProtectedHeader, errors as joseErrors, importJWK, jwtVerify, type JWTPayload } from 'jose';
-import { ApiError, invalidClient, temporarilyUnavailable } from '../common/api-error';
+import type { KeyObject } from 'node:crypto';
+import { invalidClient, temporarilyUnavailable } from '../common/api-error';
 import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
 import { AssertionReplayStore } from './assertion-replay.store';
 import type { ClientEntity, PublicJwk } from './client.entity';
+import { importVerificationKey, MalformedJwsError, parseCompactJws, signatureMatches, type CompactJws, type JsonObject, type JwsAlgorithm } from './jws-compact';
 
 export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
-/** Auth0 accepts RS256, RS384 and PS256 for Private Key JWT; ES256 is added. Never HS* or none (RFC 7523 §3). */
-export const ASSERTION_ALGORITHMS = ['RS256', 'RS384', 'PS256', 'ES256'];
 const MAX_ASSERTION_BYTES = 2048;
 const MAX_CLAIM_LENGTH = 64;
 const MAX_LIFETIME_SECONDS = 300;
 const CLOCK_TOLERANCE_SECONDS = 10;
-
-type ImportedKey = Awaited<ReturnType<typeof importJWK>>;
+const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'jti'];
 
 /**
  * private_key_jwt (RFC 7523, OIDC Core §9) as Auth0 documents it: iss = sub = client_id, aud = the issuer base URL
@@ -23,7 +21,7 @@ type ImportedKey = Awaited<ReturnType<typeof importJWK>>;
  */
 @Injectable()
 export class ClientAssertionVerifier {
-  private readonly importedKeys = new WeakMap<PublicJwk, Map<string, Promise<ImportedKey | undefined>>>();
+  private readonly importedKeys = new WeakMap<PublicJwk, Map<JwsAlgorithm, KeyObject | undefined>>();
 
   constructor(
     private readonly config: AppConfig,
@@ -33,17 +31,11 @@ export class ClientAssertionVerifier {
 
   async verify(client: ClientEntity, assertion: string, endpointPath: string): Promise<void> {
     if (Buffer.byteLength(assertion) > MAX_ASSERTION_BYTES) throw invalidClient('assertion exceeds 2048 bytes');
-    const header = this.safeHeader(assertion);
-    if (!header.alg || !ASSERTION_ALGORITHMS.includes(header.alg)) throw invalidClient(`alg ${String(header.alg)} not allowed`);
-
-    const payload = await this.verifyWithAnyKey(client, assertion, header.alg, header.kid, endpointPath);
+    const jws = parseAssertion(assertion);
+    // The signature first: nothing in the claims means anything until the client is known to have made them.
+    if (!this.signedByClient(client, jws)) throw invalidClient('signature did not verify with any registered key');
     const nowSeconds = Math.floor(this.clock.now().getTime() / 1000);
-    const exp = payload.exp as number;
-    if (typeof payload.iat === 'number' && payload.iat > nowSeconds + CLOCK_TOLERANCE_SECONDS) throw invalidClient('assertion iat is in the future');
-    if (exp - nowSeconds > MAX_LIFETIME_SECONDS + CLOCK_TOLERANCE_SECONDS) throw invalidClient('assertion lifetime exceeds 5 minutes');
-    const jti = payload.jti;
-    if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_CLAIM_LENGTH) throw invalidClient('jti missing or too long');
-    if (client.clientId.length > MAX_CLAIM_LENGTH) throw invalidClient('client_id too long for an assertion');
+    const { jti, exp } = this.checkClaims(client, jws.payload, endpointPath, nowSeconds);
 
     const ttlMs = (exp - nowSeconds + CLOCK_TOLERANCE_SECONDS) * 1000;
     let firstUse: boolean;
@@ -56,61 +48,61 @@ export class ClientAssertionVerifier {
     if (!firstUse) throw invalidClient('assertion jti replayed');
   }
 
-  private safeHeader(assertion: string): { alg?: string; kid?: string } {
-    try {
-      return decodeProtectedHeader(assertion);
-    } catch {
-      throw invalidClient('assertion is not a JWS');
-    }
+  /** Auth0's SDKs send no `kid`, so every registered key that fits the algorithm is tried. */
+  private signedByClient(client: ClientEntity, jws: CompactJws): boolean {
+    const { alg, kid } = jws.header;
+    return (client.jwks?.keys ?? []).some((jwk) => {
+      if ((kid && jwk.kid && jwk.kid !== kid) || (jwk.alg && jwk.alg !== alg) || jwk.use === 'enc') return false;
+      const key = this.importKey(jwk, alg);
+      return key !== undefined && signatureMatches(jws, key);
+    });
   }
 
-  /** Auth0's SDKs send no `kid`, so every registered key that fits the algorithm is tried. */
-  private async verifyWithAnyKey(client: ClientEntity, assertion: string, alg: string, kid: string | undefined, endpointPath: string): Promise<JWTPayload> {
-    const candidates = (client.jwks?.keys ?? []).filter((jwk) => (!kid || !jwk.kid || jwk.kid === kid) && (!jwk.alg || jwk.alg === alg) && jwk.use !== 'enc');
+  /** RFC 7519 §4.1 and RFC 7523 §3, with Auth0's limits on lifetime and claim length. */
+  private checkClaims(client: ClientEntity, claims: JsonObject, endpointPath: string, nowSeconds: number): { jti: string; exp: number } {
+    const missing = REQUIRED_CLAIMS.find((claim) => !Object.hasOwn(claims, claim));
+    if (missing) throw invalidClient(`assertion has no ${missing} claim`);
+    if (claims.iss !== client.clientId) throw invalidClient('assertion iss is not the client_id');
+    if (claims.sub !== client.clientId) throw invalidClient('assertion sub is not the client_id');
+    // RFC 7523 §3: the audience identifies this authorization server; never derived from the request target.
     const audience = [this.config.issuerBaseUrl, new URL(endpointPath.replace(/^\//, ''), this.config.issuerBaseUrl).toString()];
-    let lastReason = 'no usable key';
-    for (const jwk of candidates) {
-      const key = await this.importKey(jwk, alg);
-      if (!key) continue;
-      try {
-        const { payload } = await jwtVerify(assertion, key, {
-          algorithms: [alg],
-          issuer: client.clientId,
-          subject: client.clientId,
-          audience,
-          requiredClaims: ['exp', 'jti', 'iss', 'sub', 'aud'],
-          clockTolerance: CLOCK_TOLERANCE_SECONDS,
-          currentDate: this.clock.now(),
-        });
-        return payload;
-      } catch (err) {
-        if (err instanceof joseErrors.JWSSignatureVerificationFailed) continue;
-        if (err instanceof ApiError) throw err;
-        lastReason = err instanceof joseErrors.JOSEError ? `${err.code}: ${err.message}` : 'verification failed';
-        throw invalidClient(lastReason);
-      }
+    const aud = claims.aud;
+    if (!(typeof aud === 'string' ? audience.includes(aud) : Array.isArray(aud) && audience.some((accepted) => aud.includes(accepted)))) {
+      throw invalidClient('assertion aud is not this server');
     }
-    throw invalidClient(`signature did not verify with any registered key (${lastReason})`);
+    const { exp, nbf, iat, jti } = claims;
+    if (!isNumericDate(exp) || (nbf !== undefined && !isNumericDate(nbf)) || (iat !== undefined && !isNumericDate(iat))) {
+      throw invalidClient('assertion exp, nbf or iat is not a NumericDate');
+    }
+    if (exp <= nowSeconds - CLOCK_TOLERANCE_SECONDS) throw invalidClient('assertion expired');
+    if (exp - nowSeconds > MAX_LIFETIME_SECONDS + CLOCK_TOLERANCE_SECONDS) throw invalidClient('assertion lifetime exceeds 5 minutes');
+    if (nbf !== undefined && nbf > nowSeconds + CLOCK_TOLERANCE_SECONDS) throw invalidClient('assertion not valid yet (nbf)');
+    if (iat !== undefined && iat > nowSeconds + CLOCK_TOLERANCE_SECONDS) throw invalidClient('assertion iat is in the future');
+    if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_CLAIM_LENGTH) throw invalidClient('jti missing or too long');
+    if (client.clientId.length > MAX_CLAIM_LENGTH) throw invalidClient('client_id too long for an assertion');
+    return { jti, exp };
   }
 
   /**
    * Imported keys are kept per JWK object: the client row (and so its JWK objects) is reused while the lookup cache
    * holds it, so a key is parsed once per client refresh instead of on every request; a changed row brings new objects.
    */
-  private importKey(jwk: PublicJwk, alg: string): Promise<ImportedKey | undefined> {
+  private importKey(jwk: PublicJwk, alg: JwsAlgorithm): KeyObject | undefined {
     let byAlg = this.importedKeys.get(jwk);
-    if (!byAlg) this.importedKeys.set(jwk, (byAlg = new Map<string, Promise<ImportedKey | undefined>>()));
-    let key = byAlg.get(alg);
-    if (!key) byAlg.set(alg, (key = importPublicKey(jwk, alg)));
-    return key;
+    if (!byAlg) this.importedKeys.set(jwk, (byAlg = new Map<JwsAlgorithm, KeyObject | undefined>()));
+    if (!byAlg.has(alg)) byAlg.set(alg, importVerificationKey(jwk, alg));
+    return byAlg.get(alg);
   }
 }
 
-async function importPublicKey(jwk: PublicJwk, alg: string): Promise<ImportedKey | undefined> {
+function parseAssertion(assertion: string): CompactJws {
   try {
-    const { d: _private, ...publicPart } = jwk; // only ever use the public half, even if a private JWK was registered
-    return await importJWK(publicPart as Parameters<typeof importJWK>[0], alg);
-  } catch {
-    return undefined;
+    return parseCompactJws(assertion);
+  } catch (err) {
+    if (err instanceof MalformedJwsError) throw invalidClient(`assertion: ${err.message}`);
+    throw err;
   }
 }
+
+/** RFC 7519 §2: a JSON number of seconds; a finite one (JSON allows 1e400, which parses to Infinity). */
+const isNumericDate = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
