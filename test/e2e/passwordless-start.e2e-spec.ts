@@ -330,12 +330,15 @@ describe('POST /passwordless/start', () => {
       ['text that is not JSON', 'client_id=abc', 'text/plain'],
       ['a NUL byte in client_id', '{"client_id":"a\\u0000b","connection":"email","email":"a@b.co"}', 'application/json'],
       ['a NUL byte in connection', '{"client_id":"x","connection":"em\\u0000ail","email":"a@b.co"}', 'application/json'],
+      ['a raw NUL character in a JSON string', '{"client_id":"a\u0000b","connection":"email","email":"a@b.co"}', 'application/json'],
       ['a NUL byte in a form authParams value', 'client_id=x&connection=email&email=a%40b.co&authParams%5Bstate%5D=%00', 'application/x-www-form-urlencoded'],
     ];
 
     it('should refuse a __proto__ key from an authenticated client (JSON and form)', async () => {
       const json = JSON.stringify(withSecret(web, { connection: 'email', email: uniqueEmail() })).replace('{', '{"__proto__":{"admin":true},');
       expect((await t.post('/passwordless/start', json)).status).toBe(400);
+      const escaped = JSON.stringify(withSecret(web, { connection: 'email', email: uniqueEmail() })).replace('{', '{"\\u005f_proto__":{"admin":true},');
+      expect((await t.post('/passwordless/start', escaped)).status).toBe(400);
       const form = `${new URLSearchParams({ client_id: web.clientId, client_secret: web.secret!, connection: 'email', email: uniqueEmail() }).toString()}&__proto__%5Badmin%5D=1`;
       expect((await t.post('/passwordless/start', form, { 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(400);
     });
