@@ -1,48 +1,57 @@
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { exportJWK, SignJWT } from 'jose';
 import { ApiError } from '../common/api-error';
 import type { AppConfig } from '../config/app-config';
 import type { AssertionReplayStore } from './assertion-replay.store';
 import { ClientAssertionVerifier } from './client-assertion.verifier';
-import type { ClientEntity } from './client.entity';
+import type { ClientEntity, PublicJwk } from './client.entity';
 
 const ISSUER = 'https://tenant.example.com/';
 const NOW = 1_800_000_000;
-const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const registered = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
-/** The replay store's contract (SET NX) without Redis, which the e2e tests exercise. */
+/** The replay store's contract (SET NX with a TTL) without Redis, which the e2e tests exercise. */
 class MemoryReplayStore {
-  readonly seen = new Set<string>();
-  markUsed(clientId: string, jti: string): Promise<boolean> {
+  readonly ttls = new Map<string, number>();
+  markUsed(clientId: string, jti: string, ttlMs: number): Promise<boolean> {
     const key = `${clientId}:${jti}`;
-    const firstUse = !this.seen.has(key);
-    this.seen.add(key);
+    const firstUse = !this.ttls.has(key);
+    if (firstUse) this.ttls.set(key, ttlMs);
     return Promise.resolve(firstUse);
   }
 }
 
 describe(ClientAssertionVerifier.name, () => {
+  let registeredJwk: PublicJwk;
   let client: ClientEntity;
+  let replay: MemoryReplayStore;
   let verifier: ClientAssertionVerifier;
 
   beforeAll(async () => {
-    client = { clientId: 'client-1', jwks: { keys: [await exportJWK(publicKey)] } } as ClientEntity;
+    registeredJwk = (await exportJWK(registered.publicKey)) as PublicJwk;
   });
   beforeEach(() => {
+    client = { clientId: 'client-1', jwks: { keys: [registeredJwk] } } as ClientEntity;
+    replay = new MemoryReplayStore();
     const clock = { now: () => new Date(NOW * 1000) };
-    verifier = new ClientAssertionVerifier({ issuerBaseUrl: ISSUER } as AppConfig, new MemoryReplayStore() as unknown as AssertionReplayStore, clock);
+    verifier = new ClientAssertionVerifier({ issuerBaseUrl: ISSUER } as AppConfig, replay as unknown as AssertionReplayStore, clock);
   });
 
-  const assertion = (claims: Record<string, unknown>) =>
-    new SignJWT({ iss: 'client-1', sub: 'client-1', aud: ISSUER, exp: NOW + 60, iat: NOW, jti: 'jti-1', ...claims }).setProtectedHeader({ alg: 'RS256' }).sign(privateKey);
-  const outcome = async (claims: Record<string, unknown>) => {
+  const assertion = (claims: Record<string, unknown>, key: KeyObject = registered.privateKey, header: Record<string, unknown> = {}) =>
+    new SignJWT({ iss: 'client-1', sub: 'client-1', aud: ISSUER, exp: NOW + 60, iat: NOW, jti: 'jti-1', ...claims })
+      .setProtectedHeader({ alg: 'RS256', ...header })
+      .sign(key);
+  /** 'accepted', or the status and the logged reason of the refusal (the body is the same for every 401). */
+  const outcomeOf = async (token: string) => {
     try {
-      await verifier.verify(client, await assertion(claims), '/passwordless/start');
+      await verifier.verify(client, token, '/passwordless/start');
       return 'accepted';
     } catch (err) {
-      return err instanceof ApiError ? `${err.status} ${err.error}` : String(err);
+      return err instanceof ApiError ? `${err.status} ${err.error}: ${err.detail}` : `unexpected ${String(err)}`;
     }
   };
+  const outcome = async (claims: Record<string, unknown>) => outcomeOf(await assertion(claims));
 
   it.each([
     ['the issuer URL as audience', {}],
@@ -50,39 +59,75 @@ describe(ClientAssertionVerifier.name, () => {
     ['an audience array holding the issuer', { aud: ['https://elsewhere.example.com/', ISSUER] }],
     ['an nbf within the clock tolerance', { nbf: NOW + 10 }],
     ['an exp just inside the clock tolerance', { exp: NOW - 9 }],
+    ['an exp 5 minutes ahead plus the clock tolerance', { exp: NOW + 310 }],
+    ['an iat within the clock tolerance', { iat: NOW + 10 }],
     ['no iat', { iat: undefined }],
   ])('should accept %s', async (_label, claims) => {
     expect(await outcome(claims)).toBe('accepted');
   });
 
   it.each([
-    ['no iss', { iss: undefined }],
-    ['no aud', { aud: undefined }],
-    ['no jti', { jti: undefined }],
-    ['an empty jti', { jti: '' }],
-    ['a jti over 64 characters', { jti: 'j'.repeat(65) }],
-    ['an audience array without this server', { aud: ['https://elsewhere.example.com/'] }],
-    ['a numeric iss', { iss: 1 }],
-    ['an exp that is a string', { exp: String(NOW + 60) }],
-    ['an nbf in the future', { nbf: NOW + 60 }],
-    ['an nbf that is not a number', { nbf: 'soon' }],
-    ['an iat that is not a number', { iat: 'now' }],
-    ['an exp at the end of the clock tolerance', { exp: NOW - 10 }],
-    ['an exp more than 5 minutes ahead', { exp: NOW + 311 }],
-  ])('should refuse %s with 401 invalid_client', async (_label, claims) => {
-    expect(await outcome(claims)).toBe('401 invalid_client');
+    ['no iss', { iss: undefined }, 'assertion has no iss claim'],
+    ['no sub', { sub: undefined }, 'assertion has no sub claim'],
+    ['no aud', { aud: undefined }, 'assertion has no aud claim'],
+    ['no exp', { exp: undefined }, 'assertion has no exp claim'],
+    ['no jti', { jti: undefined }, 'assertion has no jti claim'],
+    ['another issuer', { iss: 'client-2' }, 'assertion iss is not the client_id'],
+    ['a numeric iss', { iss: 1 }, 'assertion iss is not the client_id'],
+    ['another subject', { sub: 'client-2' }, 'assertion sub is not the client_id'],
+    ['an audience elsewhere', { aud: 'https://elsewhere.example.com/' }, 'assertion aud is not this server'],
+    ['an audience array without this server', { aud: ['https://elsewhere.example.com/'] }, 'assertion aud is not this server'],
+    ['an exp that is a string', { exp: String(NOW + 60) }, 'assertion exp, nbf or iat is not a NumericDate'],
+    ['an nbf that is not a number', { nbf: 'soon' }, 'assertion exp, nbf or iat is not a NumericDate'],
+    ['an iat that is not a number', { iat: 'now' }, 'assertion exp, nbf or iat is not a NumericDate'],
+    ['an exp at the end of the clock tolerance', { exp: NOW - 10 }, 'assertion expired'],
+    ['an exp more than 5 minutes ahead', { exp: NOW + 311 }, 'assertion lifetime exceeds 5 minutes'],
+    ['an nbf in the future', { nbf: NOW + 11 }, 'assertion not valid yet (nbf)'],
+    ['an iat in the future', { iat: NOW + 11 }, 'assertion iat is in the future'],
+    ['an empty jti', { jti: '' }, 'jti missing or too long'],
+    ['a jti over 64 characters', { jti: 'j'.repeat(65) }, 'jti missing or too long'],
+  ])('should refuse %s with 401 invalid_client', async (_label, claims, reason) => {
+    expect(await outcome(claims)).toBe(`401 invalid_client: ${reason}`);
+  });
+
+  it('should check the signature before any claim', async () => {
+    const badClaimsFromAStranger = await assertion({ iss: 'someone', exp: NOW - 3600 }, stranger.privateKey);
+    expect(await outcomeOf(badClaimsFromAStranger)).toBe('401 invalid_client: signature did not verify with any registered key');
+  });
+
+  it('should try only the registered keys that fit the header (kid, alg, use)', async () => {
+    const other = (await exportJWK(stranger.publicKey)) as PublicJwk;
+    client.jwks = { keys: [{ ...other, kid: 'b' }, { ...registeredJwk, kid: 'a' }] };
+    expect(await outcomeOf(await assertion({ jti: 'no-kid' }))).toBe('accepted');
+    expect(await outcomeOf(await assertion({ jti: 'kid-a' }, registered.privateKey, { kid: 'a' }))).toBe('accepted');
+    expect(await outcomeOf(await assertion({ jti: 'kid-b' }, registered.privateKey, { kid: 'b' }))).toMatch(/^401 .*signature did not verify/);
+    for (const restricted of [{ alg: 'PS256' }, { use: 'enc' }]) {
+      client.jwks = { keys: [{ ...registeredJwk, ...restricted }] };
+      expect(await outcomeOf(await assertion({ jti: `restricted-${restricted.alg ?? restricted.use}` }))).toMatch(/^401 .*signature did not verify/);
+    }
+  });
+
+  it('should answer 401, never a 500, for a crafted header or a broken registered key set', async () => {
+    const payload = Buffer.from('{}').toString('base64url');
+    const objectAlg = `${Buffer.from('{"alg":{"toString":1}}').toString('base64url')}.${payload}.c2ln`;
+    expect(await outcomeOf(objectAlg)).toBe('401 invalid_client: assertion: alg is not a string');
+    client.jwks = { keys: [null, 'x', registeredJwk] } as unknown as ClientEntity['jwks'];
+    expect(await outcomeOf(await assertion({}))).toBe('accepted');
+    client.jwks = { keys: 'x' } as unknown as ClientEntity['jwks'];
+    expect(await outcomeOf(await assertion({ jti: 'jti-2' }))).toMatch(/^401 .*signature did not verify/);
   });
 
   it('should refuse an exp of 1e400, which parses to Infinity (jose refuses to sign it, so it is signed here)', async () => {
     const claims = `{"iss":"client-1","sub":"client-1","aud":"${ISSUER}","jti":"jti-inf","exp":1e400}`;
     const signingInput = `${Buffer.from('{"alg":"RS256"}').toString('base64url')}.${Buffer.from(claims).toString('base64url')}`;
-    const token = `${signingInput}.${sign('sha256', Buffer.from(signingInput), privateKey).toString('base64url')}`;
-    await expect(verifier.verify(client, token, '/passwordless/start')).rejects.toMatchObject({ status: 401, error: 'invalid_client' });
+    const token = `${signingInput}.${sign('sha256', Buffer.from(signingInput), registered.privateKey).toString('base64url')}`;
+    expect(await outcomeOf(token)).toBe('401 invalid_client: assertion exp, nbf or iat is not a NumericDate');
     expect(await outcome({ jti: 'jti-inf' })).toBe('accepted'); // the same claims with a finite exp pass
   });
 
-  it('should accept a jti once', async () => {
-    expect(await outcome({ jti: 'once' })).toBe('accepted');
-    expect(await outcome({ jti: 'once' })).toBe('401 invalid_client');
+  it('should accept a jti once, remembered until the assertion expires (plus the clock tolerance)', async () => {
+    expect(await outcome({ jti: 'once', exp: NOW + 120 })).toBe('accepted');
+    expect(replay.ttls.get('client-1:once')).toBe(130_000);
+    expect(await outcome({ jti: 'once', exp: NOW + 120 })).toBe('401 invalid_client: assertion jti replayed');
   });
 });

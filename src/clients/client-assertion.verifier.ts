@@ -51,7 +51,11 @@ export class ClientAssertionVerifier {
   /** Auth0's SDKs send no `kid`, so every registered key that fits the algorithm is tried. */
   private signedByClient(client: ClientEntity, jws: CompactJws): boolean {
     const { alg, kid } = jws.header;
-    return (client.jwks?.keys ?? []).some((jwk) => {
+    // The key set is admin data (validated by the client migration), read defensively all the same: no 500 from it.
+    const keys: unknown[] = Array.isArray(client.jwks?.keys) ? client.jwks.keys : [];
+    return keys.some((entry) => {
+      if (typeof entry !== 'object' || entry === null) return false;
+      const jwk = entry as PublicJwk;
       if ((kid && jwk.kid && jwk.kid !== kid) || (jwk.alg && jwk.alg !== alg) || jwk.use === 'enc') return false;
       const key = this.importKey(jwk, alg);
       return key !== undefined && signatureMatches(jws, key);
@@ -95,12 +99,12 @@ export class ClientAssertionVerifier {
   }
 }
 
+/** Whatever is wrong with the token, the answer is 401 (never a 500 from a crafted header). */
 function parseAssertion(assertion: string): CompactJws {
   try {
     return parseCompactJws(assertion);
   } catch (err) {
-    if (err instanceof MalformedJwsError) throw invalidClient(`assertion: ${err.message}`);
-    throw err;
+    throw invalidClient(err instanceof MalformedJwsError ? `assertion: ${err.message}` : 'assertion could not be parsed');
   }
 }
 

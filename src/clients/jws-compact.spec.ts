@@ -1,4 +1,4 @@
-import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { constants, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { exportJWK, SignJWT } from 'jose';
 import type { PublicJwk } from './client.entity';
 import { importVerificationKey, MalformedJwsError, parseCompactJws, signatureMatches, type JwsAlgorithm } from './jws-compact';
@@ -32,12 +32,22 @@ describe('compact JWS verification', () => {
   });
 
   it('should refuse a token whose payload or header was changed after signing', async () => {
-    const [header, , signature] = (await signed('RS256', rsa.privateKey, { sub: 'alice' })).split('.');
+    const [header, payload, signature] = (await signed('RS256', rsa.privateKey, { sub: 'alice' })).split('.');
     const otherPayload = Buffer.from(JSON.stringify({ sub: 'mallory' })).toString('base64url');
     expect(await verifies(`${header}.${otherPayload}.${signature}`, rsa.publicKey, 'RS256')).toBe(false);
-    const [, payload] = (await signed('RS256', rsa.privateKey)).split('.');
-    const ps256Header = Buffer.from(JSON.stringify({ alg: 'PS256' })).toString('base64url');
-    expect(await verifies(`${ps256Header}.${payload}.${signature}`, rsa.publicKey, 'PS256')).toBe(false);
+    const otherHeader = Buffer.from(JSON.stringify({ alg: 'RS256', kid: 'x' })).toString('base64url');
+    expect(await verifies(`${otherHeader}.${payload}.${signature}`, rsa.publicKey, 'RS256')).toBe(false);
+    expect(await verifies(`${header}.${payload}.${signature}`, rsa.publicKey, 'RS256')).toBe(true);
+  });
+
+  it.each([
+    [0, false],
+    [20, false],
+    [32, true],
+  ])('should accept PS256 only with a salt as long as the hash (RFC 7518 §3.5): salt %i → %s', async (saltLength, accepted) => {
+    const signingInput = `${Buffer.from('{"alg":"PS256"}').toString('base64url')}.${Buffer.from('{"sub":"x"}').toString('base64url')}`;
+    const signature = sign('sha256', Buffer.from(signingInput), { key: rsa.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength });
+    expect(await verifies(`${signingInput}.${signature.toString('base64url')}`, rsa.publicKey, 'PS256')).toBe(accepted);
   });
 
   it('should refuse an ES256 signature in DER rather than R||S (RFC 7518 §3.4)', async () => {
@@ -53,6 +63,8 @@ describe('compact JWS verification', () => {
     ['four parts', `${part({ alg: 'RS256' })}.${part({})}.c2ln.c2ln`],
     ['an empty signature', `${part({ alg: 'RS256' })}.${part({})}.`],
     ['characters outside base64url', `${part({ alg: 'RS256' })}.${part({})}.c2ln+/=`],
+    ['a segment of 4n+1 characters (no base64 has that length)', `${part({ alg: 'RS256' })}.${part({})}.c2lnA`],
+    ['an alg that is an object', `${part({ alg: { toString: 1 } })}.${part({})}.c2ln`],
     ['a header that is not JSON', `${part('{alg')}.${part({})}.c2ln`],
     ['a header that is an array', `${part(['RS256'])}.${part({})}.c2ln`],
     ['a payload that is not an object', `${part({ alg: 'RS256' })}.${part('"x"')}.c2ln`],
@@ -78,15 +90,16 @@ describe('compact JWS verification', () => {
     ['an RSA key for ES256', () => jwkOf(rsa.publicKey), 'ES256'],
     ['a P-384 key for ES256', () => jwkOf(generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey), 'ES256'],
     ['key_ops without verify (RFC 7517 §4.3)', () => jwkOf(rsa.publicKey, { key_ops: ['encrypt'] }), 'RS256'],
+    ['key_ops that is not an array', () => jwkOf(rsa.publicKey, { key_ops: 'verify' }), 'RS256'],
     ['a symmetric key', () => Promise.resolve({ kty: 'oct', k: 'c2VjcmV0' }), 'RS256'],
     ['a malformed JWK', () => Promise.resolve({ kty: 'RSA', n: 'x' }), 'RS256'],
   ] as const)('should not use %s', async (_label, jwk, alg) => {
     expect(importVerificationKey(await jwk(), alg)).toBeUndefined();
   });
 
-  it('should use only the public half of a JWK registered with its private members', async () => {
-    const privateJwk = (await exportJWK(rsa.privateKey)) as PublicJwk;
-    const key = importVerificationKey(privateJwk, 'RS256');
+  it('should verify with a JWK registered with its private members, as a public key', async () => {
+    const key = importVerificationKey((await exportJWK(rsa.privateKey)) as PublicJwk, 'RS256');
     expect(key?.type).toBe('public');
+    expect(signatureMatches(parseCompactJws(await signed('RS256', rsa.privateKey)), key!)).toBe(true);
   });
 });

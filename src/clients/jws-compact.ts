@@ -47,12 +47,14 @@ export class MalformedJwsError extends Error {}
  */
 export function parseCompactJws(token: string): CompactJws {
   const parts = token.split('.');
-  if (parts.length !== 3 || !parts.every((part) => BASE64URL.test(part))) throw new MalformedJwsError('not a compact JWS');
+  // A length of 4n+1 is no base64 at all (Buffer would decode it anyway, jose refuses it).
+  if (parts.length !== 3 || !parts.every((part) => BASE64URL.test(part) && part.length % 4 !== 1)) throw new MalformedJwsError('not a compact JWS');
   const [encodedHeader, encodedPayload, encodedSignature] = parts;
   const header = decodeJsonObject(encodedHeader, 'header');
   // RFC 7515 §4.1.11: a recipient must reject a `crit` it does not understand, and no extension is understood here.
   if (header.crit !== undefined) throw new MalformedJwsError('crit header not supported');
-  if (typeof header.alg !== 'string' || !Object.hasOwn(ALGORITHMS, header.alg)) throw new MalformedJwsError(`alg ${String(header.alg)} not allowed`);
+  if (typeof header.alg !== 'string') throw new MalformedJwsError('alg is not a string');
+  if (!Object.hasOwn(ALGORITHMS, header.alg)) throw new MalformedJwsError(`alg ${header.alg} not allowed`);
   if (header.kid !== undefined && typeof header.kid !== 'string') throw new MalformedJwsError('kid is not a string');
   return {
     header: header as CompactJws['header'],
@@ -78,7 +80,7 @@ function decodeJsonObject(encoded: string, what: string): JsonObject {
  * RSA modulus under 2048 bits, `key_ops` without `verify` (RFC 7517 §4.3), or a JWK node cannot import.
  */
 export function importVerificationKey(jwk: PublicJwk, alg: JwsAlgorithm): KeyObject | undefined {
-  if (Array.isArray(jwk.key_ops) && !jwk.key_ops.includes('verify')) return undefined;
+  if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify'))) return undefined;
   const { d: _private, ...publicPart } = jwk; // only ever use the public half, even if a private JWK was registered
   let key: KeyObject;
   try {
