@@ -60,19 +60,20 @@ export function summarise(scenario: Scenario, rounds: Measurement[]): Summary {
     errors: rounds.reduce((sum, r) => sum + r.errors, 0),
     rssPeakMb: median(rounds.map((r) => r.rssPeakBytes / MB)),
     cpuMsPerRequest: median(rounds.map((r) => r.cpuMsPerRequest)),
-    cpuSplit: {
-      postgres: median(rounds.map((r) => r.cpuSplit.postgres)),
-      redis: median(rounds.map((r) => r.cpuSplit.redis)),
-      load: median(rounds.map((r) => r.cpuSplit.load)),
-      machine: median(rounds.map((r) => r.cpuSplit.machine)),
-    },
-    syscalls: {
-      server: median(rounds.map((r) => r.syscalls.server)),
-      postgres: median(rounds.map((r) => r.syscalls.postgres)),
-      redis: median(rounds.map((r) => r.syscalls.redis)),
-      load: median(rounds.map((r) => r.syscalls.load)),
-    },
+    cpuSplit: medians(rounds.map((r) => r.cpuSplit)),
+    syscalls: medians(rounds.map((r) => r.syscalls)),
   };
+}
+
+/** The median of each field over the rounds. */
+function medians<T extends object>(rounds: T[]): T {
+  const keys = Object.keys(rounds[0]) as Array<keyof T>;
+  return Object.fromEntries(keys.map((key) => [key, median(rounds.map((r) => r[key] as number))])) as T;
+}
+
+/** A Markdown table, pasteable into docs/benchmarks.md. */
+function markdownTable(header: string[], rows: string[][]): string {
+  return [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
 
 const fixed = (value: number, digits: number) => value.toFixed(digits);
@@ -95,14 +96,14 @@ export function table(summaries: Summary[]): string {
     ];
   });
   const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', 'server CPU ms/req', 'req/s ÷ floor', 'p99 ÷ floor'];
-  return [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+  return markdownTable(header, rows);
 }
 
 /** Where a request's CPU goes on the 2-core machine: the whole of it, not just the server, is what saturates. */
 export function cpuSplitTable(summaries: Summary[]): string {
   const header = ['scenario', 'server', 'postgres', 'redis', 'load generator', 'whole machine'];
   const rows = summaries.map((s) => [s.scenario.label, ...[s.cpuMsPerRequest, s.cpuSplit.postgres, s.cpuSplit.redis, s.cpuSplit.load, s.cpuSplit.machine].map((ms) => fixed(ms, 2))]);
-  return [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+  return markdownTable(header, rows);
 }
 
 /**
@@ -112,7 +113,7 @@ export function cpuSplitTable(summaries: Summary[]): string {
 export function syscallTable(summaries: Summary[]): string {
   const header = ['scenario', 'server', 'postgres', 'redis', 'load generator'];
   const rows = summaries.map((s) => [s.scenario.label, ...[s.syscalls.server, s.syscalls.postgres, s.syscalls.redis, s.syscalls.load].map((n) => fixed(n, 1))]);
-  return [header, header.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+  return markdownTable(header, rows);
 }
 
 /** One line per round, so the spread behind each median is visible. */
