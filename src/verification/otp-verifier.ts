@@ -44,16 +44,12 @@ export class OtpVerifier {
     if (!record) throw new VerificationFailure('wrong');
     if (record.expiresAt.getTime() <= now.getTime()) throw new VerificationFailure('expired');
     if (record.failedAttempts >= request.connection.maxAttempts) throw new VerificationFailure('max_attempts');
-    if (!(await this.verifications.reserveAttempt(record.id, request.connection.maxAttempts, now))) {
-      throw new VerificationFailure(await this.whyUnavailable(record.id, request.connection.maxAttempts, now));
-    }
-    if (!this.matches(record, request)) throw new VerificationFailure('wrong');
-    if (!request.consume) {
-      await this.verifications.refundAttempt(record.id);
-      return record;
-    }
-    // Lost a race with another correct redemption (or a new start superseded the record): the code is spent.
-    if (!(await this.verifications.consume(record.id, now))) throw new VerificationFailure('wrong');
+    // Compared before the write, which then counts the attempt and spends the record in one statement: a result
+    // counts only if that statement found the record still redeemable and under its attempt cap.
+    const matched = this.matches(record, request);
+    const settled = await this.verifications.settleAttempt(record.id, { matched, consume: request.consume, maxAttempts: request.connection.maxAttempts, now });
+    if (!settled) throw new VerificationFailure(await this.whyUnavailable(record.id, request.connection.maxAttempts, now));
+    if (!matched) throw new VerificationFailure('wrong');
     return record;
   }
 

@@ -93,31 +93,21 @@ export class VerificationsRepository {
   }
 
   /**
-   * Counts an attempt before the comparison, in one conditional UPDATE: Postgres re-checks the WHERE clause after
-   * waiting for the row lock, so concurrent guesses can never take the counter past `maxAttempts`.
+   * Settles one attempt at a record's secret, already compared by the caller (the code's HMAC never changes): a wrong
+   * secret counts a failed attempt, a right one spends the record when `consume` is set. One conditional UPDATE, and
+   * Postgres re-checks its WHERE clause after waiting for the row lock, so concurrent attempts can never take the
+   * counter past `maxAttempts`, and only one attempt can move consumed_at from NULL (a code never redeems twice).
+   * False when the record is no longer redeemable (spent, superseded, expired or out of attempts): the outcome of the
+   * comparison then counts for nothing.
    */
-  async reserveAttempt(id: string, maxAttempts: number, now: Date): Promise<boolean> {
+  async settleAttempt(id: string, attempt: { matched: boolean; consume: boolean; maxAttempts: number; now: Date }): Promise<boolean> {
     const count = await affectedRows(
       this.dataSource,
-      `UPDATE verifications SET failed_attempts = failed_attempts + 1
-        WHERE id = $1 AND consumed_at IS NULL AND superseded_at IS NULL AND expires_at > $3 AND failed_attempts < $2`,
-      [id, maxAttempts, now],
-    );
-    return count === 1;
-  }
-
-  /** A correct secret: the reserved attempt was not a failure. */
-  async refundAttempt(id: string): Promise<void> {
-    await this.dataSource.query('UPDATE verifications SET failed_attempts = failed_attempts - 1 WHERE id = $1 AND failed_attempts > 0', [id]);
-  }
-
-  /** Single use: only one caller can move consumed_at from NULL, so a code never redeems twice. */
-  async consume(id: string, now: Date): Promise<boolean> {
-    const count = await affectedRows(
-      this.dataSource,
-      `UPDATE verifications SET consumed_at = $2, failed_attempts = GREATEST(failed_attempts - 1, 0)
-        WHERE id = $1 AND consumed_at IS NULL AND superseded_at IS NULL AND expires_at > $2`,
-      [id, now],
+      `UPDATE verifications
+          SET failed_attempts = failed_attempts + CASE WHEN $2 THEN 0 ELSE 1 END,
+              consumed_at = CASE WHEN $2 AND $3 THEN $5 ELSE consumed_at END
+        WHERE id = $1 AND consumed_at IS NULL AND superseded_at IS NULL AND expires_at > $5 AND failed_attempts < $4`,
+      [id, attempt.matched, attempt.consume, attempt.maxAttempts, attempt.now],
     );
     return count === 1;
   }

@@ -229,6 +229,8 @@ describe('Magic links: GET/POST /passwordless/verify_redirect', () => {
       const res = await t.post('/passwordless/verify', { connection: 'email', verification_code: code, email, client_id: spa.clientId });
       expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: {} });
       expect(await consumedAt(id)).toBeNull();
+      // The right code counted no failed attempt.
+      expect((await t.dataSource.query<Array<{ failed_attempts: number }>>('SELECT failed_attempts FROM verifications WHERE id = $1', [id]))[0].failed_attempts).toBe(0);
       const query = { client_id: spa.clientId, response_type: 'token', redirect_uri: CALLBACK, scope: 'openid', state: 'js', connection: 'email', email, verification_code: code };
       const redirect = await t.postForm('/passwordless/verify_redirect', query);
       expect(new URLSearchParams(location(redirect).hash.slice(1)).get('access_token')).toBeTruthy();
