@@ -14,4 +14,4 @@ COPY package.json ./
 USER node
 EXPOSE 3000
 # V8 heap bounds keep the API under 200 MB RSS at full load instead of growing lazily (docs/benchmarks.md).
-CMD ["node", "--max-semi-space-size=8", "--max-old-space-size=128", "dist/src/main.js"]
+CMD ["node", "--max-semi-space-size=8", "--max-old-space-size=128", "--heap-growing-percent=100", "dist/src/main.js"]

@@ -10,7 +10,7 @@ import { machineBusyMs, pidsNamed, redisServerPid, spentBetween, usageOf } from 
 import { ServerProcess } from './server-process';
 
 /** The service runs with the V8 heap flags it is deployed with (package.json `start`, Dockerfile, docker-compose). */
-const SERVICE_NODE_FLAGS = '--max-semi-space-size=8 --max-old-space-size=128';
+const SERVICE_NODE_FLAGS = '--max-semi-space-size=8 --max-old-space-size=128 --heap-growing-percent=100';
 
 /**
  * `npm run bench [-- options]`: POST /passwordless/start on the service against a hand-written floor, same Postgres and
