@@ -18,6 +18,7 @@ function workerHeapLimitMb(): Promise<number> {
 describe('letResourceLimitsSizeWorkers', () => {
   const mainLimit = getHeapStatistics().heap_size_limit;
 
+  // Back to unset, as Jest runs this process (no heap flags on its command line).
   afterEach(() => letResourceLimitsSizeWorkers());
 
   it('should let a worker be sized by its resourceLimits although the process was started with heap-size flags', async () => {
@@ -30,7 +31,7 @@ describe('letResourceLimitsSizeWorkers', () => {
 
     const limit = await workerHeapLimitMb();
     expect(limit).toBeGreaterThanOrEqual(LIMITS.maxOldGenerationSizeMb);
-    expect(limit).toBeLessThanOrEqual(LIMITS.maxOldGenerationSizeMb + LIMITS.maxYoungGenerationSizeMb);
+    expect(limit).toBeLessThan(LIMITS.maxOldGenerationSizeMb + 4 * LIMITS.maxYoungGenerationSizeMb); // V8 rounds the young generation
     expect(getHeapStatistics().heap_size_limit).toBe(mainLimit);
   });
 });

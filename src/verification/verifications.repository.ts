@@ -33,7 +33,11 @@ export type NewVerification = Omit<VerificationEntity, 'failedAttempts' | 'consu
 @Injectable()
 export class VerificationsRepository {
   private readonly startWrites: GroupCommit<StartWrite>;
-  /** `"client_id" AS "clientId", …`: pg already returns each column as its property's type (Date, object, number). */
+  /**
+   * `"client_id" AS "clientId", …`: pg already returns each column as its property's type (Date, object, number). Only
+   * right while the entity has plain columns (no transformers, relations or `select: false`); an e2e test compares
+   * findLive with TypeORM's own hydration.
+   */
   private readonly entityColumns: string;
 
   constructor(
@@ -112,9 +116,9 @@ export class VerificationsRepository {
     const count = await affectedRows(
       this.dataSource,
       `UPDATE verifications
-          SET failed_attempts = failed_attempts + CASE WHEN $2 THEN 0 ELSE 1 END,
-              consumed_at = CASE WHEN $2 AND $3 THEN $5 ELSE consumed_at END
-        WHERE id = $1 AND consumed_at IS NULL AND superseded_at IS NULL AND expires_at > $5 AND failed_attempts < $4`,
+          SET failed_attempts = failed_attempts + CASE WHEN $2::boolean THEN 0 ELSE 1 END,
+              consumed_at = CASE WHEN $2::boolean AND $3::boolean THEN $5::timestamptz ELSE consumed_at END
+        WHERE id = $1 AND consumed_at IS NULL AND superseded_at IS NULL AND expires_at > $5::timestamptz AND failed_attempts < $4`,
       [id, attempt.matched, attempt.consume, attempt.maxAttempts, attempt.now],
     );
     return count === 1;

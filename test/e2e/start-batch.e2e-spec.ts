@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { VerificationEntity } from '../../src/verification/verification.entity';
+import { VerificationsRepository } from '../../src/verification/verifications.repository';
 import { createClient, uniqueEmail, type TestClient } from '../utils/factories';
 import { startTestApp, type TestApp } from '../utils/test-app';
 
@@ -20,9 +22,9 @@ describe('start_verifications(jsonb)', () => {
     identifier,
     send: 'code',
     code_hmac: 'a'.repeat(64),
-    link_token_hmac: null,
+    link_token_hmac: null as string | null,
     auth_params: { scope: 'openid' },
-    request_language: 'fr',
+    request_language: 'fr' as string | null,
     expires_at: '2099-01-01T00:00:00Z',
     request_ip: '203.0.113.5',
     now: at,
@@ -67,6 +69,20 @@ describe('start_verifications(jsonb)', () => {
       ]);
       expect(result[3]).toMatchObject({ auth_params: { scope: 'openid' }, request_language: 'fr' });
     });
+  });
+
+  it('should be read back by findLive (raw SQL) exactly as TypeORM hydrates the entity', async () => {
+    const query: Query = (sql, params) => t.dataSource.query(sql, params);
+    const code = item(uniqueEmail(), '2026-11-26T12:00:00Z');
+    const link = { ...item(uniqueEmail(), '2026-11-26T12:00:01Z'), send: 'link', link_token_hmac: 'b'.repeat(64), request_language: null };
+    await batch(query, [code, link]);
+    const verifications = t.app.get(VerificationsRepository);
+    for (const written of [code, link]) {
+      const found = await verifications.findLive(client.clientId, 'email', written.identifier);
+      expect(found).toBeInstanceOf(VerificationEntity);
+      expect(found).toEqual(await t.dataSource.getRepository(VerificationEntity).findOneBy({ id: written.id }));
+      expect(found).toMatchObject({ id: written.id, failedAttempts: 0, consumedAt: null, expiresAt: new Date(written.expires_at) });
+    }
   });
 
   it('should write nothing of a batch with a bad item', async () => {
