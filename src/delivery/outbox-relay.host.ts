@@ -26,7 +26,7 @@ const RESTART_DELAY_MS = 1_000;
 /**
  * The thread's own V8 heap: its code and libraries (~30 MB live) and batches of at most 200 rows. 2 MB semi-spaces: the
  * thread's heap went from 60 to 42–47 MB under load with no change in CPU per start (docs/benchmarks.md). A 96 MB old
- * generation let it grow to 47 MB at 16 connections and the API's RSS to 197 MB, so 64 (twice the live heap) stays.
+ * generation let its old space grow to 41 MB (34 with 64) and the API's RSS to 197 MB, so 64, twice the live heap, stays.
  */
 const THREAD_RESOURCE_LIMITS = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 6 };
 
