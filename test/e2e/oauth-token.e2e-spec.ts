@@ -221,6 +221,25 @@ describe('POST /oauth/token (passwordless OTP grant)', () => {
       expect(losers).toHaveLength(9);
       for (const loser of losers) expect(loser.body).toEqual(WRONG_EMAIL);
     });
+
+    it('should keep the cap and single use when the right code races wrong ones for the last attempt', async () => {
+      const { email, code, id } = await emailCode();
+      const wrongCode = code === '000000' ? '111111' : '000000';
+      for (let i = 0; i < 2; i++) await otpGrant(t, web, { username: email, otp: wrongCode, realm: 'email' });
+      const [right, ...wrong] = await Promise.all([code, wrongCode, wrongCode, wrongCode, wrongCode].map((otp) => otpGrant(t, web, { username: email, otp, realm: 'email' })));
+      const consumed = (await t.dataSource.query<Array<{ consumed_at: Date | null }>>('SELECT consumed_at FROM verifications WHERE id = $1', [id]))[0].consumed_at;
+      // Either the right code spent the record first (every later wrong guess then found it spent), or a wrong guess
+      // took the last attempt (the right code is then refused): never both, never past the cap.
+      if (right.status === 200) {
+        expect(consumed).not.toBeNull();
+        expect(await failedAttempts(id)).toBe(2); // a wrong guess counted before it would have taken the last attempt
+      } else {
+        expect(right.body).toEqual(MAX_ATTEMPTS);
+        expect(consumed).toBeNull();
+        expect(await failedAttempts(id)).toBe(3);
+      }
+      for (const res of wrong) expect([WRONG_EMAIL, MAX_ATTEMPTS]).toContainEqual(res.body);
+    });
   });
 
   describe('discovery and userinfo', () => {
