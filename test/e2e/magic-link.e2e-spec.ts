@@ -3,7 +3,7 @@ import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { Clock } from '../../src/common/clock';
 import { buildMagicLink } from '../../src/verification/magic-link';
 import { createClient, uniqueEmail, uniquePhone, type TestClient } from '../utils/factories';
-import { credentials, ManualClock, otpGrant, startFlow } from '../utils/passwordless-flow';
+import { credentials, ManualClock, otpGrant, redemptionState, startFlow } from '../utils/passwordless-flow';
 import { QueueInspector } from '../utils/queue-inspector';
 import { startTestApp, type TestApp } from '../utils/test-app';
 
@@ -35,7 +35,7 @@ describe('Magic links: GET/POST /passwordless/verify_redirect', () => {
     const link = new URL(buildMagicLink(t.config.issuerBaseUrl, { clientId: client.clientId, connection: 'email', identifier: email, authParams: record.auth_params }, flow.linkToken!));
     return { ...flow, email, path: `${link.pathname}${link.search}`, params: Object.fromEntries(link.searchParams) };
   };
-  const consumedAt = async (id: string) => (await t.dataSource.query<Array<{ consumed_at: Date | null }>>('SELECT consumed_at FROM verifications WHERE id = $1', [id]))[0].consumed_at;
+  const consumedAt = async (id: string) => (await redemptionState(t, id)).consumedAt;
   const location = (res: { headers: Headers }) => new URL(res.headers.get('location') ?? 'about:blank');
   const jwks = async () => createLocalJWKSet((await t.get('/.well-known/jwks.json')).body as unknown as JSONWebKeySet);
   const pkce = () => {
@@ -230,7 +230,7 @@ describe('Magic links: GET/POST /passwordless/verify_redirect', () => {
       expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: {} });
       expect(await consumedAt(id)).toBeNull();
       // The right code counted no failed attempt.
-      expect((await t.dataSource.query<Array<{ failed_attempts: number }>>('SELECT failed_attempts FROM verifications WHERE id = $1', [id]))[0].failed_attempts).toBe(0);
+      expect((await redemptionState(t, id)).failedAttempts).toBe(0);
       const query = { client_id: spa.clientId, response_type: 'token', redirect_uri: CALLBACK, scope: 'openid', state: 'js', connection: 'email', email, verification_code: code };
       const redirect = await t.postForm('/passwordless/verify_redirect', query);
       expect(new URLSearchParams(location(redirect).hash.slice(1)).get('access_token')).toBeTruthy();

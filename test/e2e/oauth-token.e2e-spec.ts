@@ -1,7 +1,7 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { Clock } from '../../src/common/clock';
 import { createClient, signAssertion, uniqueEmail, uniquePhone, type TestClient } from '../utils/factories';
-import { credentials, ManualClock, OTP_GRANT, otpGrant, startFlow } from '../utils/passwordless-flow';
+import { credentials, ManualClock, OTP_GRANT, otpGrant, redemptionState, startFlow } from '../utils/passwordless-flow';
 import { QueueInspector } from '../utils/queue-inspector';
 import { startTestApp, type TestApp } from '../utils/test-app';
 
@@ -27,7 +27,7 @@ describe('POST /oauth/token (passwordless OTP grant)', () => {
 
   const emailCode = async (client: TestClient = web, email = uniqueEmail()) => ({ email, ...(await startFlow(t, inspector, client, { connection: 'email', email, send: 'code' })) });
   const jwks = async () => createLocalJWKSet((await t.get('/.well-known/jwks.json')).body as unknown as JSONWebKeySet);
-  const failedAttempts = async (id: string) => (await t.dataSource.query<Array<{ failed_attempts: number }>>('SELECT failed_attempts FROM verifications WHERE id = $1', [id]))[0].failed_attempts;
+  const failedAttempts = async (id: string) => (await redemptionState(t, id)).failedAttempts;
 
   describe('success', () => {
     it('should exchange an email code for an id_token that verifies against the served JWKS', async () => {
@@ -227,7 +227,7 @@ describe('POST /oauth/token (passwordless OTP grant)', () => {
       const wrongCode = code === '000000' ? '111111' : '000000';
       for (let i = 0; i < 2; i++) await otpGrant(t, web, { username: email, otp: wrongCode, realm: 'email' });
       const [right, ...wrong] = await Promise.all([code, wrongCode, wrongCode, wrongCode, wrongCode].map((otp) => otpGrant(t, web, { username: email, otp, realm: 'email' })));
-      const consumed = (await t.dataSource.query<Array<{ consumed_at: Date | null }>>('SELECT consumed_at FROM verifications WHERE id = $1', [id]))[0].consumed_at;
+      const consumed = (await redemptionState(t, id)).consumedAt;
       // Either the right code spent the record first (every later wrong guess then found it spent), or a wrong guess
       // took the last attempt (the right code is then refused): never both, never past the cap.
       if (right.status === 200) {

@@ -42,6 +42,12 @@ export function otpGrant(t: TestApp, client: TestClient, fields: Record<string, 
 }
 
 /** A clock tests can move, injected in place of the real one. */
+/** How far a verification record has been redeemed: failed attempts counted, and when it was spent (or null). */
+export async function redemptionState(t: TestApp, id: string): Promise<{ failedAttempts: number; consumedAt: Date | null }> {
+  const rows = await t.dataSource.query<Array<{ failed_attempts: number; consumed_at: Date | null }>>('SELECT failed_attempts, consumed_at FROM verifications WHERE id = $1', [id]);
+  return { failedAttempts: rows[0].failed_attempts, consumedAt: rows[0].consumed_at };
+}
+
 export class ManualClock extends Clock {
   private offsetMs = 0;
 
