@@ -22,6 +22,7 @@ const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'jti'];
 @Injectable()
 export class ClientAssertionVerifier {
   private readonly importedKeys = new WeakMap<PublicJwk, Map<JwsAlgorithm, KeyObject | undefined>>();
+  private readonly audiencesByEndpoint = new Map<string, string[]>();
 
   constructor(
     private readonly config: AppConfig,
@@ -68,8 +69,7 @@ export class ClientAssertionVerifier {
     if (missing) throw invalidClient(`assertion has no ${missing} claim`);
     if (claims.iss !== client.clientId) throw invalidClient('assertion iss is not the client_id');
     if (claims.sub !== client.clientId) throw invalidClient('assertion sub is not the client_id');
-    // RFC 7523 §3: the audience identifies this authorization server; never derived from the request target.
-    const audience = [this.config.issuerBaseUrl, new URL(endpointPath.replace(/^\//, ''), this.config.issuerBaseUrl).toString()];
+    const audience = this.acceptedAudiences(endpointPath);
     const aud = claims.aud;
     if (!(typeof aud === 'string' ? audience.includes(aud) : Array.isArray(aud) && audience.some((accepted) => aud.includes(accepted)))) {
       throw invalidClient('assertion aud is not this server');
@@ -85,6 +85,19 @@ export class ClientAssertionVerifier {
     if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_CLAIM_LENGTH) throw invalidClient('jti missing or too long');
     if (client.clientId.length > MAX_CLAIM_LENGTH) throw invalidClient('client_id too long for an assertion');
     return { jti, exp };
+  }
+
+  /**
+   * RFC 7523 §3: the audience identifies this authorization server, as its issuer URL or the endpoint's URL; never
+   * derived from the request target. `endpointPath` is a registered route, so the map holds one entry per route.
+   */
+  private acceptedAudiences(endpointPath: string): string[] {
+    let audiences = this.audiencesByEndpoint.get(endpointPath);
+    if (!audiences) {
+      audiences = [this.config.issuerBaseUrl, new URL(endpointPath.replace(/^\//, ''), this.config.issuerBaseUrl).toString()];
+      this.audiencesByEndpoint.set(endpointPath, audiences);
+    }
+    return audiences;
   }
 
   /**
