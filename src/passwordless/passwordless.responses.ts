@@ -1,3 +1,5 @@
+import type { IpAdmission } from '../rate-limit/start-ip-limit.guard';
+
 export interface EmailStartResponse {
   _id: string;
   email: string;
@@ -14,6 +16,7 @@ export interface SmsStartResponse {
 export type StartResponse = EmailStartResponse | SmsStartResponse;
 
 export interface RequestMeta {
-  ip: string;
+  /** The end user's IP and its per-IP limit decision, possibly still in flight. */
+  ipAdmission: IpAdmission;
   requestLanguage: string | null;
 }
