@@ -38,21 +38,26 @@ for i = 1, rules do
   local limit, size, cost = tonumber(ARGV[o + 1]), tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
   local current = math.floor(now / size)
   local raw = redis.call('HGETALL', KEYS[i])
-  local live, total = {}, 0
+  local total, oldest = 0, current
   for j = 1, #raw, 2 do
     local b = tonumber(raw[j])
     if b <= current - buckets then
       redis.call('HDEL', KEYS[i], raw[j])
     else
-      local c = tonumber(raw[j + 1])
-      total = total + c
-      live[#live + 1] = { b, c }
+      total = total + tonumber(raw[j + 1])
+      if b < oldest then oldest = b end
     end
   end
-  table.sort(live, function(a, b) return a[1] < b[1] end)
-  local reset = ((live[1] and live[1][1] or current) + buckets) * size
+  local reset = (oldest + buckets) * size
   local retry = 0
   if limit > 0 and cost > 0 and total + cost > limit then
+    -- Only a refusal needs the buckets in order (a hot key holds up to 60 of them): oldest first until enough leave.
+    local live = {}
+    for j = 1, #raw, 2 do
+      local b = tonumber(raw[j])
+      if b > current - buckets then live[#live + 1] = { b, tonumber(raw[j + 1]) } end
+    end
+    table.sort(live, function(a, b) return a[1] < b[1] end)
     local need, freed = total + cost - limit, 0
     retry = (current + buckets) * size
     for _, entry in ipairs(live) do
