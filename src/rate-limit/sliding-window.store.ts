@@ -10,6 +10,10 @@ const BUCKETS_PER_WINDOW = 60;
  * One Lua call checks every rule and, only if none is exceeded, charges all of them: all-or-nothing and atomic, so
  * concurrent requests on any number of API replicas can never overshoot a limit, and a rejected request costs nothing.
  * Each rule is a hash of bucket index -> hits; buckets older than the window are dropped as they are read.
+ * A busy key holds up to 60 buckets, so the hash also caches their sum ('-1'), the bucket it was summed in ('-2') and
+ * the oldest live bucket ('-3'): only the first call in a new bucket reads them all (dropping the expired ones), the
+ * rest read three fields. The cache fields are negative so that a replica still running the previous script (during
+ * a rolling deploy) drops them as expired buckets, which makes the next call recount.
  * KEYS: one hash per rule, then a gate key when ARGV[2] is not 0. ARGV: now (ms); gate mode (0 none, 1 = on refusal
  * set the gate to the retry time for ARGV[3] ms, 2 = if the gate is set, delete it and charge nothing); then per rule:
  * limit (0 = count only), bucket size (ms), cost (0 = read only).
@@ -37,22 +41,35 @@ for i = 1, rules do
   local o = 3 + (i - 1) * 3
   local limit, size, cost = tonumber(ARGV[o + 1]), tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
   local current = math.floor(now / size)
-  local raw = redis.call('HGETALL', KEYS[i])
-  local total, oldest = 0, current
-  for j = 1, #raw, 2 do
-    local b = tonumber(raw[j])
-    if b <= current - buckets then
-      redis.call('HDEL', KEYS[i], raw[j])
-    else
-      total = total + tonumber(raw[j + 1])
-      if b < oldest then oldest = b end
+  local cached = redis.call('HMGET', KEYS[i], '-1', '-2', '-3')
+  local total, oldest
+  if tonumber(cached[2]) == current then
+    total, oldest = tonumber(cached[1]), tonumber(cached[3])
+  else
+    total, oldest = 0, current
+    local raw = redis.call('HGETALL', KEYS[i])
+    for j = 1, #raw, 2 do
+      local b = tonumber(raw[j])
+      if b < 0 then -- a cache field
+      elseif b <= current - buckets then
+        redis.call('HDEL', KEYS[i], raw[j])
+      else
+        total = total + tonumber(raw[j + 1])
+        if b < oldest then oldest = b end
+      end
+    end
+    -- Only a key that still counts hits keeps the cache (HSET keeps its TTL; an empty key is not created).
+    if total > 0 then
+      redis.call('HSET', KEYS[i], '-1', total, '-2', current, '-3', oldest)
+    elseif #raw > 0 then
+      redis.call('DEL', KEYS[i])
     end
   end
   local reset = (oldest + buckets) * size
   local retry = 0
   if limit > 0 and cost > 0 and total + cost > limit then
     -- Only a refusal needs the buckets in order (a hot key holds up to 60 of them): oldest first until enough leave.
-    local live = {}
+    local raw, live = redis.call('HGETALL', KEYS[i]), {}
     for j = 1, #raw, 2 do
       local b = tonumber(raw[j])
       if b > current - buckets then live[#live + 1] = { b, tonumber(raw[j + 1]) } end
@@ -75,6 +92,7 @@ if denied == 0 then
     local size, cost = tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
     if cost > 0 then
       redis.call('HINCRBY', KEYS[i], string.format('%d', math.floor(now / size)), cost)
+      redis.call('HINCRBY', KEYS[i], '-1', cost)
       redis.call('PEXPIRE', KEYS[i], size * (buckets + 1))
       out[i][1] = out[i][1] + cost
     end
@@ -84,11 +102,16 @@ out[#out + 1] = denied
 return out
 `;
 
-/** Gives back hits charged to one bucket (e.g. an OTP attempt that turned out to be right); never below zero. */
+/**
+ * Gives back hits charged to one bucket (e.g. an OTP attempt that turned out to be right); never below zero. The
+ * cached sum follows when present (a refund by a previous version's script is recounted with the next bucket).
+ */
 const REFUND_SCRIPT = `
 local hits = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
 if hits <= 0 then return 0 end
-return redis.call('HINCRBY', KEYS[1], ARGV[1], -math.min(hits, tonumber(ARGV[2])))
+local refunded = math.min(hits, tonumber(ARGV[2]))
+if redis.call('HEXISTS', KEYS[1], '-1') == 1 then redis.call('HINCRBY', KEYS[1], '-1', -refunded) end
+return redis.call('HINCRBY', KEYS[1], ARGV[1], -refunded)
 `;
 
 export interface LimitRule {
