@@ -1,5 +1,3 @@
-import type { IpAdmission } from '../rate-limit/start-ip-limit.guard';
-
 export interface EmailStartResponse {
   _id: string;
   email: string;
@@ -16,7 +14,6 @@ export interface SmsStartResponse {
 export type StartResponse = EmailStartResponse | SmsStartResponse;
 
 export interface RequestMeta {
-  /** The end user's IP and its per-IP limit decision, possibly still in flight. */
-  ipAdmission: IpAdmission;
+  ip: string;
   requestLanguage: string | null;
 }

@@ -49,7 +49,7 @@ describe(PasswordlessService.name, () => {
     );
   });
 
-  const meta = { ipAdmission: { ip: '203.0.113.9', refusal: Promise.resolve(undefined) }, requestLanguage: 'fr' };
+  const meta = { ip: '203.0.113.9', requestLanguage: 'fr' };
 
   it('should store an HMAC, seal the code for the worker and expire after the connection lifetime', async () => {
     const res = await sut.start(client, { connection: 'sms', phone_number: '+14155550123' }, meta);
@@ -89,7 +89,7 @@ describe(PasswordlessService.name, () => {
   it('should write and queue nothing when a limit refuses the start', async () => {
     admit.mockRejectedValue(new ApiError(429, 'too_many_requests', 'Too many requests.'));
     await expect(sut.start(client, { connection: 'email', email: 'a@example.com', send: 'code' }, meta)).rejects.toMatchObject({ status: 429 });
-    expect(admit).toHaveBeenCalledWith(client, connections.email, 'a@example.com', meta.ipAdmission);
+    expect(admit).toHaveBeenCalledWith(client, connections.email, 'a@example.com');
     expect(created).toHaveLength(0);
     expect(wake).not.toHaveBeenCalled();
   });

@@ -14,31 +14,17 @@ const BUCKETS_PER_WINDOW = 60;
  * the oldest live bucket ('-3'): only the first call in a new bucket reads them all (dropping the expired ones), the
  * rest read three fields. The cache fields are negative so that a replica still running the previous script (during
  * a rolling deploy) drops them as expired buckets, which makes the next call recount.
- * KEYS: one hash per rule, then a gate key when ARGV[2] is not 0. ARGV: now (ms); gate mode (0 none, 1 = on refusal
- * set the gate to the retry time for ARGV[3] ms, 2 = if the gate is set, delete it and charge nothing); then per rule:
- * limit (0 = count only), bucket size (ms), cost (0 = read only).
+ * KEYS: one hash per rule. ARGV: now (ms), then per rule: limit (0 = count only), bucket size (ms), cost (0 = read only).
  * Returns, per rule: hits after the call, when the oldest counted hit leaves the window, and (if exceeded) the
  * earliest time enough hits will have left for this request to fit; then the index of the exceeded rule (0 = none).
- * A closed gate returns only { retry time, -1 }.
  */
 const CONSUME_SCRIPT = `
 local now = tonumber(ARGV[1])
-local gateMode = tonumber(ARGV[2])
-local rules = #KEYS
-local gate
-if gateMode > 0 then gate, rules = KEYS[#KEYS], #KEYS - 1 end
-if gateMode == 2 then
-  local closedUntil = redis.call('GET', gate)
-  if closedUntil then
-    redis.call('DEL', gate)
-    return { tonumber(closedUntil), -1 }
-  end
-end
 local buckets = ${BUCKETS_PER_WINDOW}
 local out = {}
 local denied, deniedAt = 0, 0
-for i = 1, rules do
-  local o = 3 + (i - 1) * 3
+for i = 1, #KEYS do
+  local o = 1 + (i - 1) * 3
   local limit, size, cost = tonumber(ARGV[o + 1]), tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
   local current = math.floor(now / size)
   local cached = redis.call('HMGET', KEYS[i], '-1', '-2', '-3')
@@ -85,10 +71,9 @@ for i = 1, rules do
   end
   out[#out + 1] = { total, reset, retry }
 end
-if denied > 0 and gateMode == 1 then redis.call('SET', gate, string.format('%d', deniedAt), 'PX', tonumber(ARGV[3])) end
 if denied == 0 then
-  for i = 1, rules do
-    local o = 3 + (i - 1) * 3
+  for i = 1, #KEYS do
+    local o = 1 + (i - 1) * 3
     local size, cost = tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
     if cost > 0 then
       redis.call('HINCRBY', KEYS[i], string.format('%d', math.floor(now / size)), cost)
@@ -143,16 +128,7 @@ export interface LimitDecision {
   states: LimitState[];
   /** The exceeded rule with the latest retry time, when not allowed. */
   denied?: { state: LimitState; retryAtMs: number };
-  /** Refused without counting because the gate was closed (see ConsumeGate): no states, the gate's retry time. */
-  gatedUntilMs?: number;
 }
-
-/**
- * Ties a call to an earlier one on the same connection, which Redis runs first: the earlier call `closesOn` its
- * refusal a gate (for `ttlMs`) that the later call `checks` before it charges anything. So a request can send its later
- * limits without waiting for the first reply, and a refusal by the first still costs nothing else.
- */
-export type ConsumeGate = { closesOn: string; ttlMs: number } | { checks: string };
 
 /** The scripts as ioredis commands: EVALSHA, falling back to EVAL once per connection (the script is not resent). */
 type ScriptedRedis = Redis & {
@@ -173,18 +149,14 @@ export class SlidingWindowStore {
   }
 
   /** Charges every rule or none. Without Redis it allows the request with no states (requests go uncounted). */
-  async consume(rules: LimitRule[], nowMs: number, gate?: ConsumeGate): Promise<LimitDecision> {
+  async consume(rules: LimitRule[], nowMs: number): Promise<LimitDecision> {
     const sizes = rules.map((rule) => bucketSize(rule.windowMs));
     const args = rules.flatMap((rule, i) => [rule.limit, sizes[i], rule.cost ?? 1]);
     const keys = rules.map((r) => this.redisKey(r.key));
-    const [gateMode, gateTtl, gateKeys] = !gate ? [0, 0, []] : 'checks' in gate ? [2, 0, [this.redisKey(gate.checks)]] : [1, gate.ttlMs, [this.redisKey(gate.closesOn)]];
-    const reply = await this.failOpen(null, () =>
-      this.redis.pwlRateLimitConsume(keys.length + gateKeys.length, ...keys, ...gateKeys, Math.floor(nowMs), gateMode, gateTtl, ...args),
-    );
+    const reply = await this.failOpen(null, () => this.redis.pwlRateLimitConsume(rules.length, ...keys, Math.floor(nowMs), ...args));
     if (reply === null) return { allowed: true, states: [] };
     const rows = reply as Array<[number, number, number] | number>;
     const denied = rows[rows.length - 1] as number;
-    if (denied === -1) return { allowed: false, states: [], gatedUntilMs: rows[0] as number };
     const states = rules.map((rule, i): LimitState => {
       const [count, resetAtMs] = rows[i] as [number, number, number];
       return { rule, count, remaining: Math.max(0, rule.limit - count), resetAtMs, bucket: Math.floor(nowMs / sizes[i]) };

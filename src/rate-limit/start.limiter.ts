@@ -4,11 +4,10 @@ import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import type { ConnectionEntity } from '../verification/connection.entity';
 import { effectiveLimits } from './client-limits';
-import { identifierKey, pausedUntil, tooManyRequests } from './rate-limit.response';
+import { identifierKey, tooManyRequests } from './rate-limit.response';
 import { SmsConversionBreaker } from './sms-conversion.breaker';
 import { SmsDestinationPolicy } from './sms-destination.policy';
 import { SlidingWindowStore, type LimitRule } from './sliding-window.store';
-import type { IpAdmission } from './start-ip-limit.guard';
 
 /**
  * The limits of POST /passwordless/start that need the authenticated client and the validated identifier: a resend
@@ -27,12 +26,8 @@ export class StartLimiter {
     private readonly clock: Clock,
   ) {}
 
-  /**
-   * Throws 400 for a disallowed SMS destination and 429 (with Auth0's headers) when a limit is reached, the per-IP
-   * limit first: these limits are sent without waiting for the per-IP reply, behind it on the same connection, and
-   * charge nothing when it refused (its gate), so a start needs one Redis round trip for all its limits.
-   */
-  async admit(client: ClientEntity, connection: ConnectionEntity, identifier: string, ipAdmission: IpAdmission): Promise<void> {
+  /** Throws 400 for a disallowed SMS destination and 429 (with Auth0's headers) when a limit is reached. */
+  async admit(client: ClientEntity, connection: ConnectionEntity, identifier: string): Promise<void> {
     const destination = connection.strategy === 'sms' ? this.destinations.allowedDestination(connection, identifier) : undefined;
     const now = this.clock.now().getTime();
     const limits = effectiveLimits(this.config.rateLimit.defaults, client.rateLimits);
@@ -49,12 +44,7 @@ export class StartLimiter {
       await this.breaker.assertClosed(destination, now);
       rules.push(...this.destinations.budgetRules(destination), ...this.breaker.countingRules(destination));
     }
-    const pending = this.store.consume(rules, now, ipAdmission.gate === undefined ? undefined : { checks: ipAdmission.gate });
-    const ipRefusal = await ipAdmission.refusal;
-    if (ipRefusal) throw ipRefusal;
-    const decision = await pending;
-    // Closed although the per-IP reply said otherwise: that reply was lost (the call failed open) after Redis ran it.
-    if (decision.gatedUntilMs !== undefined) throw pausedUntil(decision.gatedUntilMs, now, {}, 'start-ip');
+    const decision = await this.store.consume(rules, now);
     if (decision.denied) throw tooManyRequests(decision.denied, now);
     if (destination) await this.breaker.evaluate(destination, decision, now);
   }

@@ -51,18 +51,4 @@ describe('SlidingWindowStore', () => {
     await redis.hincrby(redisKey(r), String(t0 / 1000), -2); // the previous refund script leaves the sum alone
     expect(await counts(r, [t0 + 1000])).toEqual([2]);
   });
-
-  it('should let a refusing call close a gate that a later call on the connection checks, charging nothing, once', async () => {
-    const full = rule(1);
-    const other = rule(5);
-    const gate = `gate-test:${keys}`;
-    await store.consume([full], t0);
-
-    const [refused, gated] = await Promise.all([store.consume([full], t0, { closesOn: gate, ttlMs: 10_000 }), store.consume([other], t0, { checks: gate })]);
-    expect(refused.denied?.state.rule.name).toBe('test');
-    expect(gated).toEqual({ allowed: false, states: [], gatedUntilMs: refused.denied?.retryAtMs });
-    // Checking deletes the gate: the next call is counted, and the gated one was not (1 of 5).
-    const after = await store.consume([other], t0, { checks: gate });
-    expect([after.allowed, after.states[0]?.count]).toEqual([true, 1]);
-  });
 });
