@@ -7,10 +7,8 @@ import { runLoad } from './load';
 import { cpuSplitTable, syscallTable, roundsDetail, summarise, table, targetVerdicts, type Measurement } from './report';
 import { startScenarios, type Scenario, type ServerKind } from './scenarios';
 import { machineBusyMs, pidsNamed, redisServerPid, spentBetween, usageOf } from './proc-usage';
-import { ServerProcess } from './server-process';
+import { SERVICE_NODE_FLAGS, ServerProcess } from './server-process';
 
-/** The service runs with the V8 heap flags it is deployed with (package.json `start`, Dockerfile, docker-compose). */
-const SERVICE_NODE_FLAGS = '--max-semi-space-size=8 --max-old-space-size=128 --heap-growing-percent=100';
 
 /**
  * `npm run bench [-- options]`: POST /passwordless/start on the service against a hand-written floor, same Postgres and

@@ -9,10 +9,15 @@ const STOP_TIMEOUT_MS = 10_000;
 const RSS_SAMPLE_MS = 200;
 const LOG_TAIL_LINES = 40;
 
+/** The service runs with the V8 heap flags it is deployed with (package.json `start`, Dockerfile, docker-compose). */
+export const SERVICE_NODE_FLAGS = '--max-semi-space-size=8 --max-old-space-size=128 --heap-growing-percent=100';
+
 export interface ServerOptions {
   name: string;
   /** Compiled entry point, relative to dist-bench/. */
   script: string;
+  /** The dist-bench/ to run it from (another build's, for `bench:compare`); default this build's. */
+  distRoot?: string;
   env: Record<string, string>;
   /** Directory for a V8 CPU profile of this server (`node --cpu-prof`), written when it is stopped. */
   cpuProfileDir?: string;
@@ -42,7 +47,7 @@ export class ServerProcess {
 
   static async start(options: ServerOptions): Promise<ServerProcess> {
     const port = await freePort();
-    const distRoot = join(__dirname, '..');
+    const distRoot = options.distRoot ?? join(__dirname, '..');
     const nodeArgs = options.nodeOptions?.split(' ').filter(Boolean) ?? [];
     if (options.cpuProfileDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`, '--require', join(distRoot, 'bench', 'exit-on-sigusr2.js'));
     const child = spawn(process.execPath, [...nodeArgs, join(distRoot, options.script)], {
