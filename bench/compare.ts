@@ -73,8 +73,13 @@ function buildOther(dir: string): string {
 
 async function startSide(label: string, distRoot?: string): Promise<Side> {
   const env = await BenchEnvironment.create(10);
-  const server = await ServerProcess.start({ name: label, script: 'src/main.js', distRoot, env: env.env, nodeOptions: SERVICE_NODE_FLAGS });
-  return { label, server, env };
+  try {
+    const server = await ServerProcess.start({ name: label, script: 'src/main.js', distRoot, env: env.env, nodeOptions: SERVICE_NODE_FLAGS });
+    return { label, server, env };
+  } catch (err) {
+    await env.destroy(); // a server that did not boot must not leave its database and keys behind
+    throw err;
+  }
 }
 
 async function compareRound(sides: Side[], key: string, warmupSeconds: number, settings: ReturnType<typeof readSettings>): Promise<string> {
