@@ -13,8 +13,19 @@ export class AssertionReplayStore {
 
   /** True the first time a (client, jti) pair is seen within `ttlMs`; false on every replay. */
   async markUsed(clientId: string, jti: string, ttlMs: number): Promise<boolean> {
-    const key = `${this.config.redis.prefix}:jti:${clientId}:${jti}`;
-    const result = await this.redis.set(key, '1', 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
+    const { redisKey } = this.mark(clientId, jti, ttlMs);
+    const result = await this.redis.set(redisKey, '1', 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
     return result === 'OK';
   }
+
+  /** The key and TTL markUsed would set, for a caller that sets it in a call of its own (SET NX PX). */
+  mark(clientId: string, jti: string, ttlMs: number): ReplayMark {
+    return { redisKey: `${this.config.redis.prefix}:jti:${clientId}:${jti}`, ttlMs };
+  }
+}
+
+/** A client assertion's single-use mark: set `redisKey` for `ttlMs` only if absent; present means replayed. */
+export interface ReplayMark {
+  redisKey: string;
+  ttlMs: number;
 }

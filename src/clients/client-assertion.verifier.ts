@@ -3,7 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import { invalidClient, temporarilyUnavailable } from '../common/api-error';
 import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
-import { AssertionReplayStore } from './assertion-replay.store';
+import { AssertionReplayStore, type ReplayMark } from './assertion-replay.store';
 import type { ClientEntity, PublicJwk } from './client.entity';
 import { importVerificationKey, MalformedJwsError, parseCompactJws, signatureMatches, type CompactJws, type JsonObject, type JwsAlgorithm } from './jws-compact';
 
@@ -30,7 +30,11 @@ export class ClientAssertionVerifier {
     private readonly clock: Clock,
   ) {}
 
-  async verify(client: ClientEntity, assertion: string, endpointPath: string): Promise<void> {
+  /**
+   * With `deferReplayMark` the jti is handed to the caller instead of recorded here: the caller records it (SET NX) in
+   * a Redis call of its own and must answer 401 if it was already there (the start endpoint's limits, PendingIpCharge).
+   */
+  async verify(client: ClientEntity, assertion: string, endpointPath: string, deferReplayMark?: (mark: ReplayMark) => void): Promise<void> {
     if (Buffer.byteLength(assertion) > MAX_ASSERTION_BYTES) throw invalidClient('assertion exceeds 2048 bytes');
     const jws = parseAssertion(assertion);
     // The signature first: nothing in the claims means anything until the client is known to have made them.
@@ -39,6 +43,7 @@ export class ClientAssertionVerifier {
     const { jti, exp } = this.checkClaims(client, jws.payload, endpointPath, nowSeconds);
 
     const ttlMs = (exp - nowSeconds + CLOCK_TOLERANCE_SECONDS) * 1000;
+    if (deferReplayMark) return deferReplayMark(this.replay.mark(client.clientId, jti, ttlMs));
     let firstUse: boolean;
     try {
       firstUse = await this.replay.markUsed(client.clientId, jti, ttlMs);

@@ -1,12 +1,14 @@
 import { applyDecorators, CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMetadata, UseGuards } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
+import type { ReplayMark } from './assertion-replay.store';
 import { ClientAuthenticator, type ClientAuthDialect } from './client-authenticator';
 import type { ClientEntity } from './client.entity';
 
 const DIALECT_KEY = 'clientAuthDialect';
 
-type AuthenticatedRequest = FastifyRequest & { client?: ClientEntity };
+/** `deferReplayMark` is set by a guard that records the assertion's jti itself (see PendingIpCharge). */
+type AuthenticatedRequest = FastifyRequest & { client?: ClientEntity; deferReplayMark?: (mark: ReplayMark) => void };
 
 @Injectable()
 export class ClientAuthGuard implements CanActivate {
@@ -24,6 +26,7 @@ export class ClientAuthGuard implements CanActivate {
       // The route as registered, never the request target: an absolute-form target would otherwise choose the `aud`.
       endpointPath: request.routeOptions.url ?? '/',
       dialect,
+      deferReplayMark: request.deferReplayMark,
     });
     return true;
   }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ApiError, invalidClient } from '../common/api-error';
 import { describeType } from '../common/json-types';
+import type { ReplayMark } from './assertion-replay.store';
 import { ClientAssertionVerifier, JWT_BEARER_ASSERTION_TYPE } from './client-assertion.verifier';
 import type { ClientEntity } from './client.entity';
 import { clientSecretMatches } from './client-secret';
@@ -14,6 +15,8 @@ export interface ClientAuthInput {
   authorization?: string;
   endpointPath: string;
   dialect: ClientAuthDialect;
+  /** Hands a client assertion's jti to the caller to record (see ClientAssertionVerifier.verify). */
+  deferReplayMark?: (mark: ReplayMark) => void;
 }
 
 const CREDENTIAL_FIELDS = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'] as const;
@@ -61,7 +64,7 @@ export class ClientAuthenticator {
     if (mechanisms.length === 0) throw new ApiError(403, 'unauthorized_client', 'Client authentication is required');
     if (client.authMethod === 'private_key_jwt') {
       if (credentials.client_assertion === undefined) throw invalidClient('client registered for private_key_jwt sent a secret');
-      await this.assertions.verify(client, credentials.client_assertion, input.endpointPath);
+      await this.assertions.verify(client, credentials.client_assertion, input.endpointPath, input.deferReplayMark);
       return client;
     }
     // client_secret_post and client_secret_basic: Auth0's SDKs always post the secret, so both transports are accepted.

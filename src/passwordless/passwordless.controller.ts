@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthenticateClient, CurrentClient } from '../clients/client-auth.guard';
 import type { ClientEntity } from '../clients/client.entity';
 import { auth0ValidationPipe } from '../common/auth0-validation';
-import { EndUserIp, ForwardedIpLimitGuard, StartIpLimitGuard } from '../rate-limit/start-ip-limit.guard';
+import { EndUserIp, ForwardedIpLimitGuard, StartIpCharge, StartIpLimitGuard, type PendingIpCharge } from '../rate-limit/start-ip-limit.guard';
 import { sendBrowserResponse } from './browser-response';
 import { LegacyVerifyService } from './legacy-verify.service';
 import { PasswordlessService } from './passwordless.service';
@@ -28,8 +28,8 @@ export class PasswordlessController {
   @AuthenticateClient('passwordless')
   @UseGuards(StartIpLimitGuard)
   @UsePipes(auth0ValidationPipe(START_FIELD_PRIORITY))
-  start(@CurrentClient() client: ClientEntity, @Body() body: StartPasswordlessDto, @Req() req: FastifyRequest, @EndUserIp() ip: string): Promise<StartResponse> {
-    return this.passwordless.start(client, body, { ip, requestLanguage: requestLanguageFrom(req.headers) });
+  start(@CurrentClient() client: ClientEntity, @Body() body: StartPasswordlessDto, @Req() req: FastifyRequest, @StartIpCharge() ipCharge: PendingIpCharge): Promise<StartResponse> {
+    return this.passwordless.start(client, body, { ipCharge, requestLanguage: requestLanguageFrom(req.headers) });
   }
 
   @Post('verify')

@@ -1,3 +1,5 @@
+import type { PendingIpCharge } from '../rate-limit/start-ip-limit.guard';
+
 export interface EmailStartResponse {
   _id: string;
   email: string;
@@ -14,6 +16,7 @@ export interface SmsStartResponse {
 export type StartResponse = EmailStartResponse | SmsStartResponse;
 
 export interface RequestMeta {
-  ip: string;
+  /** The start's per-IP charge (made with its other limits); its `ip` is the end user's. */
+  ipCharge: PendingIpCharge;
   requestLanguage: string | null;
 }

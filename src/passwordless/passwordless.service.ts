@@ -48,7 +48,7 @@ export class PasswordlessService {
     const send = this.sendMode(connection, dto.send ?? undefined);
     const identifier = connection.strategy === 'email' ? normaliseEmail(dto.email) : normalisePhone(dto.phone_number);
     const authParams = this.linkParams(client, send, dto.authParams ?? undefined);
-    await this.limiter.admit(client, connection, identifier);
+    await this.limiter.admit(client, connection, identifier, meta.ipCharge);
 
     const id = this.random.hex(RECORD_ID_BYTES);
     const code = this.random.digits(connection.codeLength);
@@ -69,7 +69,7 @@ export class PasswordlessService {
         authParams,
         requestLanguage: meta.requestLanguage,
         expiresAt: new Date(now.getTime() + connection.codeLifetimeSeconds * 1000),
-        requestIp: meta.ip,
+        requestIp: meta.ipCharge.ip,
       },
       { queue, payload },
       now,

@@ -14,17 +14,24 @@ const BUCKETS_PER_WINDOW = 60;
  * the oldest live bucket ('-3'): only the first call in a new bucket reads them all (dropping the expired ones), the
  * rest read three fields. The cache fields are negative so that a replica still running the previous script (during
  * a rolling deploy) drops them as expired buckets, which makes the next call recount.
- * KEYS: one hash per rule. ARGV: now (ms), then per rule: limit (0 = count only), bucket size (ms), cost (0 = read only).
+ * Two tiers: the first `leading` rules are decided and charged on their own (a refusal among them charges nothing), the
+ * others all-or-nothing after them, so a refusal among those leaves the leading ones charged. Between the tiers an
+ * optional key is set if absent (SET NX PX, e.g. a client assertion's jti): if it was there, the others are not charged.
+ * KEYS: one hash per rule, then the optional once-key. ARGV: now (ms), leading, once-key TTL (ms, 0 = no once-key),
+ * then per rule: limit (0 = count only), bucket size (ms), cost (0 = read only).
  * Returns, per rule: hits after the call, when the oldest counted hit leaves the window, and (if exceeded) the
- * earliest time enough hits will have left for this request to fit; then the index of the exceeded rule (0 = none).
+ * earliest time enough hits will have left for this request to fit; then the index of the exceeded rule that decided
+ * the call (0 = none), then 1 if the once-key was already set.
  */
 const CONSUME_SCRIPT = `
-local now = tonumber(ARGV[1])
+local now, leading, onceTtl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local buckets = ${BUCKETS_PER_WINDOW}
+local rules = onceTtl > 0 and #KEYS - 1 or #KEYS
 local out = {}
-local denied, deniedAt = 0, 0
-for i = 1, #KEYS do
-  local o = 1 + (i - 1) * 3
+-- The exceeded rule with the latest retry time, per tier.
+local denied, deniedAt = { 0, 0 }, { 0, 0 }
+for i = 1, rules do
+  local o = 3 + (i - 1) * 3
   local limit, size, cost = tonumber(ARGV[o + 1]), tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
   local current = math.floor(now / size)
   local cached = redis.call('HMGET', KEYS[i], '-1', '-2', '-3')
@@ -67,13 +74,14 @@ for i = 1, #KEYS do
       freed = freed + entry[2]
       if freed >= need then retry = (entry[1] + buckets) * size break end
     end
-    if retry > deniedAt then denied, deniedAt = i, retry end
+    local tier = i <= leading and 1 or 2
+    if retry > deniedAt[tier] then denied[tier], deniedAt[tier] = i, retry end
   end
   out[#out + 1] = { total, reset, retry }
 end
-if denied == 0 then
-  for i = 1, #KEYS do
-    local o = 1 + (i - 1) * 3
+local function charge(from, to)
+  for i = from, to do
+    local o = 3 + (i - 1) * 3
     local size, cost = tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
     if cost > 0 then
       redis.call('HINCRBY', KEYS[i], string.format('%d', math.floor(now / size)), cost)
@@ -83,7 +91,19 @@ if denied == 0 then
     end
   end
 end
-out[#out + 1] = denied
+local repeated = 0
+if denied[1] ~= 0 then
+  out[#out + 1] = denied[1]
+else
+  charge(1, leading)
+  if onceTtl > 0 and not redis.call('SET', KEYS[#KEYS], '1', 'PX', onceTtl, 'NX') then
+    repeated = 1
+  elseif denied[2] == 0 then
+    charge(leading + 1, rules)
+  end
+  out[#out + 1] = repeated == 1 and 0 or denied[2]
+end
+out[#out + 1] = repeated
 return out
 `;
 
@@ -126,8 +146,21 @@ export interface LimitDecision {
   allowed: boolean;
   /** One per rule, in order; empty when Redis was unreachable and the decision failed open. */
   states: LimitState[];
-  /** The exceeded rule with the latest retry time, when not allowed. */
+  /** The exceeded rule with the latest retry time (among the leading rules first), when not allowed. */
   denied?: { state: LimitState; retryAtMs: number };
+  /** The once-key was already set: only the leading rules were charged. */
+  repeated?: boolean;
+}
+
+export interface ConsumeOptions {
+  /** The first `leading` rules are charged on their own, before the others are decided (default 0: all-or-nothing). */
+  leading?: number;
+  /**
+   * A key (a full Redis key, not below the `{rl}` tag) set with this TTL if absent, after the leading rules admitted
+   * the call; if it was already set, the others are not charged. Without Redis the call then fails instead of failing
+   * open: a once-key that cannot be checked must not be taken as new.
+   */
+  once?: { redisKey: string; ttlMs: number };
 }
 
 /** The scripts as ioredis commands: EVALSHA, falling back to EVAL once per connection (the script is not resent). */
@@ -148,21 +181,28 @@ export class SlidingWindowStore {
     this.redis = redis as ScriptedRedis;
   }
 
-  /** Charges every rule or none. Without Redis it allows the request with no states (requests go uncounted). */
-  async consume(rules: LimitRule[], nowMs: number): Promise<LimitDecision> {
+  /**
+   * Charges every rule or none (in two tiers with `options.leading`, see ConsumeOptions). Without Redis it allows the
+   * request with no states (requests go uncounted), unless a once-key was given.
+   */
+  async consume(rules: LimitRule[], nowMs: number, options: ConsumeOptions = {}): Promise<LimitDecision> {
     const sizes = rules.map((rule) => bucketSize(rule.windowMs));
     const args = rules.flatMap((rule, i) => [rule.limit, sizes[i], rule.cost ?? 1]);
     const keys = rules.map((r) => this.redisKey(r.key));
-    const reply = await this.failOpen(null, () => this.redis.pwlRateLimitConsume(rules.length, ...keys, Math.floor(nowMs), ...args));
+    const { once } = options;
+    if (once) keys.push(once.redisKey);
+    const call = () => this.redis.pwlRateLimitConsume(keys.length, ...keys, Math.floor(nowMs), options.leading ?? 0, once ? Math.max(1, Math.ceil(once.ttlMs)) : 0, ...args);
+    const reply = once ? await call() : await this.failOpen(null, call);
     if (reply === null) return { allowed: true, states: [] };
     const rows = reply as Array<[number, number, number] | number>;
-    const denied = rows[rows.length - 1] as number;
+    const denied = rows[rules.length] as number;
+    const repeated = rows[rules.length + 1] === 1;
     const states = rules.map((rule, i): LimitState => {
       const [count, resetAtMs] = rows[i] as [number, number, number];
       return { rule, count, remaining: Math.max(0, rule.limit - count), resetAtMs, bucket: Math.floor(nowMs / sizes[i]) };
     });
-    if (denied === 0) return { allowed: true, states };
-    return { allowed: false, states, denied: { state: states[denied - 1], retryAtMs: (rows[denied - 1] as number[])[2] } };
+    if (denied === 0) return { allowed: !repeated, states, repeated };
+    return { allowed: false, states, denied: { state: states[denied - 1], retryAtMs: (rows[denied - 1] as number[])[2] }, repeated };
   }
 
   /** Undoes the hits a state charged, if its bucket is still counted. Best effort: a failure only over-counts. */

@@ -8,49 +8,168 @@ import {
   type ThrottlerRequest,
   type ThrottlerStorage,
 } from '@nestjs/throttler';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
+import type { ReplayMark } from '../clients/assertion-replay.store';
 import type { ClientEntity } from '../clients/client.entity';
+import { ApiError, invalidClient, temporarilyUnavailable } from '../common/api-error';
 import { Clock } from '../common/clock';
+import type { RequestWithPrecedingRefusal } from '../common/http-error.filter';
 import { AppConfig } from '../config/app-config';
 import { endUserIp, ipLimitKey } from './client-ip';
 import { effectiveLimits } from './client-limits';
 import { rateLimitHeaders, tooManyRequests } from './rate-limit.response';
-import { SlidingWindowStore, type LimitState } from './sliding-window.store';
+import { SlidingWindowStore, type LimitDecision, type LimitRule } from './sliding-window.store';
 
-type LimitedRequest = FastifyRequest & { client?: ClientEntity; endUserIp?: string; ipCharge?: LimitState };
+/**
+ * The per-IP charge of one start, made exactly once and in the same Redis call as whatever else the request charges:
+ * the start's own limits when it gets that far (StartLimiter), else on its own before its error is answered
+ * (HttpErrorFilter's `precedingRefusal`). Either way an IP over its limit gets 429 whatever else the request did, and
+ * a successful start makes one Redis round trip for all its limits instead of two (three with private_key_jwt, whose
+ * assertion's jti is checked in the same call).
+ */
+export class PendingIpCharge {
+  /** A client assertion's jti, to be recorded as used in the same call (see ClientAuthGuard). */
+  replayMark?: ReplayMark;
+  private claimed = false;
 
-/** Charges one start to `ip` (Auth0's per-IP limit, default 50 per hour) and sets X-RateLimit-* on the answer. */
+  constructor(
+    /** The IP charged: the connecting one, or a trusted backend's user's (ForwardedIpLimitGuard). */
+    public ip: string,
+    public limit: number,
+    readonly reply: FastifyReply,
+  ) {}
+
+  get settled(): boolean {
+    return this.claimed;
+  }
+
+  /** Marks the charge as made; throws if it already was (each request is charged once). */
+  claim(): void {
+    if (this.claimed) throw new Error('the per-IP charge of this start was already made');
+    this.claimed = true;
+  }
+}
+
+type LimitedRequest = RequestWithPrecedingRefusal & {
+  client?: ClientEntity;
+  endUserIp?: string;
+  ipCharge?: PendingIpCharge;
+  deferReplayMark?: (mark: ReplayMark) => void;
+};
+
+/** Bounds the refusals remembered per replica (one entry per refused IP and limit). */
+const MAX_REMEMBERED_REFUSALS = 10_000;
+/** A refusal is remembered until its retry time but no longer than this, so an operator's reset of a key takes effect. */
+const MAX_REFUSAL_MEMORY_MS = 60_000;
+
+/** Charges starts to IPs (Auth0's per-IP limit, default 50 per hour) and sets X-RateLimit-* on the answer. */
 @Injectable()
 export class StartIpCounter {
+  /**
+   * Refusals this replica gave, until their retry time (at most MAX_REFUSAL_MEMORY_MS): a refused IP is refused again
+   * before any other work (client lookup, signature check) without asking Redis, as it was when the per-IP charge ran
+   * first. Exact, because a count can only grow until its retry time (hits leave the window only when their bucket
+   * does, and per-IP start charges are never refunded).
+   */
+  private readonly refusals = new Map<string, { refusal: NonNullable<LimitDecision['denied']>; forgetAtMs: number }>();
+
   constructor(
     private readonly store: SlidingWindowStore,
     private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {}
 
-  async charge(context: ExecutionContext, ip: string, limit: number): Promise<void> {
+  /** Starts the charge of this request to `ip`; throws 429 at once if this replica already refused it. */
+  begin(context: ExecutionContext, ip: string, limit: number): PendingIpCharge {
     const request = context.switchToHttp().getRequest<LimitedRequest>();
-    const now = this.clock.now().getTime();
-    const rule = { name: 'start-ip', key: `start-ip:${ipLimitKey(ip)}`, limit, windowMs: this.config.rateLimit.startWindowMs };
-    const decision = await this.store.consume([rule], now);
-    if (decision.denied) throw tooManyRequests(decision.denied, now);
+    const charge = new PendingIpCharge(ip, limit, context.switchToHttp().getResponse<FastifyReply>());
+    this.throwIfRefused(charge);
+    request.ipCharge = charge;
     request.endUserIp = ip;
-    request.ipCharge = decision.states[0];
-    if (decision.states[0]) void context.switchToHttp().getResponse<FastifyReply>().headers(rateLimitHeaders(decision.states[0]));
+    request.deferReplayMark = (mark) => (charge.replayMark = mark);
+    request.precedingRefusal = () => this.chargeBeforeError(charge);
+    return charge;
   }
 
-  /** Gives back the charge made for this request (it is being moved to another IP). */
-  async refund(context: ExecutionContext): Promise<void> {
-    const charge = context.switchToHttp().getRequest<LimitedRequest>().ipCharge;
-    if (charge) await this.store.refund(charge);
+  /** Moves the pending charge to another IP and limit (a trusted backend's user); throws 429 as `begin` does. */
+  move(context: ExecutionContext, charge: PendingIpCharge, ip: string, limit: number): void {
+    charge.ip = ip;
+    charge.limit = limit;
+    context.switchToHttp().getRequest<LimitedRequest>().endUserIp = ip;
+    this.throwIfRefused(charge);
+  }
+
+  /**
+   * Charges the IP, and then, all-or-nothing, `rules`; records the deferred assertion jti between the two (a replay
+   * charges only the IP, as when authentication failed). Sets X-RateLimit-* from the IP's state. Throws 429 when the
+   * IP is over its limit, 401 for a replayed assertion, 503 when a jti cannot be checked (no Redis); otherwise returns
+   * the decision on `rules` alone.
+   */
+  async charge(charge: PendingIpCharge, rules: LimitRule[], now: number): Promise<LimitDecision> {
+    charge.claim();
+    const ipRule = this.rule(charge);
+    const { replayMark } = charge;
+    let decision: LimitDecision;
+    try {
+      decision = await this.store.consume([ipRule, ...rules], now, { leading: 1, once: replayMark });
+    } catch (err) {
+      // Only a call with a once-key fails: without Redis single use cannot be proven, so refuse (as AssertionReplayStore).
+      throw temporarilyUnavailable(`jti store unavailable: ${(err as Error).message}`);
+    }
+    const [ipState, ...states] = decision.states;
+    if (decision.denied && decision.denied.state === ipState) {
+      this.remember(ipRule, decision.denied, now);
+      throw tooManyRequests(decision.denied, now);
+    }
+    if (ipState) void charge.reply.headers(rateLimitHeaders(ipState));
+    if (decision.repeated) throw invalidClient('assertion jti replayed');
+    return { allowed: decision.allowed, states, denied: decision.denied };
+  }
+
+  /** The refusal that takes precedence over a request's own error, if the charge was not made yet. Never rejects. */
+  private async chargeBeforeError(charge: PendingIpCharge): Promise<ApiError | undefined> {
+    if (charge.settled) return undefined;
+    try {
+      await this.charge(charge, [], this.clock.now().getTime());
+      return undefined;
+    } catch (err) {
+      return err instanceof ApiError ? err : undefined;
+    }
+  }
+
+  private rule(charge: PendingIpCharge): LimitRule {
+    return { name: 'start-ip', key: `start-ip:${ipLimitKey(charge.ip)}`, limit: charge.limit, windowMs: this.config.rateLimit.startWindowMs };
+  }
+
+  private throwIfRefused(charge: PendingIpCharge): void {
+    const key = refusalKey(this.rule(charge));
+    const remembered = this.refusals.get(key);
+    if (!remembered) return;
+    const now = this.clock.now().getTime();
+    if (remembered.forgetAtMs <= now) {
+      this.refusals.delete(key);
+      return;
+    }
+    charge.claim();
+    throw tooManyRequests(remembered.refusal, now);
+  }
+
+  private remember(rule: LimitRule, refusal: NonNullable<LimitDecision['denied']>, now: number): void {
+    const key = refusalKey(rule);
+    this.refusals.delete(key);
+    if (this.refusals.size >= MAX_REMEMBERED_REFUSALS) this.refusals.delete(this.refusals.keys().next().value!);
+    this.refusals.set(key, { refusal, forgetAtMs: Math.min(refusal.retryAtMs, now + MAX_REFUSAL_MEMORY_MS) });
   }
 }
 
+const refusalKey = (rule: LimitRule) => `${rule.key}|${rule.limit}|${rule.windowMs}`;
+
 /**
  * Runs before client authentication and counts every start against the connecting IP (`req.ip`, which honours
- * X-Forwarded-For when TRUST_PROXY is on), so requests with bad credentials count and are refused early too.
+ * X-Forwarded-For when TRUST_PROXY is on), so requests with bad credentials count and are refused too. The charge
+ * itself is made later, with the start's other limits or before an error is answered (see PendingIpCharge).
  * A ThrottlerGuard, so the limit comes from ThrottlerModule options and @Throttle/@SkipThrottle work as usual; the
- * counting itself goes to the sliding window, which also gives Auth0's epoch X-RateLimit-Reset and refunds.
+ * counting itself goes to the sliding window, which also gives Auth0's epoch X-RateLimit-Reset.
  */
 @Injectable()
 export class StartIpLimitGuard extends ThrottlerGuard {
@@ -63,10 +182,9 @@ export class StartIpLimitGuard extends ThrottlerGuard {
     super(options, storage, reflector);
   }
 
-  protected override async handleRequest({ context, limit }: ThrottlerRequest): Promise<boolean> {
-    const request = context.switchToHttp().getRequest<LimitedRequest>();
-    await this.counter.charge(context, request.ip, limit);
-    return true;
+  protected override handleRequest({ context, limit }: ThrottlerRequest): Promise<boolean> {
+    this.counter.begin(context, context.switchToHttp().getRequest<LimitedRequest>().ip, limit);
+    return Promise.resolve(true);
   }
 }
 
@@ -82,16 +200,21 @@ export class ForwardedIpLimitGuard implements CanActivate {
     private readonly config: AppConfig,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<LimitedRequest>();
-    if (!request.client) throw new Error('ForwardedIpLimitGuard must run after ClientAuthGuard');
+    if (!request.client || !request.ipCharge) throw new Error('ForwardedIpLimitGuard must run after StartIpLimitGuard and ClientAuthGuard');
     const ip = endUserIp(request, request.client);
-    if (ip === request.ip) return true;
-    await this.counter.refund(context);
-    await this.counter.charge(context, ip, effectiveLimits(this.config.rateLimit.defaults, request.client.rateLimits).startPerIp);
+    if (ip !== request.ip) this.counter.move(context, request.ipCharge, ip, effectiveLimits(this.config.rateLimit.defaults, request.client.rateLimits).startPerIp);
     return true;
   }
 }
+
+/** The start's pending per-IP charge (StartIpLimitGuard). */
+export const StartIpCharge = createParamDecorator((_data: unknown, context: ExecutionContext): PendingIpCharge => {
+  const charge = context.switchToHttp().getRequest<LimitedRequest>().ipCharge;
+  if (!charge) throw new Error('StartIpCharge used on a route without StartIpLimitGuard');
+  return charge;
+});
 
 /** The end user's IP: as the start guards resolved it, else per endUserIp for the authenticated client. */
 export const EndUserIp = createParamDecorator((_data: unknown, context: ExecutionContext): string => {

@@ -229,6 +229,22 @@ describe('POST /passwordless/start', () => {
         expect(replay.body.error).toBe('invalid_client');
       });
 
+      // The start records the jti in the same Redis call as its limits, or before answering an error: the outcome must be
+      // the same as recording it during authentication, which runs before validation.
+      it('should refuse a replay even when it also fails validation, and count a first use that failed validation', async () => {
+        const withBody = (assertion: string, email: string) =>
+          start({ client_id: jwtClient.clientId, client_assertion: assertion, client_assertion_type: ASSERTION_TYPE, connection: 'email', email, send: 'code' });
+        const used = await signAssertion(jwtClient, t.config.issuerBaseUrl, { jti: randomUUID() });
+        expect((await withBody(used, uniqueEmail())).status).toBe(200);
+        const invalidReplay = await withBody(used, 'not-an-email');
+        expect([invalidReplay.status, invalidReplay.body]).toEqual([401, { error: 'invalid_client', error_description: 'Client authentication failed.' }]);
+
+        const firstInvalid = await signAssertion(jwtClient, t.config.issuerBaseUrl, { jti: randomUUID() });
+        expect((await withBody(firstInvalid, 'not-an-email')).status).toBe(400);
+        const validReplay = await withBody(firstInvalid, uniqueEmail());
+        expect([validReplay.status, validReplay.body.error]).toEqual([401, 'invalid_client']);
+      });
+
       it.each([
         ['a wrong audience', { aud: 'https://evil.example.com/' }],
         ['an issuer other than the client', { iss: 'someone-else' }],

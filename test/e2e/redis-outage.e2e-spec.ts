@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { QueueName } from '../../src/delivery/delivery.constants';
 import { OutboxRelayHost } from '../../src/delivery/outbox-relay.host';
-import { createClient, uniqueEmail, uniquePhone, type TestClient } from '../utils/factories';
+import { createClient, signAssertion, uniqueEmail, uniquePhone, type TestClient } from '../utils/factories';
 import { QueueInspector } from '../utils/queue-inspector';
 import { RedisProcess, waitFor } from '../utils/redis-process';
 import { startTestApp, type TestApp } from '../utils/test-app';
@@ -81,6 +81,22 @@ describe('POST /passwordless/start while Redis is down', () => {
     const [row] = await t.dataSource.query('SELECT delivery_status FROM verifications WHERE id = $1', [id]);
     expect(row.delivery_status).toBe('pending');
     await t.dataSource.query('DELETE FROM delivery_outbox WHERE verification_id = $1', [id]);
+  });
+
+  it('should refuse private_key_jwt starts with 503 while Redis is down (an assertion cannot be proven unused)', async () => {
+    const jwtClient = await createClient(t.dataSource, { authMethod: 'private_key_jwt' });
+    await redis.stop();
+    const res = await t.post('/passwordless/start', {
+      client_id: jwtClient.clientId,
+      client_assertion: await signAssertion(jwtClient, t.config.issuerBaseUrl),
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      connection: 'email',
+      email: uniqueEmail(),
+      send: 'code',
+    });
+    expect([res.status, res.body.error]).toEqual([503, 'temporarily_unavailable']);
+    expect(await t.dataSource.query('SELECT 1 FROM verifications WHERE client_id = $1', [jwtClient.clientId])).toHaveLength(0);
+    await redis.restart();
   });
 
   it('should let SMS starts through the rate limits and the breaker (they fail open) while Redis is down', async () => {
