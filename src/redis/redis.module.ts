@@ -6,8 +6,10 @@ export const REDIS = Symbol('REDIS');
 
 /**
  * Shared ioredis client for request-path commands (jti replay, rate limits); fails fast instead of queueing.
- * Auto-pipelining sends the commands of all requests handled in one event-loop turn as one write: on a busy API a
- * socket write per command was the largest single CPU cost of a start (docs/benchmarks.md).
+ * No auto-pipelining: it keeps one pipeline in flight per connection, so a command issued while one is out waits for
+ * that reply before it is even written. With one command per start (all its limits in one script call) that wait was
+ * the larger cost: the limit call took 2.7–3.6 ms under the benchmark's load with it and 1.5–2.4 ms without, for no
+ * measurable difference in CPU per start (docs/benchmarks.md, fifth session).
  */
 export function createRequestRedis(config: AppConfig): Redis {
   return new IORedis(config.redis.url, {
@@ -15,7 +17,7 @@ export function createRequestRedis(config: AppConfig): Redis {
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
     lazyConnect: false,
-    enableAutoPipelining: true,
+    enableAutoPipelining: false,
   });
 }
 
