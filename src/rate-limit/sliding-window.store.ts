@@ -18,7 +18,7 @@ const BUCKETS_PER_WINDOW = 60;
  * others all-or-nothing after them, so a refusal among those leaves the leading ones charged. Between the tiers an
  * optional key is set if absent (SET NX PX, e.g. a client assertion's jti): if it was there, the others are not charged.
  * KEYS: one hash per rule, then the optional once-key. ARGV: now (ms), leading, once-key TTL (ms, 0 = no once-key),
- * then per rule: limit (0 = count only), bucket size (ms), cost (0 = read only).
+ * then per rule: limit (0 = count only), bucket size (ms), cost (0 = read only, negative = check only).
  * Returns, per rule: hits after the call, when the oldest counted hit leaves the window, and (if exceeded) the
  * earliest time enough hits will have left for this request to fit; then the index of the exceeded rule that decided
  * the call (0 = none), then 1 if the once-key was already set.
@@ -32,7 +32,8 @@ local out = {}
 local denied, deniedAt = { 0, 0 }, { 0, 0 }
 for i = 1, rules do
   local o = 3 + (i - 1) * 3
-  local limit, size, cost = tonumber(ARGV[o + 1]), tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
+  -- A negative cost checks that many hits would fit and charges none (see LimitRule.checkOnly).
+  local limit, size, cost = tonumber(ARGV[o + 1]), tonumber(ARGV[o + 2]), math.abs(tonumber(ARGV[o + 3]))
   local current = math.floor(now / size)
   local cached = redis.call('HMGET', KEYS[i], '-1', '-2', '-3')
   local total, oldest
@@ -129,6 +130,8 @@ export interface LimitRule {
   windowMs: number;
   /** Hits this request adds (default 1; 0 reads without counting). */
   cost?: number;
+  /** Refuse as the rule would, but charge nothing (a trusted backend's own IP once its start moved to its user's). */
+  checkOnly?: boolean;
 }
 
 export interface LimitState {
@@ -158,7 +161,9 @@ export interface ConsumeOptions {
   /**
    * A key (a full Redis key, not below the `{rl}` tag) set with this TTL if absent, after the leading rules admitted
    * the call; if it was already set, the others are not charged. Without Redis the call then fails instead of failing
-   * open: a once-key that cannot be checked must not be taken as new.
+   * open: a once-key that cannot be checked must not be taken as new. (The jti keys keep their name, so that replicas
+   * of the previous version see the same marks during a rolling deploy; on a single Redis node, as the service
+   * connects, one script may use keys of any slot, whereas Redis Cluster would need them under the `{rl}` tag too.)
    */
   once?: { redisKey: string; ttlMs: number };
 }
@@ -187,7 +192,7 @@ export class SlidingWindowStore {
    */
   async consume(rules: LimitRule[], nowMs: number, options: ConsumeOptions = {}): Promise<LimitDecision> {
     const sizes = rules.map((rule) => bucketSize(rule.windowMs));
-    const args = rules.flatMap((rule, i) => [rule.limit, sizes[i], rule.cost ?? 1]);
+    const args = rules.flatMap((rule, i) => [rule.limit, sizes[i], (rule.checkOnly ? -1 : 1) * (rule.cost ?? 1)]);
     const keys = rules.map((r) => this.redisKey(r.key));
     const { once } = options;
     if (once) keys.push(once.redisKey);

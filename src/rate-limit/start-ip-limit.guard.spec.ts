@@ -29,7 +29,7 @@ describe(StartIpCounter.name, () => {
   });
 
   const context = (): ExecutionContext => {
-    const request = {} as FastifyRequest;
+    const request = { headers: {} } as FastifyRequest;
     const reply = { headers: jest.fn() } as unknown as FastifyReply;
     return { switchToHttp: () => ({ getRequest: () => request, getResponse: () => reply }) } as unknown as ExecutionContext;
   };

@@ -15,7 +15,7 @@ import { ApiError, invalidClient, temporarilyUnavailable } from '../common/api-e
 import { Clock } from '../common/clock';
 import type { RequestWithPrecedingRefusal } from '../common/http-error.filter';
 import { AppConfig } from '../config/app-config';
-import { endUserIp, ipLimitKey } from './client-ip';
+import { endUserIp, FORWARDED_FOR_HEADER, ipLimitKey } from './client-ip';
 import { effectiveLimits } from './client-limits';
 import { rateLimitHeaders, tooManyRequests } from './rate-limit.response';
 import { SlidingWindowStore, type LimitDecision, type LimitRule } from './sliding-window.store';
@@ -30,6 +30,12 @@ import { SlidingWindowStore, type LimitDecision, type LimitRule } from './slidin
 export class PendingIpCharge {
   /** A client assertion's jti, to be recorded as used in the same call (see ClientAuthGuard). */
   replayMark?: ReplayMark;
+  /**
+   * The connecting IP and limit, once a trusted backend's start moved to its user's IP: it must still have room for
+   * this request, as when every start was first charged to it (else a right guess from an IP over its limit would
+   * be told apart from a wrong one), but is not charged.
+   */
+  movedFrom?: { ip: string; limit: number };
   private claimed = false;
 
   constructor(
@@ -86,13 +92,17 @@ export class StartIpCounter {
     this.throwIfRefused(charge);
     request.ipCharge = charge;
     request.endUserIp = ip;
-    request.deferReplayMark = (mark) => (charge.replayMark = mark);
+    // Not with `auth0-forwarded-for`: the charge may move to the forwarded IP once the client is authenticated, and a
+    // replayed assertion must not get that far (it would charge an IP of the caller's choosing instead of its own, and
+    // an assertion refused for the user's IP must still be spent). The guard then records the jti itself, as before.
+    if (request.headers[FORWARDED_FOR_HEADER] === undefined) request.deferReplayMark = (mark) => (charge.replayMark = mark);
     request.precedingRefusal = () => this.chargeBeforeError(charge);
     return charge;
   }
 
   /** Moves the pending charge to another IP and limit (a trusted backend's user); throws 429 as `begin` does. */
   move(context: ExecutionContext, charge: PendingIpCharge, ip: string, limit: number): void {
+    charge.movedFrom = { ip: charge.ip, limit: charge.limit };
     charge.ip = ip;
     charge.limit = limit;
     context.switchToHttp().getRequest<LimitedRequest>().endUserIp = ip;
@@ -107,23 +117,26 @@ export class StartIpCounter {
    */
   async charge(charge: PendingIpCharge, rules: LimitRule[], now: number): Promise<LimitDecision> {
     charge.claim();
-    const ipRule = this.rule(charge);
-    const { replayMark } = charge;
+    const { movedFrom, replayMark } = charge;
+    const ipRules = [this.rule(charge.ip, charge.limit)];
+    if (movedFrom) ipRules.unshift({ ...this.rule(movedFrom.ip, movedFrom.limit), checkOnly: true });
     let decision: LimitDecision;
     try {
-      decision = await this.store.consume([ipRule, ...rules], now, { leading: 1, once: replayMark });
+      decision = await this.store.consume([...ipRules, ...rules], now, { leading: ipRules.length, once: replayMark });
     } catch (err) {
       // Only a call with a once-key fails: without Redis single use cannot be proven, so refuse (as AssertionReplayStore).
       throw temporarilyUnavailable(`jti store unavailable: ${(err as Error).message}`);
     }
-    const [ipState, ...states] = decision.states;
-    if (decision.denied && decision.denied.state === ipState) {
-      this.remember(ipRule, decision.denied, now);
-      throw tooManyRequests(decision.denied, now);
+    const ipStates = decision.states.slice(0, ipRules.length);
+    const { denied } = decision;
+    if (denied && ipStates.includes(denied.state)) {
+      this.remember(denied.state.rule, denied, now);
+      throw tooManyRequests(denied, now);
     }
-    if (ipState) void charge.reply.headers(rateLimitHeaders(ipState));
+    const chargedState = ipStates[ipStates.length - 1];
+    if (chargedState) void charge.reply.headers(rateLimitHeaders(chargedState));
     if (decision.repeated) throw invalidClient('assertion jti replayed');
-    return { allowed: decision.allowed, states, denied: decision.denied };
+    return { allowed: decision.allowed, states: decision.states.slice(ipRules.length), denied };
   }
 
   /** The refusal that takes precedence over a request's own error, if the charge was not made yet. Never rejects. */
@@ -137,12 +150,12 @@ export class StartIpCounter {
     }
   }
 
-  private rule(charge: PendingIpCharge): LimitRule {
-    return { name: 'start-ip', key: `start-ip:${ipLimitKey(charge.ip)}`, limit: charge.limit, windowMs: this.config.rateLimit.startWindowMs };
+  private rule(ip: string, limit: number): LimitRule {
+    return { name: 'start-ip', key: `start-ip:${ipLimitKey(ip)}`, limit, windowMs: this.config.rateLimit.startWindowMs };
   }
 
   private throwIfRefused(charge: PendingIpCharge): void {
-    const key = refusalKey(this.rule(charge));
+    const key = refusalKey(this.rule(charge.ip, charge.limit));
     const remembered = this.refusals.get(key);
     if (!remembered) return;
     const now = this.clock.now().getTime();
@@ -168,8 +181,9 @@ const refusalKey = (rule: LimitRule) => `${rule.key}|${rule.limit}|${rule.window
  * Runs before client authentication and counts every start against the connecting IP (`req.ip`, which honours
  * X-Forwarded-For when TRUST_PROXY is on), so requests with bad credentials count and are refused too. The charge
  * itself is made later, with the start's other limits or before an error is answered (see PendingIpCharge).
- * A ThrottlerGuard, so the limit comes from ThrottlerModule options and @Throttle/@SkipThrottle work as usual; the
- * counting itself goes to the sliding window, which also gives Auth0's epoch X-RateLimit-Reset.
+ * A ThrottlerGuard, so the limit comes from ThrottlerModule options and @Throttle; the start needs the charge it sets
+ * up (ForwardedIpLimitGuard, StartIpCharge), so the route cannot be @SkipThrottle'd. The counting itself goes to the
+ * sliding window, which also gives Auth0's epoch X-RateLimit-Reset.
  */
 @Injectable()
 export class StartIpLimitGuard extends ThrottlerGuard {

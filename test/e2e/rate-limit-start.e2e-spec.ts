@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { Clock } from '../../src/common/clock';
-import { createClient, uniqueEmail, uniqueIp, uniquePhone, type TestClient } from '../utils/factories';
+import { createClient, signAssertion, uniqueEmail, uniqueIp, uniquePhone, type TestClient } from '../utils/factories';
 import { ManualClock } from '../utils/passwordless-flow';
 import { isolatedRedisPrefix, startTestApp, type TestApp, type TestResponse } from '../utils/test-app';
 
@@ -9,6 +9,7 @@ const TOO_MANY = {
   error_description: 'Too many requests. Check the X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset headers.',
 };
 const HOUR = 3_600_000;
+const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 describe('POST /passwordless/start limits', () => {
   const clock = new ManualClock();
@@ -135,7 +136,7 @@ describe('POST /passwordless/start limits', () => {
       expect(first.status).toBe(200);
       expect(first.headers.get('x-ratelimit-limit')).toBe('1');
       expect((await t.dataSource.query('SELECT request_ip FROM verifications WHERE id = $1', [first.body._id]))[0].request_ip).toBe(users[0]);
-      // More starts than the server IP's own limit (3): each was refunded there and counted per user instead.
+      // More starts than the server IP's own limit (3): each was moved from there and counted per user instead.
       for (const user of users.slice(1)) expect((await email(backend, uniqueEmail(), serverIp, { 'auth0-forwarded-for': user })).status).toBe(200);
       expectTooMany(await email(backend, uniqueEmail(), serverIp, { 'auth0-forwarded-for': users[0] }), 1, HOUR / 1000);
     });
@@ -147,6 +148,32 @@ describe('POST /passwordless/start limits', () => {
       for (let i = 0; i < 3; i++) expect((await email(guess, uniqueEmail(), serverIp, { 'auth0-forwarded-for': uniqueIp() })).status).toBe(401);
       expectTooMany(await email(guess, uniqueEmail(), serverIp, { 'auth0-forwarded-for': uniqueIp() }), 3, 3600);
       expectTooMany(await email(backend, uniqueEmail(), serverIp, { 'auth0-forwarded-for': uniqueIp() }), 3, 3600);
+    });
+
+    // With the header the assertion's jti is checked during authentication, before the charge can move: a replay must
+    // not choose the IP it is charged to, and an assertion refused for its user's IP is spent all the same.
+    it('should charge a replayed assertion to the connecting IP, and spend an assertion refused for its user’s IP', async () => {
+      const backend = await createClient(t.dataSource, { authMethod: 'private_key_jwt', trustForwardedFor: true, rateLimits: { startPerIp: 1 } });
+      const serverIp = uniqueIp();
+      const user = uniqueIp();
+      const assertion = () => signAssertion(backend, t.config.issuerBaseUrl, { at: nowSeconds() });
+      const startAs = (signed: string, forwardedFor: string, connectingIp = serverIp) =>
+        t.post(
+          '/passwordless/start',
+          { client_id: backend.clientId, client_assertion: signed, client_assertion_type: ASSERTION_TYPE, connection: 'email', email: uniqueEmail(), send: 'code' },
+          { 'x-forwarded-for': connectingIp, 'auth0-forwarded-for': forwardedFor },
+        );
+      const used = await assertion();
+      expect((await startAs(used, user)).status).toBe(200);
+      const refusedForUser = await assertion();
+      expectTooMany(await startAs(refusedForUser, user), 1, HOUR / 1000);
+      expect((await startAs(refusedForUser, uniqueIp())).status).toBe(401);
+      // Replays are charged to the server's IP (limit 3), never to the IPs they forward.
+      const victim = uniqueIp();
+      expect((await startAs(used, victim)).status).toBe(401);
+      expect((await startAs(used, victim)).status).toBe(401);
+      expectTooMany(await startAs(await assertion(), victim), 3, HOUR / 1000);
+      expect((await startAs(await assertion(), victim, uniqueIp())).status).toBe(200);
     });
 
     it('should ignore it from a client that is not trusted, and values that are not an IP, counting the connecting IP', async () => {

@@ -17,6 +17,8 @@ describe('POST /passwordless/start while Redis is down', () => {
     client = await createClient(t.dataSource);
   });
 
+  afterEach(() => redis.ensureRunning());
+
   afterAll(async () => {
     await t.close();
     await redis.stop();
@@ -61,8 +63,13 @@ describe('POST /passwordless/start while Redis is down', () => {
     const second = await emailStart(email);
     expect([first.status, second.status]).toEqual([200, 200]);
     const ids = [first.body._id as string, second.body._id as string];
-    const outboxRows = () => t.dataSource.query('SELECT 1 FROM delivery_outbox WHERE verification_id = ANY($1)', [ids]);
-    expect(await outboxRows()).toHaveLength(2);
+    const outboxRows = async () => {
+      const rows = await t.dataSource.query<Array<{ verification_id: string }>>('SELECT verification_id FROM delivery_outbox WHERE verification_id = ANY($1)', [ids]);
+      return rows.map((row) => row.verification_id);
+    };
+    // The live record's row waits for Redis. The superseded one's may be gone already: a relay pass that finds no live
+    // row in its batch publishes nothing, so it needs no Redis to drop it.
+    expect(await outboxRows()).toContain(ids[1]);
 
     await redis.restart();
     await waitFor(async () => (await outboxRows()).length === 0, 15000);

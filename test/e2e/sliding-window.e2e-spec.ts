@@ -51,4 +51,46 @@ describe('SlidingWindowStore', () => {
     await redis.hincrby(redisKey(r), String(t0 / 1000), -2); // the previous refund script leaves the sum alone
     expect(await counts(r, [t0 + 1000])).toEqual([2]);
   });
+
+  describe('in two tiers with a once-key (the start endpoint: its IP, an assertion jti, then its other limits)', () => {
+    let onceKeys = 0;
+    const once = () => ({ redisKey: `${t.config.redis.prefix}:once-test:${++onceKeys}`, ttlMs: 60_000 });
+    /** Current hits of each rule, read without charging (cost 0). */
+    const hits = async (...rules: LimitRule[]) => (await store.consume(rules.map((r) => ({ ...r, cost: 0 })), t0)).states.map((state) => state.count);
+
+    it('should charge nothing and leave the once-key unset when a leading rule refuses', async () => {
+      const [ip, other, mark] = [rule(1), rule(5), once()];
+      await store.consume([ip], t0);
+      const decision = await store.consume([ip, other], t0, { leading: 1, once: mark });
+      expect([decision.allowed, decision.denied?.state.rule, decision.repeated]).toEqual([false, ip, false]);
+      expect(await hits(ip, other)).toEqual([1, 0]);
+      expect(await redis.exists(mark.redisKey)).toBe(0);
+    });
+
+    it('should charge only the leading rules when the once-key is already set, and when a later rule refuses', async () => {
+      const [ip, other, mark] = [rule(5), rule(5), once()];
+      expect((await store.consume([ip, other], t0, { leading: 1, once: mark })).allowed).toBe(true);
+      const replay = await store.consume([ip, other], t0, { leading: 1, once: mark });
+      expect([replay.allowed, replay.repeated, replay.denied]).toEqual([false, true, undefined]);
+      expect(await hits(ip, other)).toEqual([2, 1]);
+      expect(await redis.pttl(mark.redisKey)).toBeGreaterThan(50_000);
+
+      const full = rule(1);
+      await store.consume([full], t0);
+      const refused = await store.consume([ip, full], t0, { leading: 1, once: once() });
+      expect([refused.allowed, refused.denied?.state.rule, refused.repeated]).toEqual([false, full, false]);
+      expect(await hits(ip, full)).toEqual([3, 1]);
+    });
+
+    it('should refuse on a check-only rule without ever charging it', async () => {
+      const [connecting, user] = [rule(2), rule(5)];
+      for (let i = 0; i < 3; i++) expect((await store.consume([{ ...connecting, checkOnly: true }, user], t0, { leading: 2 })).allowed).toBe(true);
+      expect(await hits(connecting, user)).toEqual([0, 3]);
+      await store.consume([connecting], t0);
+      await store.consume([connecting], t0);
+      const refused = await store.consume([{ ...connecting, checkOnly: true }, user], t0, { leading: 2 });
+      expect([refused.allowed, refused.denied?.state.rule.key]).toEqual([false, connecting.key]);
+      expect(await hits(connecting, user)).toEqual([2, 3]);
+    });
+  });
 });

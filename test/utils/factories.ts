@@ -78,12 +78,14 @@ export interface AssertionClaims {
   omitExp?: boolean;
   iat?: number;
   alg?: string;
+  /** The signer's clock (epoch seconds) for iat and exp; default now (a test with a ManualClock passes its time). */
+  at?: number;
 }
 
 /** Signs a private_key_jwt client assertion the way the Auth0 SDKs do (no kid, aud = issuer with trailing slash). */
 export async function signAssertion(client: TestClient, audience: string, claims: AssertionClaims = {}): Promise<string> {
   if (!client.privateKey) throw new Error('client has no private key');
-  const now = Math.floor(Date.now() / 1000);
+  const now = claims.at ?? Math.floor(Date.now() / 1000);
   const jwt = new SignJWT({})
     .setProtectedHeader({ alg: claims.alg ?? client.alg ?? 'RS256' })
     .setIssuer(claims.iss ?? client.clientId)

@@ -34,9 +34,18 @@ export class RedisProcess {
     }, 5000);
   }
 
+  /** Restarts the server if a test stopped it (and failed before restarting it), so later tests find Redis up. */
+  async ensureRunning(): Promise<void> {
+    if (!this.running) await this.restart();
+  }
+
+  private get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   async stop(): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null) return;
+    if (!child || !this.running) return;
     await new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
       child.kill('SIGKILL');
