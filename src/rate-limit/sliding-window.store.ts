@@ -28,7 +28,7 @@ local now, leading, onceTtl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARG
 local buckets = ${BUCKETS_PER_WINDOW}
 local rules = onceTtl > 0 and #KEYS - 1 or #KEYS
 local out = {}
--- The exceeded rule with the latest retry time, per tier.
+-- The exceeded rule that answers, per tier.
 local denied, deniedAt = { 0, 0 }, { 0, 0 }
 for i = 1, rules do
   local o = 3 + (i - 1) * 3
@@ -75,8 +75,13 @@ for i = 1, rules do
       freed = freed + entry[2]
       if freed >= need then retry = (entry[1] + buckets) * size break end
     end
-    local tier = i <= leading and 1 or 2
-    if retry > deniedAt[tier] then denied[tier], deniedAt[tier] = i, retry end
+    -- The leading rules answer in order (the first exceeded one, as separate calls would have); the others with the
+    -- latest retry time.
+    if i <= leading then
+      if denied[1] == 0 then denied[1], deniedAt[1] = i, retry end
+    elseif retry > deniedAt[2] then
+      denied[2], deniedAt[2] = i, retry
+    end
   end
   out[#out + 1] = { total, reset, retry }
 end
@@ -130,7 +135,10 @@ export interface LimitRule {
   windowMs: number;
   /** Hits this request adds (default 1; 0 reads without counting). */
   cost?: number;
-  /** Refuse as the rule would, but charge nothing (a trusted backend's own IP once its start moved to its user's). */
+  /**
+   * Refuse as the rule would, but charge nothing (a trusted backend's own IP once its start moved to its user's). Its
+   * state describes a charge that was not made: never refund it.
+   */
   checkOnly?: boolean;
 }
 
@@ -149,7 +157,7 @@ export interface LimitDecision {
   allowed: boolean;
   /** One per rule, in order; empty when Redis was unreachable and the decision failed open. */
   states: LimitState[];
-  /** The exceeded rule with the latest retry time (among the leading rules first), when not allowed. */
+  /** The exceeded rule, when not allowed: the first exceeded leading rule, else the one with the latest retry time. */
   denied?: { state: LimitState; retryAtMs: number };
   /** The once-key was already set: only the leading rules were charged. */
   repeated?: boolean;

@@ -94,19 +94,23 @@ export class StartIpCounter {
     request.endUserIp = ip;
     // Not with `auth0-forwarded-for`: the charge may move to the forwarded IP once the client is authenticated, and a
     // replayed assertion must not get that far (it would charge an IP of the caller's choosing instead of its own, and
-    // an assertion refused for the user's IP must still be spent). The guard then records the jti itself, as before.
+    // an assertion refused for the user's IP must still be spent). The guard then records the jti itself, as before;
+    // unlike before, also when the connecting IP turns out to be over its limit (the answer is the same 429).
     if (request.headers[FORWARDED_FOR_HEADER] === undefined) request.deferReplayMark = (mark) => (charge.replayMark = mark);
     request.precedingRefusal = () => this.chargeBeforeError(charge);
     return charge;
   }
 
-  /** Moves the pending charge to another IP and limit (a trusted backend's user); throws 429 as `begin` does. */
+  /**
+   * Moves the pending charge to another IP and limit (a trusted backend's user). Without a look at the remembered
+   * refusals: the connecting IP is checked first in the script call, and a refusal of the user's IP answered before
+   * that check would tell a right guess of the client's credentials from a wrong one.
+   */
   move(context: ExecutionContext, charge: PendingIpCharge, ip: string, limit: number): void {
     charge.movedFrom = { ip: charge.ip, limit: charge.limit };
     charge.ip = ip;
     charge.limit = limit;
     context.switchToHttp().getRequest<LimitedRequest>().endUserIp = ip;
-    this.throwIfRefused(charge);
   }
 
   /**

@@ -82,6 +82,14 @@ describe('SlidingWindowStore', () => {
       expect(await hits(ip, full)).toEqual([3, 1]);
     });
 
+    it('should answer with the first exceeded leading rule, not the one that frees up last', async () => {
+      const [connecting, user] = [rule(1), rule(1)];
+      await store.consume([connecting], t0);
+      await store.consume([user], t0 + 5000);
+      const refused = await store.consume([{ ...connecting, checkOnly: true }, user], t0 + 5000, { leading: 2 });
+      expect([refused.denied?.state.rule.key, refused.denied?.retryAtMs]).toEqual([connecting.key, t0 + 60_000]);
+    });
+
     it('should refuse on a check-only rule without ever charging it', async () => {
       const [connecting, user] = [rule(2), rule(5)];
       for (let i = 0; i < 3; i++) expect((await store.consume([{ ...connecting, checkOnly: true }, user], t0, { leading: 2 })).allowed).toBe(true);
