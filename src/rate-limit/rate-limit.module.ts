@@ -19,7 +19,7 @@ class RateLimitStorageModule {}
     ThrottlerModule.forRootAsync({
       imports: [RateLimitStorageModule],
       inject: [AppConfig, SlidingWindowThrottlerStorage],
-      // Auth0's per-IP limit on /passwordless/start (default 50 per hour); headers are set by StartIpLimitGuard.
+      // Auth0's per-IP limit on /passwordless/start (default 50 per hour); headers are set by its charge (StartIpCounter).
       useFactory: (config: AppConfig, storage: SlidingWindowThrottlerStorage) => ({
         throttlers: [{ name: 'default', limit: config.rateLimit.defaults.startPerIp, ttl: config.rateLimit.startWindowMs }],
         storage,
