@@ -13,14 +13,14 @@ export class AssertionReplayStore {
 
   /** True the first time a (client, jti) pair is seen within `ttlMs`; false on every replay. */
   async markUsed(clientId: string, jti: string, ttlMs: number): Promise<boolean> {
-    const { redisKey } = this.mark(clientId, jti, ttlMs);
-    const result = await this.redis.set(redisKey, '1', 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
+    const mark = this.mark(clientId, jti, ttlMs);
+    const result = await this.redis.set(mark.redisKey, '1', 'PX', mark.ttlMs, 'NX');
     return result === 'OK';
   }
 
-  /** The key and TTL markUsed would set, for a caller that sets it in a call of its own (SET NX PX). */
+  /** The key and TTL (whole milliseconds, at least 1) markUsed sets, for a caller that sets it in a call of its own. */
   mark(clientId: string, jti: string, ttlMs: number): ReplayMark {
-    return { redisKey: `${this.config.redis.prefix}:jti:${clientId}:${jti}`, ttlMs };
+    return { redisKey: `${this.config.redis.prefix}:jti:${clientId}:${jti}`, ttlMs: Math.max(1, Math.ceil(ttlMs)) };
   }
 }
 

@@ -49,6 +49,17 @@ export class PendingIpCharge {
     return this.claimed;
   }
 
+  /**
+   * Moves the charge to another IP and limit (a trusted backend's user). Without a look at the remembered refusals:
+   * the connecting IP is checked first in the script call, and a refusal of the user's IP answered before that check
+   * would tell a right guess of the client's credentials from a wrong one.
+   */
+  moveTo(ip: string, limit: number): void {
+    this.movedFrom = { ip: this.ip, limit: this.limit };
+    this.ip = ip;
+    this.limit = limit;
+  }
+
   /** Marks the charge as made; throws if it already was (each request is charged once). */
   claim(): void {
     if (this.claimed) throw new Error('the per-IP charge of this start was already made');
@@ -58,7 +69,6 @@ export class PendingIpCharge {
 
 type LimitedRequest = RequestWithPrecedingRefusal & {
   client?: ClientEntity;
-  endUserIp?: string;
   ipCharge?: PendingIpCharge;
   deferReplayMark?: (mark: ReplayMark) => void;
 };
@@ -91,7 +101,6 @@ export class StartIpCounter {
     const charge = new PendingIpCharge(ip, limit, context.switchToHttp().getResponse<FastifyReply>());
     this.throwIfRefused(charge);
     request.ipCharge = charge;
-    request.endUserIp = ip;
     // Not with `auth0-forwarded-for`: the charge may move to the forwarded IP once the client is authenticated, and a
     // replayed assertion must not get that far (it would charge an IP of the caller's choosing instead of its own, and
     // an assertion refused for the user's IP must still be spent). The guard then records the jti itself, as before;
@@ -99,18 +108,6 @@ export class StartIpCounter {
     if (request.headers[FORWARDED_FOR_HEADER] === undefined) request.deferReplayMark = (mark) => (charge.replayMark = mark);
     request.precedingRefusal = () => this.chargeBeforeError(charge);
     return charge;
-  }
-
-  /**
-   * Moves the pending charge to another IP and limit (a trusted backend's user). Without a look at the remembered
-   * refusals: the connecting IP is checked first in the script call, and a refusal of the user's IP answered before
-   * that check would tell a right guess of the client's credentials from a wrong one.
-   */
-  move(context: ExecutionContext, charge: PendingIpCharge, ip: string, limit: number): void {
-    charge.movedFrom = { ip: charge.ip, limit: charge.limit };
-    charge.ip = ip;
-    charge.limit = limit;
-    context.switchToHttp().getRequest<LimitedRequest>().endUserIp = ip;
   }
 
   /**
@@ -213,16 +210,13 @@ export class StartIpLimitGuard extends ThrottlerGuard {
  */
 @Injectable()
 export class ForwardedIpLimitGuard implements CanActivate {
-  constructor(
-    private readonly counter: StartIpCounter,
-    private readonly config: AppConfig,
-  ) {}
+  constructor(private readonly config: AppConfig) {}
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<LimitedRequest>();
     if (!request.client || !request.ipCharge) throw new Error('ForwardedIpLimitGuard must run after StartIpLimitGuard and ClientAuthGuard');
     const ip = endUserIp(request, request.client);
-    if (ip !== request.ip) this.counter.move(context, request.ipCharge, ip, effectiveLimits(this.config.rateLimit.defaults, request.client.rateLimits).startPerIp);
+    if (ip !== request.ip) request.ipCharge.moveTo(ip, effectiveLimits(this.config.rateLimit.defaults, request.client.rateLimits).startPerIp);
     return true;
   }
 }
@@ -237,5 +231,5 @@ export const StartIpCharge = createParamDecorator((_data: unknown, context: Exec
 /** The end user's IP: as the start guards resolved it, else per endUserIp for the authenticated client. */
 export const EndUserIp = createParamDecorator((_data: unknown, context: ExecutionContext): string => {
   const request = context.switchToHttp().getRequest<LimitedRequest>();
-  return request.endUserIp ?? (request.client ? endUserIp(request, request.client) : request.ip);
+  return request.ipCharge?.ip ?? (request.client ? endUserIp(request, request.client) : request.ip);
 });
