@@ -14,7 +14,7 @@ export interface FailedDelivery {
 /**
  * The dead-letter view of delivery, for `npm run deliveries:retry`: failed jobs stay in BullMQ's failed set
  * for 7 days (FAILED_JOB_RETENTION_SECONDS). Retrying moves a job back to waiting with fresh attempts and its record from `failed` back
- * to `queued`; the worker still skips a record that expired, was superseded or consumed meanwhile.
+ * to `pending`; the worker still skips a record that expired, was superseded or consumed meanwhile.
  */
 export class FailedDeliveries {
   private readonly queues = new Map<QueueName, Queue<DeliveryJobData>>();
@@ -44,7 +44,7 @@ export class FailedDeliveries {
   async retry(delivery: FailedDelivery): Promise<void> {
     const job = await this.queue(delivery.queue).getJob(jobIdFor(delivery.verificationId));
     if (!job) return;
-    await this.db.query("UPDATE verifications SET delivery_status = 'queued' WHERE id = $1 AND delivery_status = 'failed'", [delivery.verificationId]);
+    await this.db.query("UPDATE verifications SET delivery_status = 'pending' WHERE id = $1 AND delivery_status = 'failed'", [delivery.verificationId]);
     await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
   }
 

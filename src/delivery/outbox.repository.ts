@@ -16,34 +16,36 @@ export class OutboxRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /**
-   * Takes up to `limit` of the oldest rows out of the outbox, marks their live records `queued` and hands the rows to
-   * `publish` inside the transaction: if `publish` throws, the transaction rolls back and the rows stay for a later
-   * pass. SKIP LOCKED lets several API replicas relay at once without waiting on or duplicating each other.
-   * (A record stays `pending` while its row is in the outbox, as it did when the request path enqueued, so replicas
-   * of both versions can run side by side during a rolling deploy.) Returns the number of rows taken.
+   * Takes up to `limit` of the oldest rows out of the outbox and hands them to `publish` inside the transaction, each
+   * flagged live or not: if `publish` throws, the transaction rolls back and the rows stay for a later pass. SKIP LOCKED
+   * lets several API replicas relay at once without waiting on or duplicating each other. Returns the number of rows
+   * taken.
+   *
+   * The records are not written: a record stays `pending` until a worker settles it (`sent` or `failed`), and whether
+   * its job is still in the outbox or already on the queue is this table's business (a row here = not yet relayed).
+   * Marking them `queued` cost an UPDATE per start, a sixth of the start's Postgres work (docs/benchmarks.md).
    *
    * A row can come back after its job was published (the COMMIT failed after `publish` succeeded). That is safe: the
-   * job id is deterministic, so a job still on the queue is not added twice, and a job the worker already finished
-   * left its record `sent` or `failed` (or the record stopped being live), so the row is dropped as not live.
+   * job id is deterministic, so a job still on the queue or running is not added twice, and a job the worker already
+   * finished left its record `sent` or `failed` (or the record stopped being live), so the row is dropped as not live.
    */
   async takeBatch(limit: number, publish: (rows: OutboxRow[]) => Promise<void>): Promise<number> {
     return this.dataSource.transaction(async (manager) => {
-      // The live records are exactly the ones the UPDATE marks. Both lookups go through primary keys (`= ANY(ARRAY(…))`
-      // is planned as an index scan whatever the statistics say; a join here was planned as a hash join over the whole
-      // verifications table while it was young or freshly emptied), and `coalesce(…) IS NULL` keeps the planner from
-      // walking the partial index on live records instead. Under READ COMMITTED the UPDATE re-checks a row a concurrent
-      // start has just superseded, so such a record is dropped rather than queued.
+      // Both lookups go through primary keys (`= ANY(ARRAY(…))` is planned as an index scan whatever the statistics say;
+      // a join here was planned as a hash join over the whole verifications table while it was young or freshly
+      // emptied), and `coalesce(…) IS NULL` keeps the planner from walking the partial index on live records instead.
+      // The check takes no row lock: a record a concurrent start supersedes a moment later may still be published, and
+      // the worker skips it (it re-checks every record before sending).
       const rows: Array<{ verification_id: string; queue: QueueName; payload: DeliveryJobData; live: boolean }> = await manager.query(
         `WITH taken AS (
            DELETE FROM delivery_outbox
             WHERE verification_id = ANY (ARRAY(SELECT verification_id FROM delivery_outbox ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED))
            RETURNING verification_id, queue, payload),
-         queued AS (
-           UPDATE verifications SET delivery_status = 'queued'
+         live AS (
+           SELECT id FROM verifications
             WHERE id = ANY (ARRAY(SELECT verification_id FROM taken))
-              AND delivery_status = 'pending' AND coalesce(consumed_at, superseded_at) IS NULL AND expires_at > now()
-           RETURNING id)
-         SELECT verification_id, queue, payload, verification_id IN (SELECT id FROM queued) AS live FROM taken`,
+              AND delivery_status = 'pending' AND coalesce(consumed_at, superseded_at) IS NULL AND expires_at > now())
+         SELECT verification_id, queue, payload, verification_id IN (SELECT id FROM live) AS live FROM taken`,
         [limit],
       );
       if (rows.length > 0) {

@@ -214,7 +214,10 @@ describe('Email delivery worker', () => {
   });
 
   describe('idempotency', () => {
-    /** A record inserted without going through the API, so no worker races the direct delivery below. */
+    /**
+     * A record inserted without going through the API, so no worker races the direct delivery below. `queued` is what
+     * earlier versions' relay left on records it had queued; `pending` is a live record now.
+     */
     async function insertRecord(state: string): Promise<{ job: Job<DeliveryJobData>; email: string; id: string }> {
       const email = uniqueEmail();
       const id = Buffer.from(email).toString('hex').slice(0, 24).padEnd(24, '0');
@@ -228,7 +231,7 @@ describe('Email delivery worker', () => {
           email,
           hasher.hash(id, 'code', '123456'),
           state === 'expired' ? '-1 second' : '3 minutes',
-          state === 'sent' ? 'sent' : 'queued',
+          state === 'sent' || state === 'queued' ? state : 'pending',
           state === 'superseded' ? new Date() : null,
           state === 'consumed' ? new Date() : null,
         ],
@@ -245,8 +248,15 @@ describe('Email delivery worker', () => {
       expect(await attemptsOf(t.dataSource, id)).toEqual([]);
     });
 
+    it('should deliver a record an earlier version marked queued (records from before an upgrade)', async () => {
+      const { job, email, id } = await insertRecord('queued');
+      await expect(worker.moduleRef.get(DeliveryService).deliver(QueueName.Email, job, worker.moduleRef.get(EmailChannel))).resolves.toBe('sent');
+      expect(sink.mails(email)).toHaveLength(1);
+      expect((await recordOf(t.dataSource, id)).delivery_status).toBe('sent');
+    });
+
     it('should skip a record that expired by the worker clock', async () => {
-      const { job, email } = await insertRecord('queued');
+      const { job, email } = await insertRecord('pending');
       const later = { now: () => new Date(Date.now() + 10 * 60_000) };
       const delivery = new DeliveryService(worker.moduleRef.get(DeliveryAttemptsRepository), new SecretBox(t.config), later);
       await expect(delivery.deliver(QueueName.Email, job, worker.moduleRef.get(EmailChannel))).resolves.toBe('skipped:expired');
@@ -254,7 +264,7 @@ describe('Email delivery worker', () => {
     });
 
     it('should mark the record failed when its job fails before any delivery (no handler for the job name)', async () => {
-      const { job, id } = await insertRecord('queued');
+      const { job, id } = await insertRecord('pending');
       const queue = new Queue(QueueName.Email, { connection: { url: t.config.redis.url }, prefix: t.config.redis.prefix });
       try {
         // eslint-disable-next-line no-restricted-syntax -- a job no producer would create, to fail outside DeliveryService
@@ -268,7 +278,7 @@ describe('Email delivery worker', () => {
     });
 
     it('should not send again when the send succeeded but recording it failed', async () => {
-      const { job, email } = await insertRecord('queued');
+      const { job, email } = await insertRecord('pending');
       const repo = worker.moduleRef.get(DeliveryAttemptsRepository);
       const failingRecord = Object.assign(Object.create(repo) as DeliveryAttemptsRepository, {
         succeed: () => Promise.reject(new Error('connection terminated')),
@@ -280,7 +290,7 @@ describe('Email delivery worker', () => {
 
     it('should read records delivered at the same time together, each with its own state', async () => {
       const repo = worker.moduleRef.get(DeliveryAttemptsRepository);
-      const [live, sent, expired] = await Promise.all(['queued', 'sent', 'expired'].map((state) => insertRecord(state)));
+      const [live, sent, expired] = await Promise.all(['pending', 'sent', 'expired'].map((state) => insertRecord(state)));
       const now = new Date();
       const inAnHour = new Date(now.getTime() + 3_600_000);
 
@@ -297,7 +307,7 @@ describe('Email delivery worker', () => {
 
     it('should record successes that finish together each with its own outcome, and a record twice in them as sent once', async () => {
       const repo = worker.moduleRef.get(DeliveryAttemptsRepository);
-      const [a, b, c] = await Promise.all(['queued', 'queued', 'queued'].map((state) => insertRecord(state)));
+      const [a, b, c] = await Promise.all(['pending', 'pending', 'pending'].map((state) => insertRecord(state)));
       const log = (id: string, attempt: number) => ({ verificationId: id, queue: 'email', attempt, provider: 'smtp', startedAt: new Date() });
 
       // The first goes out alone; the three that arrive meanwhile share the next statement.
@@ -317,7 +327,7 @@ describe('Email delivery worker', () => {
     });
 
     it('should record a second success as a duplicate and keep the first provider id', async () => {
-      const { job, email, id } = await insertRecord('queued');
+      const { job, email, id } = await insertRecord('pending');
       const delivery = worker.moduleRef.get(DeliveryService);
       const channel = worker.moduleRef.get(EmailChannel);
       await expect(delivery.deliver(QueueName.Email, job, channel)).resolves.toBe('sent');

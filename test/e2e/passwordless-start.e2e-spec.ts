@@ -5,7 +5,7 @@ import type { PublicJwk } from '../../src/clients/client.entity';
 import { QueueName } from '../../src/delivery/delivery.constants';
 import { SecretBox } from '../../src/verification/secret-box';
 import { SecretHasher } from '../../src/verification/secret-hasher';
-import { waitForStatus } from '../utils/delivery-helpers';
+import { recordOf } from '../utils/delivery-helpers';
 import { createClient, signAssertion, uniqueEmail, uniquePhone, type TestClient } from '../utils/factories';
 import { QueueInspector } from '../utils/queue-inspector';
 import { waitFor } from '../utils/redis-process';
@@ -56,11 +56,12 @@ describe('POST /passwordless/start', () => {
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ _id: expect.stringMatching(/^[0-9a-f]{24}$/), email: email.toLowerCase(), email_verified: false });
       const id = res.body._id as string;
-      // The outbox relay queues the job just after the answer and marks the record `queued` in the same transaction,
-      // whose commit can land a moment after the job is visible in Redis.
+      // The outbox relay queues the job just after the answer and takes the outbox row in the same transaction (it
+      // commits a moment after the job is visible); the record stays `pending` until a worker settles it.
       const job = await inspector.job(QueueName.Email, id);
-      const row = await waitForStatus(t.dataSource, id, 'queued');
-      expect(row).toMatchObject({ identifier: email.toLowerCase(), send: 'code', delivery_status: 'queued', failed_attempts: 0 });
+      await outboxEmptied([id]);
+      const row = await recordOf(t.dataSource, id);
+      expect(row).toMatchObject({ identifier: email.toLowerCase(), send: 'code', delivery_status: 'pending', failed_attempts: 0 });
 
       expect(job?.data.verificationId).toBe(id);
       const secret = new SecretBox(t.config).open(id, job!.data.sealedSecret);
@@ -69,8 +70,6 @@ describe('POST /passwordless/start', () => {
       expect(JSON.stringify(row)).not.toContain(secret.code);
       expect(new SecretHasher(t.config).matches(id, 'code', secret.code, row.code_hmac)).toBe(true);
       expect(row.link_token_hmac).toBeNull();
-      // The relay takes the outbox row in the transaction that queues the job (it commits just after the job is visible).
-      await outboxEmptied([id]);
     });
 
     it('should queue a job for every one of a burst of concurrent starts and leave the outbox empty', async () => {

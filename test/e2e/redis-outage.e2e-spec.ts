@@ -53,7 +53,7 @@ describe('POST /passwordless/start while Redis is down', () => {
 
     expect((await emailJob(id))?.data.verificationId).toBe(id);
     const [row] = await t.dataSource.query('SELECT delivery_status FROM verifications WHERE id = $1', [id]);
-    expect(row.delivery_status).toBe('queued');
+    expect(row.delivery_status).toBe('pending');
   });
 
   it('should queue only the latest of two starts made while Redis was down (the superseded row is dropped)', async () => {

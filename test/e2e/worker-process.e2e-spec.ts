@@ -86,7 +86,7 @@ describe('Worker process', () => {
     await worker.exited;
     expect(sink.mails(inFlight)).toHaveLength(1);
     expect((await recordOf(t.dataSource, inFlightId)).delivery_status).toBe('sent');
-    expect((await recordOf(t.dataSource, afterSignalId)).delivery_status).toBe('queued');
+    expect((await recordOf(t.dataSource, afterSignalId)).delivery_status).toBe('pending');
     expect(await (await inspector.job(QueueName.Email, afterSignalId))!.getState()).toBe('waiting');
     expect(sink.mails(afterSignal)).toHaveLength(0);
   });
@@ -108,7 +108,7 @@ describe('Worker process', () => {
     first.worker.child.kill('SIGKILL');
     await first.worker.exited;
     held.release({ accept: false });
-    expect((await recordOf(t.dataSource, id)).delivery_status).toBe('queued');
+    expect((await recordOf(t.dataSource, id)).delivery_status).toBe('pending');
 
     const second = await startWorker();
     const record = await waitForStatus(t.dataSource, id, 'sent', 20_000);

@@ -55,7 +55,7 @@ export class DeliveryService {
 
   /**
    * The message is out: a failure to record that must not make BullMQ send it again. A few quick tries, then the job
-   * fails without retry (it stays in the failed set, the record stays `queued`) rather than risk a second message.
+   * fails without retry (it stays in the failed set, the record stays `pending`) rather than risk a second message.
    */
   private async recordSent(log: AttemptLog, providerMessageId: string | null): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
