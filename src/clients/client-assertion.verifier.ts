@@ -38,7 +38,7 @@ export class ClientAssertionVerifier {
     if (Buffer.byteLength(assertion) > MAX_ASSERTION_BYTES) throw invalidClient('assertion exceeds 2048 bytes');
     const jws = parseAssertion(assertion);
     // The signature first: nothing in the claims means anything until the client is known to have made them.
-    if (!(await this.signedByClient(client, jws))) throw invalidClient('signature did not verify with any registered key');
+    if (!this.signedByClient(client, jws)) throw invalidClient('signature did not verify with any registered key');
     const nowSeconds = Math.floor(this.clock.now().getTime() / 1000);
     const { jti, exp } = this.checkClaims(client, jws.payload, endpointPath, nowSeconds);
 
@@ -54,19 +54,18 @@ export class ClientAssertionVerifier {
     if (!firstUse) throw invalidClient('assertion jti replayed');
   }
 
-  /** Auth0's SDKs send no `kid`, so every registered key that fits the algorithm is tried (in order, one at a time). */
-  private async signedByClient(client: ClientEntity, jws: CompactJws): Promise<boolean> {
+  /** Auth0's SDKs send no `kid`, so every registered key that fits the algorithm is tried. */
+  private signedByClient(client: ClientEntity, jws: CompactJws): boolean {
     const { alg, kid } = jws.header;
     // The key set is admin data (validated by the client migration), read defensively all the same: no 500 from it.
     const keys: unknown[] = Array.isArray(client.jwks?.keys) ? client.jwks.keys : [];
-    for (const entry of keys) {
-      if (typeof entry !== 'object' || entry === null) continue;
+    return keys.some((entry) => {
+      if (typeof entry !== 'object' || entry === null) return false;
       const jwk = entry as PublicJwk;
-      if ((kid && jwk.kid && jwk.kid !== kid) || (jwk.alg && jwk.alg !== alg) || jwk.use === 'enc') continue;
+      if ((kid && jwk.kid && jwk.kid !== kid) || (jwk.alg && jwk.alg !== alg) || jwk.use === 'enc') return false;
       const key = this.importKey(jwk, alg);
-      if (key !== undefined && (await signatureMatches(jws, key))) return true;
-    }
-    return false;
+      return key !== undefined && signatureMatches(jws, key);
+    });
   }
 
   /** RFC 7519 §4.1 and RFC 7523 §3, with Auth0's limits on lifetime and claim length. */
