@@ -12,7 +12,7 @@ export enum RelayThreadMessage {
 
 export interface RelayThreadData {
   config: AppConfig;
-  /** 1 while a wake-up is posted and not yet taken by the thread: starts in between need not post another. */
+  /** 1 from a posted wake-up until the relay's next pass begins: starts in between need not post another. */
   wakeFlag: Int32Array;
 }
 

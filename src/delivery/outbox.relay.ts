@@ -32,6 +32,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private stopped = false;
   /** No pass before this time (`performance.now()`, which a wall-clock change cannot move): see BUSY_PASS_INTERVAL_MS. */
   private nextPassAt = 0;
+  private passStarting: () => void = () => undefined;
 
   constructor(
     private readonly outbox: OutboxRepository,
@@ -53,6 +54,11 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     await this.draining;
   }
 
+  /** `hook` runs as each pass begins, before it takes its batch: a row committed before then is in that batch. */
+  onPassStart(hook: () => void): void {
+    this.passStarting = hook;
+  }
+
   /** Called after a start commits. Never throws and never waits: the caller's 200 does not depend on Redis. */
   wake(): void {
     if (this.stopped) return;
@@ -71,6 +77,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         const wait = this.nextPassAt - performance.now();
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         this.woken = false;
+        this.passStarting();
         const startedAt = performance.now();
         const taken = await this.relayOnce();
         if (taken === BATCH_SIZE) this.woken = true;

@@ -122,7 +122,8 @@ describe('the outbox relay thread', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await startTestApp();
+    // A timer far beyond the tests: only the wake-ups after each start can move the rows.
+    t = await startTestApp({ env: { OUTBOX_RELAY_INTERVAL_MS: '600000' } });
   });
   afterAll(() => t.close());
   /** The host's current thread (a private field: killing it from outside is what a crash looks like). */
@@ -141,5 +142,18 @@ describe('the outbox relay thread', () => {
       await inspector.close();
     }
     expect(relayThread()).not.toBe(thread);
+  });
+
+  it('should move every start without its timer, whether it commits during a pass, between spaced passes or when idle', async () => {
+    const client = await createClient(t.dataSource);
+    const start = () => t.post('/passwordless/start', { client_id: client.clientId, client_secret: client.secret, connection: 'email', email: uniqueEmail(), send: 'code' });
+    const ids: string[] = [];
+    for (const [burst, pauseMs] of [[1, 0], [8, 5], [1, 0], [20, 30], [3, 0], [1, 100], [12, 0]]) {
+      const responses = await Promise.all(Array.from({ length: burst }, start));
+      expect(responses.map((r) => r.status)).toEqual(Array(burst).fill(200));
+      ids.push(...responses.map((r) => r.body._id as string));
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+    await waitFor(async () => (await t.dataSource.query('SELECT 1 FROM delivery_outbox WHERE verification_id = ANY($1)', [ids])).length === 0, 5000);
   });
 });
