@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Worker } from 'node:worker_threads';
 import { QueueName } from '../../src/delivery/delivery.constants';
 import { OutboxRelayHost } from '../../src/delivery/outbox-relay.host';
@@ -152,7 +153,7 @@ describe('the outbox relay thread', () => {
       const responses = await Promise.all(Array.from({ length: burst }, start));
       expect(responses.map((r) => r.status)).toEqual(Array(burst).fill(200));
       ids.push(...responses.map((r) => r.body._id as string));
-      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      await sleep(pauseMs);
     }
     await waitFor(async () => (await t.dataSource.query('SELECT 1 FROM delivery_outbox WHERE verification_id = ANY($1)', [ids])).length === 0, 5000);
   });
