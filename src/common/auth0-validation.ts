@@ -72,6 +72,7 @@ export function auth0ValidationPipe(priority: string[]): ValidationPipe {
   return new Auth0ValidationPipe(auth0ValidationOptions(priority));
 }
 
+/** The pipe's ValidationPipe options: what a body the shortcut does not accept is validated with. */
 export function auth0ValidationOptions(priority: string[]): ValidationPipeOptions {
   return {
     whitelist: true,
