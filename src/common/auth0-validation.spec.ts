@@ -51,10 +51,15 @@ const invalid: Array<[string, () => unknown]> = [
   ['a Date', () => new Date(0)],
 ];
 
-/** Keys ValidationPipe deals with itself (it strips `__proto__` and restores `constructor`): always left to it. */
+/** Keys ValidationPipe deletes at any depth before it validates (`__proto__`, `prototype`, `constructor`): always left to it. */
 const unusual: Array<[string, () => unknown]> = [
   ['a __proto__ key', () => JSON.parse('{"connection":"email","__proto__":{"polluted":true}}') as unknown],
   ['a constructor key', () => ({ connection: 'email', constructor: 'x' })],
+  ['a prototype key', () => ({ connection: 'email', prototype: 'x' })],
+  ['a __proto__ key in authParams', () => JSON.parse('{"connection":"email","authParams":{"__proto__":"x","scope":"openid"}}') as unknown],
+  ['a prototype key in authParams', () => ({ connection: 'email', authParams: { prototype: 'x' } })],
+  ['a constructor key in authParams', () => ({ connection: 'email', authParams: { constructor: 'x' } })],
+  ['a __proto__ key in a form body\'s authParams', () => withoutPrototype({ connection: 'email', authParams: withoutPrototype({ ['__proto__']: 'x' }) })],
 ];
 
 describe('auth0ValidationPipe', () => {

@@ -88,9 +88,9 @@ export function auth0ValidationOptions(priority: string[]): ValidationPipeOption
 /**
  * A body that passes is answered without class-validator's executor, which costs a start ~25-30 µs and 20 KB of garbage
  * to say "no errors" (docs/benchmarks.md). The shortcut runs the very checks the DTO's Auth0Field decorators gave
- * class-validator, on the same instance; anything it does not accept (an unknown or `__proto__` key, a failing field,
- * a body that is not a plain object, a class with other decorators) goes through ValidationPipe, so every error still
- * comes from class-validator and the shortcut can only ever say yes where it would have.
+ * class-validator, on the same instance; anything it does not accept (an unknown key, a key ValidationPipe would
+ * strip at any depth, a failing field, a body that is not a plain object, a class with other decorators) goes through
+ * ValidationPipe, so every error still comes from class-validator and the shortcut only ever returns what it would.
  */
 class Auth0ValidationPipe extends ValidationPipe {
   private readonly shortcutChecks = new Map<Type<object>, Map<string, FieldCheck> | undefined>();
@@ -99,7 +99,7 @@ class Auth0ValidationPipe extends ValidationPipe {
     // Custom parameter decorators are not validated by ValidationPipe (validateCustomDecorators is off).
     const dtoClass = metadata.metatype as Type<object> | undefined;
     const checks = metadata.type !== 'custom' && dtoClass && this.checksFor(dtoClass);
-    if (checks && isJsonObject(value) && Object.keys(value).every((key) => checks.has(key))) {
+    if (checks && isJsonObject(value) && Object.keys(value).every((key) => checks.has(key)) && !holdsStrippedKey(value)) {
       const dto: Record<string, unknown> = Object.assign(new dtoClass(), value);
       if (passesEveryCheck(checks, dto)) return dto;
     }
@@ -124,6 +124,15 @@ class Auth0ValidationPipe extends ValidationPipe {
 function passesEveryCheck(checks: Map<string, FieldCheck>, dto: Record<string, unknown>): boolean {
   for (const [property, check] of checks) if (check(dto[property], dto) !== null) return false;
   return true;
+}
+
+/** Keys ValidationPipe deletes at any depth before it validates (`stripProtoKeys`): a body holding one is left to it. */
+const STRIPPED_KEYS = ['__proto__', 'prototype', 'constructor'];
+
+function holdsStrippedKey(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (!Array.isArray(value) && STRIPPED_KEYS.some((key) => Object.hasOwn(value, key))) return true;
+  return Object.values(value).some(holdsStrippedKey);
 }
 
 /** What JSON.parse or the form parser makes of an object body; not a Buffer, Date, array or class instance. */
