@@ -88,9 +88,10 @@ export function auth0ValidationOptions(priority: string[]): ValidationPipeOption
 /**
  * A body that passes is answered without class-validator's executor, which costs a start ~25-30 µs and 20 KB of garbage
  * to say "no errors" (docs/benchmarks.md). The shortcut runs the very checks the DTO's Auth0Field decorators gave
- * class-validator, on the same instance; anything it does not accept (an unknown key, a key ValidationPipe would
- * strip at any depth, a failing field, a body that is not a plain object, a class with other decorators) goes through
- * ValidationPipe, so every error still comes from class-validator and the shortcut only ever returns what it would.
+ * class-validator, on the same instance. Anything it does not accept goes through ValidationPipe: an unknown key; at
+ * any depth a key ValidationPipe would strip, an array or a binary value; a failing field; a body that is not a JSON
+ * object; a class with other decorators. So every error still comes from class-validator, and the shortcut only ever
+ * returns what ValidationPipe would.
  */
 class Auth0ValidationPipe extends ValidationPipe {
   private readonly shortcutChecks = new Map<Type<object>, Map<string, FieldCheck> | undefined>();
@@ -99,7 +100,7 @@ class Auth0ValidationPipe extends ValidationPipe {
     // Custom parameter decorators are not validated by ValidationPipe (validateCustomDecorators is off).
     const dtoClass = metadata.metatype as Type<object> | undefined;
     const checks = metadata.type !== 'custom' && dtoClass && this.checksFor(dtoClass);
-    if (checks && isJsonObject(value) && Object.keys(value).every((key) => checks.has(key)) && !holdsStrippedKey(value)) {
+    if (checks && isJsonObject(value) && Object.keys(value).every((key) => checks.has(key)) && isPlainJson(value)) {
       const dto: Record<string, unknown> = Object.assign(new dtoClass(), value);
       if (passesEveryCheck(checks, dto)) return dto;
     }
@@ -126,13 +127,16 @@ function passesEveryCheck(checks: Map<string, FieldCheck>, dto: Record<string, u
   return true;
 }
 
-/** Keys ValidationPipe deletes at any depth before it validates (`stripProtoKeys`): a body holding one is left to it. */
+/** Keys ValidationPipe deletes at any depth before it validates (`stripProtoKeys`). */
 const STRIPPED_KEYS = ['__proto__', 'prototype', 'constructor'];
 
-function holdsStrippedKey(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  if (!Array.isArray(value) && STRIPPED_KEYS.some((key) => Object.hasOwn(value, key))) return true;
-  return Object.values(value).some(holdsStrippedKey);
+/**
+ * Primitives and JSON objects all the way down, without a key ValidationPipe strips. Arrays (whose gaps it closes) and
+ * binary values (which it refuses) are left to it, as any body holding one: no Auth0 DTO field accepts them anyway.
+ */
+function isPlainJson(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  return isJsonObject(value) && !STRIPPED_KEYS.some((key) => Object.hasOwn(value, key)) && Object.values(value).every(isPlainJson);
 }
 
 /** What JSON.parse or the form parser makes of an object body; not a Buffer, Date, array or class instance. */
