@@ -100,7 +100,7 @@ class Auth0ValidationPipe extends ValidationPipe {
     // Custom parameter decorators are not validated by ValidationPipe (validateCustomDecorators is off).
     const dtoClass = metadata.metatype as Type<object> | undefined;
     const checks = metadata.type !== 'custom' && dtoClass && this.checksFor(dtoClass);
-    if (checks && isJsonObject(value) && Object.keys(value).every((key) => checks.has(key)) && isPlainJson(value)) {
+    if (checks && isJsonObjectTree(value) && Object.keys(value).every((key) => checks.has(key))) {
       const dto: Record<string, unknown> = Object.assign(new dtoClass(), value);
       if (passesEveryCheck(checks, dto)) return dto;
     }
@@ -131,12 +131,16 @@ function passesEveryCheck(checks: Map<string, FieldCheck>, dto: Record<string, u
 const STRIPPED_KEYS = ['__proto__', 'prototype', 'constructor'];
 
 /**
- * Primitives and JSON objects all the way down, without a key ValidationPipe strips. Arrays (whose gaps it closes) and
- * binary values (which it refuses) are left to it, as any body holding one: no Auth0 DTO field accepts them anyway.
+ * A JSON object whose values are primitives or such objects, all the way down, without a key ValidationPipe strips.
+ * Arrays (whose gaps it closes) and binary values (which it refuses) are left to it, as any body holding one: no Auth0
+ * DTO field accepts them anyway.
  */
-function isPlainJson(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return true;
-  return isJsonObject(value) && !STRIPPED_KEYS.some((key) => Object.hasOwn(value, key)) && Object.values(value).every(isPlainJson);
+function isJsonObjectTree(value: unknown): value is Record<string, unknown> {
+  return (
+    isJsonObject(value) &&
+    !STRIPPED_KEYS.some((key) => Object.hasOwn(value, key)) &&
+    Object.values(value).every((field) => typeof field !== 'object' || field === null || isJsonObjectTree(field))
+  );
 }
 
 /** What JSON.parse or the form parser makes of an object body; not a Buffer, Date, array or class instance. */
