@@ -11,7 +11,9 @@ import { createClient, type TestClient } from '../test/utils/factories';
 import { deleteKeysWithPrefix } from '../test/utils/redis-keys';
 
 const ADMIN_DATABASE_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const BENCH_REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** Every limit the benchmark sets: high enough never to trip, so it measures the cost of counting, not of refusing. */
+export const NEVER_REACHED = 1_000_000_000;
 const DEADLOCK_DETECTED = '40P01';
 const RESET_ATTEMPTS = 5;
 const RESET_RETRY_MS = 500;
@@ -46,17 +48,16 @@ export class BenchEnvironment {
       DATABASE_URL: database.toString(),
       DATABASE_POOL_SIZE: String(poolSize),
       MIGRATIONS_RUN: 'false',
-      REDIS_URL,
+      REDIS_URL: BENCH_REDIS_URL,
       REDIS_PREFIX: `pwlbench-${runId}`,
       CODE_HASH_SECRET: randomBytes(32).toString('hex'),
       CODE_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      // Limits high enough never to trip: the benchmark measures the cost of counting, not of refusing.
-      RATE_LIMIT_START_PER_IP: '1000000000',
-      RATE_LIMIT_START_PER_IDENTIFIER: '1000000000',
+      RATE_LIMIT_START_PER_IP: String(NEVER_REACHED),
+      RATE_LIMIT_START_PER_IDENTIFIER: String(NEVER_REACHED),
       RATE_LIMIT_START_IDENTIFIER_COOLDOWN_MS: '0',
-      RATE_LIMIT_START_PER_CLIENT: '1000000000',
-      RATE_LIMIT_OTP_FAILURES_PER_IP: '1000000000',
-      RATE_LIMIT_OTP_FAILURES_PER_IDENTIFIER: '1000000000',
+      RATE_LIMIT_START_PER_CLIENT: String(NEVER_REACHED),
+      RATE_LIMIT_OTP_FAILURES_PER_IP: String(NEVER_REACHED),
+      RATE_LIMIT_OTP_FAILURES_PER_IDENTIFIER: String(NEVER_REACHED),
     };
     const config = loadConfig(env);
     await ensureDatabaseExists(config.databaseUrl);
@@ -64,7 +65,7 @@ export class BenchEnvironment {
     await runMigrationsLocked(dataSource);
     const secretClient = await createClient(dataSource, { authMethod: 'client_secret_post', connections: ['email'], callbacks: [CALLBACK_URL] });
     const jwtClient = await createClient(dataSource, { authMethod: 'private_key_jwt', alg: 'RS256', connections: ['email'], callbacks: [CALLBACK_URL] });
-    return new BenchEnvironment(env, dataSource, new IORedis(REDIS_URL), secretClient, jwtClient);
+    return new BenchEnvironment(env, dataSource, new IORedis(BENCH_REDIS_URL), secretClient, jwtClient);
   }
 
   /** Empties the tables and keys the load writes, so every measurement starts from the same state. */

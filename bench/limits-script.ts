@@ -1,6 +1,10 @@
+import 'reflect-metadata';
 import IORedis from 'ioredis';
 import { parseArgs } from 'node:util';
-import { CONSUME_SCRIPT } from '../src/rate-limit/sliding-window.store';
+import { loadConfig } from '../src/config/app-config';
+import { SlidingWindowStore, type LimitRule } from '../src/rate-limit/sliding-window.store';
+import { deleteKeysWithPrefix } from '../test/utils/redis-keys';
+import { BENCH_REDIS_URL, NEVER_REACHED } from './bench-environment';
 
 /**
  * `npm run bench:limits [-- options]`: Redis's own time per call of the start's limits script (INFO commandstats), in
@@ -15,16 +19,13 @@ const USAGE = `Options:
   --rounds N         measurements of each script, alternated; medians are reported (default 3)
   --jti              add a new once-key per call, as a private_key_jwt start does`;
 
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-/** The service's default start window (RATE_LIMIT_START_WINDOW_MS), so 60 buckets of a minute. */
-const WINDOW_MS = 3_600_000;
-const BUCKET_MS = WINDOW_MS / 60;
-/** Limits the benchmark sets, high enough never to refuse. */
-const NEVER_REACHED = 1_000_000_000;
-/** A client assertion lives at most 5 minutes, plus the clock tolerance. */
+/** A client assertion lives at most 5 minutes, plus the clock tolerance (ClientAssertionVerifier). */
 const ONCE_TTL_MS = 310_000;
 
-/** Takes the same keys and arguments and answers "admitted, nothing counted" without touching a key. */
+/**
+ * Takes the same keys and arguments as the limits script and answers "admitted, nothing counted" without touching a
+ * key: the fixed cost of an EVALSHA with that many keys and arguments.
+ */
 const EMPTY_SCRIPT = `
 local rules = tonumber(ARGV[3]) > 0 and #KEYS - 1 or #KEYS
 local out = {}
@@ -35,7 +36,6 @@ return out
 `;
 
 type ScriptName = 'limits' | 'empty';
-type BenchRedis = IORedis & Record<ScriptName, (numKeys: number, ...args: Array<string | number>) => Promise<unknown>>;
 
 function readSettings() {
   const { values } = parseArgs({
@@ -67,30 +67,40 @@ async function evalshaStats(redis: IORedis): Promise<{ calls: number; usec: numb
 
 async function main(): Promise<void> {
   const settings = readSettings();
-  const prefix = `pwlbench-limits:${process.pid}`;
-  const redis = new IORedis(REDIS_URL) as BenchRedis;
-  redis.defineCommand('limits', { lua: CONSUME_SCRIPT });
-  redis.defineCommand('empty', { lua: EMPTY_SCRIPT });
+  const config = loadConfig({ REDIS_URL: BENCH_REDIS_URL, REDIS_PREFIX: `pwlbench-limits-${process.pid}` });
+  const connections = { limits: new IORedis(BENCH_REDIS_URL), empty: new IORedis(BENCH_REDIS_URL) };
+  const stores: Record<ScriptName, SlidingWindowStore> = {
+    limits: new SlidingWindowStore(connections.limits, config),
+    empty: new SlidingWindowStore(connections.empty, config),
+  };
+  // The store's calls, keys and arguments unchanged, with the empty script in place of the limits script.
+  connections.empty.defineCommand('pwlRateLimitConsume', { lua: EMPTY_SCRIPT });
+  const windowMs = config.rateLimit.startWindowMs;
   let sequence = 0;
 
+  /** The rules of a start (StartIpCounter's and StartLimiter's) for a new address; with --jti, its assertion's mark. */
   const call = async (script: ScriptName) => {
     const n = sequence++;
-    const keys = [`${prefix}:{rl}:start-ip:127.0.0.1`, `${prefix}:{rl}:start-id:email:${n}`, `${prefix}:{rl}:start-client:bench`];
-    if (settings.jti) keys.push(`${prefix}:jti:bench:${n}`);
-    const rules = keys.slice(0, 3).flatMap(() => [NEVER_REACHED, BUCKET_MS, 1]);
-    const reply = (await redis[script](keys.length, ...keys, Date.now(), 1, settings.jti ? ONCE_TTL_MS : 0, ...rules)) as unknown[];
-    if (reply[3] !== 0 || reply[4] !== 0) throw new Error(`${script} script refused a call: ${JSON.stringify(reply)}`);
+    const rules: LimitRule[] = [
+      { name: 'start-ip', key: 'start-ip:127.0.0.1', limit: NEVER_REACHED, windowMs },
+      { name: 'start-identifier', key: `start-id:email:${n}`, limit: NEVER_REACHED, windowMs },
+      { name: 'start-client', key: 'start-client:bench', limit: NEVER_REACHED, windowMs },
+    ];
+    const once = settings.jti ? { redisKey: `${config.redis.prefix}:jti:bench:${n}`, ttlMs: ONCE_TTL_MS } : undefined;
+    const decision = await stores[script].consume(rules, Date.now(), { leading: 1, once });
+    // The store fails open without Redis (no states): that must not pass for a measurement.
+    if (!decision.allowed || decision.states.length !== rules.length) throw new Error(`${script} script did not admit a call`);
   };
 
   const measure = async (script: ScriptName) => {
     let remaining = settings.calls;
-    const before = await evalshaStats(redis);
+    const before = await evalshaStats(connections.limits);
     await Promise.all(
       Array.from({ length: settings.inFlight }, async () => {
         while (remaining-- > 0) await call(script);
       }),
     );
-    const after = await evalshaStats(redis);
+    const after = await evalshaStats(connections.limits);
     return (after.usec - before.usec) / (after.calls - before.calls);
   };
 
@@ -108,13 +118,9 @@ async function main(): Promise<void> {
         `limits script ${median(results.limits).toFixed(2)} µs, empty script ${median(results.empty).toFixed(2)} µs`,
     );
   } finally {
-    let cursor = '0';
-    do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (found.length > 0) await redis.unlink(...found);
-      cursor = next;
-    } while (cursor !== '0');
-    redis.disconnect();
+    await deleteKeysWithPrefix(connections.limits, `${config.redis.prefix}:`);
+    connections.limits.disconnect();
+    connections.empty.disconnect();
   }
 }
 

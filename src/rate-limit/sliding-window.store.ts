@@ -23,7 +23,7 @@ const BUCKETS_PER_WINDOW = 60;
  * earliest time enough hits will have left for this request to fit; then the index of the exceeded rule that decided
  * the call (0 = none), then 1 if the once-key was already set.
  */
-export const CONSUME_SCRIPT = `
+const CONSUME_SCRIPT = `
 local now, leading, onceTtl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local buckets = ${BUCKETS_PER_WINDOW}
 local rules = onceTtl > 0 and #KEYS - 1 or #KEYS
