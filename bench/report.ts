@@ -144,4 +144,16 @@ export function targetVerdicts(summaries: Summary[]): string[] {
     });
 }
 
+/**
+ * Context, not a target: a scenario against the floor that does the same client authentication (the issue's floor
+ * does none, so private_key_jwt's signature check counts as stack overhead in the table).
+ */
+export function sameWorkRatios(summaries: Summary[]): string[] {
+  return summaries.flatMap((s) => {
+    const floor = summaries.find((other) => other.scenario.key === s.scenario.sameWorkFloor);
+    if (!floor) return [];
+    return [`${s.scenario.label} ÷ ${floor.scenario.label}: req/s ${fixed(s.requestsPerSecond / floor.requestsPerSecond, 2)}×, p99 ${fixed(s.p99Ms / floor.p99Ms, 2)}×`];
+  });
+}
+
 const verdict = (s: Summary, what: string, ok: boolean) => `${ok ? 'PASS' : 'FAIL'}  ${s.scenario.label}: ${what}`;

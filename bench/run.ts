@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { BenchEnvironment } from './bench-environment';
 import { runLoad } from './load';
-import { cpuSplitTable, syscallTable, roundsDetail, summarise, table, targetVerdicts, type Measurement } from './report';
+import { cpuSplitTable, roundsDetail, sameWorkRatios, summarise, syscallTable, table, targetVerdicts, type Measurement } from './report';
 import { startScenarios, type Scenario, type ServerKind } from './scenarios';
 import { machineBusyMs, pidsNamed, redisServerPid, spentBetween, usageOf } from './proc-usage';
 import { SERVICE_NODE_FLAGS, ServerProcess } from './server-process';
@@ -25,7 +25,7 @@ const USAGE = `Options:
   --pool N           DATABASE_POOL_SIZE of both servers (default 10)
   --rate N           offer a fixed N req/s instead of saturating the server: the CPU ms/req column then compares
                      code changes with little noise from contention (req/s and latency say nothing about capacity)
-  --only a,b         scenarios to run: floor, secret, jwt, same, token (default all)
+  --only a,b         scenarios to run: floor, floor-jwt, secret, jwt, same, token (default all)
   --profile DIR      run the service under node --cpu-prof, writing the profile to DIR
   --node-options=S   Node flags for the service instead of the deployed ones (${SERVICE_NODE_FLAGS})`;
 
@@ -160,6 +160,8 @@ async function main(): Promise<void> {
     const cpu = cpus();
     console.log(`\n${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, Node ${process.version}; ${settings.rounds} round(s) of ${settings.warmupSeconds} s warm-up (${settings.firstWarmupSeconds} s before a server's first) + ${settings.durationSeconds} s at ${settings.connections} connections, pool ${settings.poolSize}; medians\n`);
     console.log(table(summaries));
+    const sameWork = sameWorkRatios(summaries);
+    if (sameWork.length > 0) console.log(`\nAgainst a floor doing the same client authentication (context, not a target):\n${sameWork.join('\n')}`);
     console.log(`\nCPU ms per request across the machine (medians):\n${cpuSplitTable(summaries)}`);
     console.log(`\nRead/write system calls per request (medians):\n${syscallTable(summaries)}`);
     console.log(`\nPer round:\n${roundsDetail(summaries)}`);

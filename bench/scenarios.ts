@@ -11,6 +11,8 @@ export interface Scenario {
   path: string;
   /** True for the scenarios the targets apply to (the others are context). */
   targeted: boolean;
+  /** A floor scenario doing the same client authentication, compared with this one besides the plain floor. */
+  sameWorkFloor?: string;
   /** The keys of a successful answer (checked once before the load). */
   answerKeys: string[];
   /**
@@ -94,6 +96,15 @@ export function startScenarios(env: BenchEnvironment): Scenario[] {
       bodies: () => Promise.resolve(secretPostBodies(env.secretClient, distinctEmails())),
     },
     {
+      key: 'floor-jwt',
+      label: 'floor, private_key_jwt (RS256 check, jti SET NX)',
+      server: 'floor',
+      path: start,
+      targeted: false,
+      answerKeys: START_ANSWER,
+      bodies: (expected, baseUrl) => assertionBodies(env.jwtClient, expected, `${baseUrl}/`),
+    },
+    {
       key: 'secret',
       label: 'start, client_secret_post',
       server: 'service',
@@ -108,6 +119,7 @@ export function startScenarios(env: BenchEnvironment): Scenario[] {
       server: 'service',
       path: start,
       targeted: true,
+      sameWorkFloor: 'floor-jwt',
       answerKeys: START_ANSWER,
       bodies: (expected, baseUrl) => assertionBodies(env.jwtClient, expected, `${baseUrl}/`),
     },

@@ -1,13 +1,16 @@
 import { Queue } from 'bullmq';
 import Fastify from 'fastify';
-import { createCipheriv, createHmac, randomBytes, randomInt } from 'node:crypto';
+import IORedis from 'ioredis';
+import { createCipheriv, createHmac, createPublicKey, randomBytes, randomInt, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { Pool } from 'pg';
 
 /**
  * The benchmark FLOOR (not part of the product): the cheapest honest server for POST /passwordless/start. It does the
  * same essential work as the service — random id and code, HMAC of the code, sealed job payload, one INSERT of an
  * equivalent verifications row, one BullMQ add of an equivalent job — with no auth, validation, throttling or ORM.
- * Configured through the same environment variables as the service.
+ * A body with a `client_assertion` gets the least an honest server does with one (authenticateAssertion), for the
+ * benchmark's "same work" comparison of private_key_jwt. Configured through the same environment variables as the
+ * service.
  */
 const env = process.env;
 const prefix = env.REDIS_PREFIX ?? 'pwlbench';
@@ -19,10 +22,41 @@ const jobs = new Queue('email', {
   connection: { url: env.REDIS_URL, enableOfflineQueue: false, maxRetriesPerRequest: 1 },
 });
 
+const jtiStore = new IORedis(env.REDIS_URL ?? '', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+const audience = `http://127.0.0.1:${env.PORT}/`;
+/** The private_key_jwt clients' public keys, read once at boot (the floor never sees a key change). */
+const assertionKeys = new Map<string, KeyObject>();
+
 interface StartBody {
   client_id: string;
+  client_assertion?: string;
   connection: string;
   email: string;
+}
+
+interface AssertionClaims {
+  iss?: unknown;
+  sub?: unknown;
+  aud?: unknown;
+  exp?: unknown;
+  jti?: unknown;
+}
+
+const decodeJson = <T>(part: string) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as T;
+
+/**
+ * RFC 7523 §3 at its cheapest: the RS256 signature with the client's key, the issuer, subject, audience and expiry,
+ * and the jti recorded once (SET NX, its own Redis round trip). No kid lookup, lifetime cap or clock tolerance.
+ */
+async function authenticateAssertion(clientId: string, assertion: string): Promise<boolean> {
+  const key = assertionKeys.get(clientId);
+  const [header, payload, signature] = assertion.split('.');
+  if (!key || signature === undefined || decodeJson<{ alg?: unknown }>(header).alg !== 'RS256') return false;
+  if (!verify('sha256', Buffer.from(`${header}.${payload}`), key, Buffer.from(signature, 'base64url'))) return false;
+  const { iss, sub, aud, exp, jti } = decodeJson<AssertionClaims>(payload);
+  const now = Date.now() / 1000;
+  if (iss !== clientId || sub !== clientId || aud !== audience || typeof exp !== 'number' || exp <= now || typeof jti !== 'string') return false;
+  return (await jtiStore.set(`${prefix}:floor-jti:${clientId}:${jti}`, '1', 'PX', Math.ceil((exp - now) * 1000), 'NX')) === 'OK';
 }
 
 function seal(id: string, code: string): string {
@@ -35,8 +69,9 @@ function seal(id: string, code: string): string {
 
 const app = Fastify({ logger: false });
 
-app.post<{ Body: StartBody }>('/passwordless/start', async (request) => {
-  const { client_id: clientId, connection, email } = request.body;
+app.post<{ Body: StartBody }>('/passwordless/start', async (request, reply) => {
+  const { client_id: clientId, client_assertion: assertion, connection, email } = request.body;
+  if (assertion !== undefined && !(await authenticateAssertion(clientId, assertion))) return reply.code(401).send({ error: 'access_denied' });
   const identifier = email.toLowerCase();
   const id = randomBytes(12).toString('hex');
   const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
@@ -57,7 +92,15 @@ app.post<{ Body: StartBody }>('/passwordless/start', async (request) => {
   return { _id: id, email: identifier, email_verified: false };
 });
 
-app.listen({ port: Number(env.PORT), host: '127.0.0.1' }).catch((err: unknown) => {
+async function listen(): Promise<void> {
+  const { rows } = await pool.query<{ client_id: string; jwks: { keys: JsonWebKey[] } }>(
+    "SELECT client_id, jwks FROM clients WHERE token_endpoint_auth_method = 'private_key_jwt'",
+  );
+  for (const { client_id: clientId, jwks } of rows) assertionKeys.set(clientId, createPublicKey({ key: jwks.keys[0], format: 'jwk' }));
+  await app.listen({ port: Number(env.PORT), host: '127.0.0.1' });
+}
+
+listen().catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });
