@@ -3,9 +3,21 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 /** user+sys CPU time of a process in ms, from /proc (Linux; clock ticks are 10 ms); 0 once it is gone. */
 export function cpuMs(pid: number): number {
+  return statCpuMs(`/proc/${pid}/stat`);
+}
+
+/**
+ * user+sys CPU time of a process's main thread alone (its event loop, for Node), in ms: the rest of `cpuMs` is its
+ * other threads (a worker thread, V8's GC and compiler helpers, libuv's pool).
+ */
+export function mainThreadCpuMs(pid: number): number {
+  return statCpuMs(`/proc/${pid}/task/${pid}/stat`);
+}
+
+function statCpuMs(path: string): number {
   try {
     // Fields 14 and 15, after the parenthesised command name; in clock ticks (USER_HZ, 100 on Linux).
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const fields = readFileSync(path, 'utf8').split(') ')[1].split(' ');
     return (Number(fields[11]) + Number(fields[12])) * 10;
   } catch {
     return 0;

@@ -19,10 +19,14 @@ export interface SyscallSplit {
 }
 
 export interface CpuSplit {
+  /** The server's main thread (its event loop); the rest of the server's CPU is its other threads. */
+  serverMainThread: number;
   postgres: number;
   redis: number;
   load: number;
   machine: number;
+  /** Both cores' time nobody used, per request: waiting (for a commit, a wake-up) rather than working. */
+  idle: number;
 }
 
 export interface Summary {
@@ -99,10 +103,17 @@ export function table(summaries: Summary[]): string {
   return markdownTable(header, rows);
 }
 
-/** Where a request's CPU goes on the 2-core machine: the whole of it, not just the server, is what saturates. */
+/**
+ * Where a request's CPU goes on the 2-core machine: the whole of it, not just the server, is what saturates. The
+ * server's main thread is split from its other threads (the outbox relay's worker thread, V8's GC and compiler
+ * helpers), and the cores' idle time is shown too: a server that leaves cores idle at saturation is waiting, not working.
+ */
 export function cpuSplitTable(summaries: Summary[]): string {
-  const header = ['scenario', 'server', 'postgres', 'redis', 'load generator', 'whole machine'];
-  const rows = summaries.map((s) => [s.scenario.label, ...[s.cpuMsPerRequest, s.cpuSplit.postgres, s.cpuSplit.redis, s.cpuSplit.load, s.cpuSplit.machine].map((ms) => fixed(ms, 2))]);
+  const header = ['scenario', 'server', 'server main thread', 'postgres', 'redis', 'load generator', 'whole machine', 'idle'];
+  const rows = summaries.map((s) => {
+    const { serverMainThread, postgres, redis, load, machine, idle } = s.cpuSplit;
+    return [s.scenario.label, ...[s.cpuMsPerRequest, serverMainThread, postgres, redis, load, machine, idle].map((ms) => fixed(ms, 2))];
+  });
   return markdownTable(header, rows);
 }
 

@@ -6,7 +6,7 @@ import { BenchEnvironment } from './bench-environment';
 import { runLoad } from './load';
 import { cpuSplitTable, roundsDetail, sameWorkRatios, summarise, syscallTable, table, targetVerdicts, type Measurement } from './report';
 import { startScenarios, type Scenario, type ServerKind } from './scenarios';
-import { machineBusyMs, pidsNamed, redisServerPid, spentBetween, usageOf } from './proc-usage';
+import { machineBusyMs, mainThreadCpuMs, pidsNamed, redisServerPid, spentBetween, usageOf } from './proc-usage';
 import { SERVICE_NODE_FLAGS, ServerProcess } from './server-process';
 
 
@@ -109,14 +109,25 @@ async function measure(scenario: Scenario, server: ServerProcess, redisPid: numb
   const peakRss = server.sampleRss();
   const processes = { server: () => [server.pid], postgres: () => pidsNamed('postgres'), redis: () => [redisPid], load: () => [process.pid] };
   const before = usageOf(processes);
+  const mainThreadBefore = mainThreadCpuMs(server.pid);
   const busyBefore = machineBusyMs();
+  const startedAt = performance.now();
   const result = await runLoad({ ...load, durationSeconds: settings.durationSeconds });
+  const capacity = (performance.now() - startedAt) * cpus().length;
   const busy = machineBusyMs() - busyBefore;
+  const mainThread = mainThreadCpuMs(server.pid) - mainThreadBefore;
   const after = usageOf(processes);
   const perRequest = (ms: number) => ms / Math.max(1, result.completed);
   const spent = (group: keyof typeof processes, what: 'cpu' | 'calls' = 'cpu') => perRequest(spentBetween(before, after, group, what));
   const cpuMsPerRequest = spent('server');
-  const cpuSplit = { postgres: spent('postgres'), redis: spent('redis'), load: spent('load'), machine: perRequest(busy) };
+  const cpuSplit = {
+    serverMainThread: perRequest(mainThread),
+    postgres: spent('postgres'),
+    redis: spent('redis'),
+    load: spent('load'),
+    machine: perRequest(busy),
+    idle: perRequest(Math.max(0, capacity - busy)),
+  };
   const syscalls = { server: spent('server', 'calls'), postgres: spent('postgres', 'calls'), redis: spent('redis', 'calls'), load: spent('load', 'calls') };
   const measurement = { ...result, errors: result.errors + warmup.errors, rssPeakBytes: peakRss(), cpuMsPerRequest, cpuSplit, syscalls };
   if (measurement.errors > 0) console.log(`  ${scenario.key}: ${measurement.errors} errors, statuses ${JSON.stringify({ ...warmup.statusCounts, ...result.statusCounts })}`);
