@@ -23,7 +23,8 @@ const jobs = new Queue('email', {
 });
 
 const jtiStore = new IORedis(env.REDIS_URL ?? '', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-const audience = `http://127.0.0.1:${env.PORT}/`;
+/** The `aud` the service accepts: its issuer URL, which ServerProcess gives every server it starts. */
+const audience = env.ISSUER_BASE_URL;
 /** The private_key_jwt clients' public keys, read once at boot (the floor never sees a key change). */
 const assertionKeys = new Map<string, KeyObject>();
 
