@@ -4,7 +4,12 @@ const transform = {
   '^.+\\.js$': ['@swc/jest', { module: { type: 'commonjs' } }],
 };
 const transformIgnorePatterns = ['/node_modules/(?!(jose|content-disposition)/)'];
-const common = { transform, transformIgnorePatterns, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
+const common = {
+  transform,
+  transformIgnorePatterns,
+  testEnvironment: 'node',
+  moduleFileExtensions: ['ts', 'js', 'json'],
+};
 
 module.exports = {
   // A global option (Jest ignores it inside `projects`): e2e tests boot apps and worker processes on a shared 2-core box.

@@ -63,8 +63,17 @@ export class BenchEnvironment {
     await ensureDatabaseExists(config.databaseUrl);
     const dataSource = await new DataSource({ ...dataSourceOptions(config), extra: { max: 2 } }).initialize();
     await runMigrationsLocked(dataSource);
-    const secretClient = await createClient(dataSource, { authMethod: 'client_secret_post', connections: ['email'], callbacks: [CALLBACK_URL] });
-    const jwtClient = await createClient(dataSource, { authMethod: 'private_key_jwt', alg: 'RS256', connections: ['email'], callbacks: [CALLBACK_URL] });
+    const secretClient = await createClient(dataSource, {
+      authMethod: 'client_secret_post',
+      connections: ['email'],
+      callbacks: [CALLBACK_URL],
+    });
+    const jwtClient = await createClient(dataSource, {
+      authMethod: 'private_key_jwt',
+      alg: 'RS256',
+      connections: ['email'],
+      callbacks: [CALLBACK_URL],
+    });
     return new BenchEnvironment(env, dataSource, new IORedis(BENCH_REDIS_URL), secretClient, jwtClient);
   }
 

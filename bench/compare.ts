@@ -66,15 +66,25 @@ function readSettings() {
 
 /** Compiles the other checkout's service and bench into its own dist-bench/, with its own dependencies. */
 function buildOther(dir: string): string {
-  if (!existsSync(join(dir, 'node_modules'))) throw new Error(`${dir} has no node_modules (npm ci there, or link this checkout's)`);
-  execFileSync(join(dir, 'node_modules', '.bin', 'tsc'), ['-p', join(dir, 'bench', 'tsconfig.json')], { cwd: dir, stdio: 'inherit' });
+  if (!existsSync(join(dir, 'node_modules')))
+    throw new Error(`${dir} has no node_modules (npm ci there, or link this checkout's)`);
+  execFileSync(join(dir, 'node_modules', '.bin', 'tsc'), ['-p', join(dir, 'bench', 'tsconfig.json')], {
+    cwd: dir,
+    stdio: 'inherit',
+  });
   return join(dir, 'dist-bench');
 }
 
 async function startSide(label: string, distRoot?: string): Promise<Side> {
   const env = await BenchEnvironment.create(10);
   try {
-    const server = await ServerProcess.start({ name: label, script: 'src/main.js', distRoot, env: env.env, nodeOptions: SERVICE_NODE_FLAGS });
+    const server = await ServerProcess.start({
+      name: label,
+      script: 'src/main.js',
+      distRoot,
+      env: env.env,
+      nodeOptions: SERVICE_NODE_FLAGS,
+    });
     return { label, server, env };
   } catch (err) {
     await env.destroy(); // a server that did not boot must not leave its database and keys behind
@@ -82,14 +92,30 @@ async function startSide(label: string, distRoot?: string): Promise<Side> {
   }
 }
 
-async function compareRound(sides: Side[], key: string, warmupSeconds: number, settings: ReturnType<typeof readSettings>): Promise<string> {
-  const scenarios = sides.map((side) => startScenarios(side.env).find((s): s is Scenario => s.key === key && s.server === 'service'));
+async function compareRound(
+  sides: Side[],
+  key: string,
+  warmupSeconds: number,
+  settings: ReturnType<typeof readSettings>,
+): Promise<string> {
+  const scenarios = sides.map((side) =>
+    startScenarios(side.env).find((s): s is Scenario => s.key === key && s.server === 'service'),
+  );
   if (scenarios.some((s) => !s)) throw new Error(`unknown service scenario ${key}`);
   await Promise.all(sides.map((side) => side.env.reset()));
   const expected = Math.ceil(RPS_HINT * (warmupSeconds + settings.durationSeconds) * 1.3);
   const bodies = await Promise.all(sides.map((side, i) => scenarios[i]!.bodies(expected, side.server.baseUrl)));
   const load = (seconds: number) =>
-    Promise.all(sides.map((side, i) => runLoad({ url: `${side.server.baseUrl}${scenarios[i]!.path}`, connections: settings.connections, durationSeconds: seconds, nextBody: bodies[i] })));
+    Promise.all(
+      sides.map((side, i) =>
+        runLoad({
+          url: `${side.server.baseUrl}${scenarios[i]!.path}`,
+          connections: settings.connections,
+          durationSeconds: seconds,
+          nextBody: bodies[i],
+        }),
+      ),
+    );
   await load(warmupSeconds);
   const groups = Object.fromEntries(sides.map((side) => [side.label, () => [side.server.pid]]));
   const before = usageOf(groups);

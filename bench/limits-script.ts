@@ -56,7 +56,12 @@ function readSettings() {
     if (!(parsed > 0)) throw new Error(`--${name} must be a positive number\n${USAGE}`);
     return parsed;
   };
-  return { calls: positive('calls', values.calls), inFlight: positive('in-flight', values['in-flight']), rounds: positive('rounds', values.rounds), jti: values.jti };
+  return {
+    calls: positive('calls', values.calls),
+    inFlight: positive('in-flight', values['in-flight']),
+    rounds: positive('rounds', values.rounds),
+    jti: values.jti,
+  };
 }
 
 /** EVALSHA calls and microseconds so far, server-wide. */
@@ -89,7 +94,8 @@ async function main(): Promise<void> {
     const once = settings.jti ? { redisKey: `${config.redis.prefix}:jti:bench:${n}`, ttlMs: ONCE_TTL_MS } : undefined;
     const decision = await stores[script].consume(rules, Date.now(), { leading: 1, once });
     // The store fails open without Redis (no states): that must not pass for a measurement.
-    if (!decision.allowed || decision.states.length !== rules.length) throw new Error(`${script} script did not admit a call`);
+    if (!decision.allowed || decision.states.length !== rules.length)
+      throw new Error(`${script} script did not admit a call`);
   };
 
   const measure = async (script: ScriptName) => {
@@ -110,7 +116,9 @@ async function main(): Promise<void> {
     const results: Record<ScriptName, number[]> = { limits: [], empty: [] };
     for (let round = 1; round <= settings.rounds; round++) {
       for (const script of ['limits', 'empty'] as const) results[script].push(await measure(script));
-      console.log(`round ${round}: limits ${results.limits.at(-1)!.toFixed(2)} µs, empty ${results.empty.at(-1)!.toFixed(2)} µs per call`);
+      console.log(
+        `round ${round}: limits ${results.limits.at(-1)!.toFixed(2)} µs, empty ${results.empty.at(-1)!.toFixed(2)} µs per call`,
+      );
     }
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
     console.log(

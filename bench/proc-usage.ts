@@ -26,7 +26,11 @@ function statCpuMs(path: string): number {
 
 /** Busy CPU time of the whole machine in ms (all cores, from /proc/stat). */
 export function machineBusyMs(): number {
-  const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
   return (user + nice + system + irq + softirq + steal) * 10;
 }
 
@@ -68,11 +72,19 @@ export type UsageSnapshot<K extends string> = Record<K, Usage>;
 
 /** CPU ms and read/write system calls of each pid in each group of processes. */
 export function usageOf<K extends string>(groups: Record<K, () => number[]>): UsageSnapshot<K> {
-  const sample = (pids: number[]): Usage => new Map(pids.map((pid) => [pid, { cpu: cpuMs(pid), calls: syscalls(pid) }]));
-  return Object.fromEntries(Object.entries<() => number[]>(groups).map(([k, pids]) => [k, sample(pids())])) as UsageSnapshot<K>;
+  const sample = (pids: number[]): Usage =>
+    new Map(pids.map((pid) => [pid, { cpu: cpuMs(pid), calls: syscalls(pid) }]));
+  return Object.fromEntries(
+    Object.entries<() => number[]>(groups).map(([k, pids]) => [k, sample(pids())]),
+  ) as UsageSnapshot<K>;
 }
 
 /** What a group spent between two snapshots (processes that appeared in between count from zero). */
-export function spentBetween<K extends string>(before: UsageSnapshot<K>, after: UsageSnapshot<K>, group: K, what: 'cpu' | 'calls'): number {
+export function spentBetween<K extends string>(
+  before: UsageSnapshot<K>,
+  after: UsageSnapshot<K>,
+  group: K,
+  what: 'cpu' | 'calls',
+): number {
   return [...after[group]].reduce((sum, [pid, usage]) => sum + usage[what] - (before[group].get(pid)?.[what] ?? 0), 0);
 }

@@ -99,7 +99,17 @@ export function table(summaries: Summary[]): string {
       comparable ? fixed(s.p99Ms / floor.p99Ms, 2) : 'n/a',
     ];
   });
-  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'peak RSS MB', 'server CPU ms/req', 'req/s ÷ floor', 'p99 ÷ floor'];
+  const header = [
+    'scenario',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'errors',
+    'peak RSS MB',
+    'server CPU ms/req',
+    'req/s ÷ floor',
+    'p99 ÷ floor',
+  ];
   return markdownTable(header, rows);
 }
 
@@ -109,10 +119,22 @@ export function table(summaries: Summary[]): string {
  * helpers), and the cores' idle time is shown too: a server that leaves cores idle at saturation is waiting, not working.
  */
 export function cpuSplitTable(summaries: Summary[]): string {
-  const header = ['scenario', 'server', 'server main thread', 'postgres', 'redis', 'load generator', 'whole machine', 'idle'];
+  const header = [
+    'scenario',
+    'server',
+    'server main thread',
+    'postgres',
+    'redis',
+    'load generator',
+    'whole machine',
+    'idle',
+  ];
   const rows = summaries.map((s) => {
     const { serverMainThread, postgres, redis, load, machine, idle } = s.cpuSplit;
-    return [s.scenario.label, ...[s.cpuMsPerRequest, serverMainThread, postgres, redis, load, machine, idle].map((ms) => fixed(ms, 2))];
+    return [
+      s.scenario.label,
+      ...[s.cpuMsPerRequest, serverMainThread, postgres, redis, load, machine, idle].map((ms) => fixed(ms, 2)),
+    ];
   });
   return markdownTable(header, rows);
 }
@@ -123,7 +145,10 @@ export function cpuSplitTable(summaries: Summary[]): string {
  */
 export function syscallTable(summaries: Summary[]): string {
   const header = ['scenario', 'server', 'postgres', 'redis', 'load generator'];
-  const rows = summaries.map((s) => [s.scenario.label, ...[s.syscalls.server, s.syscalls.postgres, s.syscalls.redis, s.syscalls.load].map((n) => fixed(n, 1))]);
+  const rows = summaries.map((s) => [
+    s.scenario.label,
+    ...[s.syscalls.server, s.syscalls.postgres, s.syscalls.redis, s.syscalls.load].map((n) => fixed(n, 1)),
+  ]);
   return markdownTable(header, rows);
 }
 
@@ -131,7 +156,12 @@ export function syscallTable(summaries: Summary[]): string {
 export function roundsDetail(summaries: Summary[]): string {
   return summaries
     .map((s) => {
-      const rounds = s.rounds.map((r) => `${fixed(r.requestsPerSecond, 0)} req/s, p99 ${fixed(r.p99Ms, 1)} ms, ${fixed(r.cpuMsPerRequest, 2)} CPU ms/req, ${fixed(r.rssPeakBytes / MB, 0)} MB`).join('; ');
+      const rounds = s.rounds
+        .map(
+          (r) =>
+            `${fixed(r.requestsPerSecond, 0)} req/s, p99 ${fixed(r.p99Ms, 1)} ms, ${fixed(r.cpuMsPerRequest, 2)} CPU ms/req, ${fixed(r.rssPeakBytes / MB, 0)} MB`,
+        )
+        .join('; ');
       return `${s.scenario.label}: ${rounds}`;
     })
     .join('\n');
@@ -147,7 +177,11 @@ export function targetVerdicts(summaries: Summary[]): string[] {
       const throughput = s.requestsPerSecond / floor.requestsPerSecond;
       const p99 = s.p99Ms / floor.p99Ms;
       return [
-        verdict(s, `throughput ${fixed(throughput, 2)}× floor (≥ ${TARGETS.minThroughputRatio})`, throughput >= TARGETS.minThroughputRatio),
+        verdict(
+          s,
+          `throughput ${fixed(throughput, 2)}× floor (≥ ${TARGETS.minThroughputRatio})`,
+          throughput >= TARGETS.minThroughputRatio,
+        ),
         verdict(s, `p99 ${fixed(p99, 2)}× floor (≤ ${TARGETS.maxP99Ratio})`, p99 <= TARGETS.maxP99Ratio),
         verdict(s, `${s.errors} errors (0)`, s.errors === 0),
         verdict(s, `peak RSS ${fixed(s.rssPeakMb, 0)} MB (< ${TARGETS.maxRssMb})`, s.rssPeakMb < TARGETS.maxRssMb),
@@ -163,7 +197,9 @@ export function sameWorkRatios(summaries: Summary[]): string[] {
   return summaries.flatMap((s) => {
     const floor = summaries.find((other) => other.scenario.key === s.scenario.sameWorkFloor);
     if (!floor) return [];
-    return [`${s.scenario.label} ÷ ${floor.scenario.label}: req/s ${fixed(s.requestsPerSecond / floor.requestsPerSecond, 2)}×, p99 ${fixed(s.p99Ms / floor.p99Ms, 2)}×`];
+    return [
+      `${s.scenario.label} ÷ ${floor.scenario.label}: req/s ${fixed(s.requestsPerSecond / floor.requestsPerSecond, 2)}×, p99 ${fixed(s.p99Ms / floor.p99Ms, 2)}×`,
+    ];
   });
 }
 

@@ -4,11 +4,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { BenchEnvironment } from './bench-environment';
 import { runLoad } from './load';
-import { cpuSplitTable, roundsDetail, sameWorkRatios, summarise, syscallTable, table, targetVerdicts, type Measurement } from './report';
+import {
+  cpuSplitTable,
+  roundsDetail,
+  sameWorkRatios,
+  summarise,
+  syscallTable,
+  table,
+  targetVerdicts,
+  type Measurement,
+} from './report';
 import { startScenarios, type Scenario, type ServerKind } from './scenarios';
 import { machineBusyMs, mainThreadCpuMs, pidsNamed, redisServerPid, spentBetween, usageOf } from './proc-usage';
 import { SERVICE_NODE_FLAGS, ServerProcess } from './server-process';
-
 
 /**
  * `npm run bench [-- options]`: POST /passwordless/start on the service against a hand-written floor, same Postgres and
@@ -94,11 +102,23 @@ function readSettings(): Settings {
 async function sanityCheck(scenario: Scenario, url: string, body: string): Promise<void> {
   const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   const text = await response.text();
-  const keys = response.ok ? Object.keys(JSON.parse(text) as object).sort().join(',') : '';
-  if (keys !== [...scenario.answerKeys].sort().join(',')) throw new Error(`${scenario.key}: unexpected answer ${response.status} ${text}`);
+  const keys = response.ok
+    ? Object.keys(JSON.parse(text) as object)
+        .sort()
+        .join(',')
+    : '';
+  if (keys !== [...scenario.answerKeys].sort().join(','))
+    throw new Error(`${scenario.key}: unexpected answer ${response.status} ${text}`);
 }
 
-async function measure(scenario: Scenario, server: ServerProcess, redisPid: number, settings: Settings, warmupSeconds: number, rpsHint: number): Promise<Measurement> {
+async function measure(
+  scenario: Scenario,
+  server: ServerProcess,
+  redisPid: number,
+  settings: Settings,
+  warmupSeconds: number,
+  rpsHint: number,
+): Promise<Measurement> {
   const url = `${server.baseUrl}${scenario.path}`;
   // Generous: another scenario's speed is only a hint, and running out of assertions would show up as errors.
   const expected = Math.ceil(Math.max(rpsHint, MIN_RPS_HINT) * (warmupSeconds + settings.durationSeconds) * 2);
@@ -107,7 +127,12 @@ async function measure(scenario: Scenario, server: ServerProcess, redisPid: numb
   const load = { url, connections: settings.connections, nextBody, overallRate: settings.rate };
   const warmup = await runLoad({ ...load, durationSeconds: warmupSeconds });
   const peakRss = server.sampleRss();
-  const processes = { server: () => [server.pid], postgres: () => pidsNamed('postgres'), redis: () => [redisPid], load: () => [process.pid] };
+  const processes = {
+    server: () => [server.pid],
+    postgres: () => pidsNamed('postgres'),
+    redis: () => [redisPid],
+    load: () => [process.pid],
+  };
   const before = usageOf(processes);
   const mainThreadBefore = mainThreadCpuMs(server.pid);
   const busyBefore = machineBusyMs();
@@ -118,7 +143,8 @@ async function measure(scenario: Scenario, server: ServerProcess, redisPid: numb
   const mainThread = mainThreadCpuMs(server.pid) - mainThreadBefore;
   const after = usageOf(processes);
   const perRequest = (ms: number) => ms / Math.max(1, result.completed);
-  const spent = (group: keyof typeof processes, what: 'cpu' | 'calls' = 'cpu') => perRequest(spentBetween(before, after, group, what));
+  const spent = (group: keyof typeof processes, what: 'cpu' | 'calls' = 'cpu') =>
+    perRequest(spentBetween(before, after, group, what));
   const cpuMsPerRequest = spent('server');
   const cpuSplit = {
     serverMainThread: perRequest(mainThread),
@@ -128,9 +154,24 @@ async function measure(scenario: Scenario, server: ServerProcess, redisPid: numb
     machine: perRequest(busy),
     idle: perRequest(Math.max(0, capacity - busy)),
   };
-  const syscalls = { server: spent('server', 'calls'), postgres: spent('postgres', 'calls'), redis: spent('redis', 'calls'), load: spent('load', 'calls') };
-  const measurement = { ...result, errors: result.errors + warmup.errors, rssPeakBytes: peakRss(), cpuMsPerRequest, cpuSplit, syscalls };
-  if (measurement.errors > 0) console.log(`  ${scenario.key}: ${measurement.errors} errors, statuses ${JSON.stringify({ ...warmup.statusCounts, ...result.statusCounts })}`);
+  const syscalls = {
+    server: spent('server', 'calls'),
+    postgres: spent('postgres', 'calls'),
+    redis: spent('redis', 'calls'),
+    load: spent('load', 'calls'),
+  };
+  const measurement = {
+    ...result,
+    errors: result.errors + warmup.errors,
+    rssPeakBytes: peakRss(),
+    cpuMsPerRequest,
+    cpuSplit,
+    syscalls,
+  };
+  if (measurement.errors > 0)
+    console.log(
+      `  ${scenario.key}: ${measurement.errors} errors, statuses ${JSON.stringify({ ...warmup.statusCounts, ...result.statusCounts })}`,
+    );
   return measurement;
 }
 
@@ -142,13 +183,16 @@ async function main(): Promise<void> {
     const scenarios = startScenarios(env).filter((s) => !settings.only || settings.only.includes(s.key));
     for (const kind of new Set(scenarios.map((s) => s.server))) {
       const service = kind === 'service';
-      servers.set(kind, await ServerProcess.start({
-        name: kind,
-        script: SERVER_SCRIPTS[kind],
-        env: env.env,
-        cpuProfileDir: service ? settings.profileDir : undefined,
-        nodeOptions: service ? (settings.nodeOptions ?? SERVICE_NODE_FLAGS) : undefined,
-      }));
+      servers.set(
+        kind,
+        await ServerProcess.start({
+          name: kind,
+          script: SERVER_SCRIPTS[kind],
+          env: env.env,
+          cpuProfileDir: service ? settings.profileDir : undefined,
+          nodeOptions: service ? (settings.nodeOptions ?? SERVICE_NODE_FLAGS) : undefined,
+        }),
+      );
     }
     const redisPid = await redisServerPid(env.env.REDIS_URL);
     const results = new Map<Scenario, Measurement[]>(scenarios.map((s) => [s, []]));
@@ -162,17 +206,29 @@ async function main(): Promise<void> {
         await env.reset();
         const warmupSeconds = warmed.has(scenario.server) ? settings.warmupSeconds : settings.firstWarmupSeconds;
         warmed.add(scenario.server);
-        const measurement = await measure(scenario, servers.get(scenario.server)!, redisPid, settings, warmupSeconds, fastest);
+        const measurement = await measure(
+          scenario,
+          servers.get(scenario.server)!,
+          redisPid,
+          settings,
+          warmupSeconds,
+          fastest,
+        );
         results.get(scenario)!.push(measurement);
         fastest = Math.max(fastest, measurement.requestsPerSecond);
       }
     }
     const summaries = [...results].map(([scenario, rounds]) => summarise(scenario, rounds));
     const cpu = cpus();
-    console.log(`\n${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, Node ${process.version}; ${settings.rounds} round(s) of ${settings.warmupSeconds} s warm-up (${settings.firstWarmupSeconds} s before a server's first) + ${settings.durationSeconds} s at ${settings.connections} connections, pool ${settings.poolSize}; medians\n`);
+    console.log(
+      `\n${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, Node ${process.version}; ${settings.rounds} round(s) of ${settings.warmupSeconds} s warm-up (${settings.firstWarmupSeconds} s before a server's first) + ${settings.durationSeconds} s at ${settings.connections} connections, pool ${settings.poolSize}; medians\n`,
+    );
     console.log(table(summaries));
     const sameWork = sameWorkRatios(summaries);
-    if (sameWork.length > 0) console.log(`\nAgainst a floor doing the same client authentication (context, not a target):\n${sameWork.join('\n')}`);
+    if (sameWork.length > 0)
+      console.log(
+        `\nAgainst a floor doing the same client authentication (context, not a target):\n${sameWork.join('\n')}`,
+      );
     console.log(`\nCPU ms per request across the machine (medians):\n${cpuSplitTable(summaries)}`);
     console.log(`\nRead/write system calls per request (medians):\n${syscallTable(summaries)}`);
     console.log(`\nPer round:\n${roundsDetail(summaries)}`);

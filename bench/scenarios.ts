@@ -32,7 +32,14 @@ function distinctEmails(): () => string {
 }
 
 function secretPostBodies(client: TestClient, email: () => string): () => string {
-  return () => JSON.stringify({ client_id: client.clientId, client_secret: client.secret, connection: 'email', email: email(), send: 'code' });
+  return () =>
+    JSON.stringify({
+      client_id: client.clientId,
+      client_secret: client.secret,
+      connection: 'email',
+      email: email(),
+      send: 'code',
+    });
 }
 
 /**
@@ -43,12 +50,15 @@ async function assertionBodies(client: TestClient, count: number, audience: stri
   const assertions: string[] = [];
   while (assertions.length < count) {
     const batch = Math.min(SIGNING_BATCH, count - assertions.length);
-    assertions.push(...(await Promise.all(Array.from({ length: batch }, () => signAssertion(client, audience, { expiresIn: 300 })))));
+    assertions.push(
+      ...(await Promise.all(Array.from({ length: batch }, () => signAssertion(client, audience, { expiresIn: 300 })))),
+    );
   }
   const email = distinctEmails();
   let next = 0;
   const nextAssertion = () => {
-    if (next === assertions.length) console.warn(`  all ${assertions.length} pre-signed assertions used: the rest fail (errors)`);
+    if (next === assertions.length)
+      console.warn(`  all ${assertions.length} pre-signed assertions used: the rest fail (errors)`);
     return assertions[next++] ?? 'exhausted';
   };
   return () =>

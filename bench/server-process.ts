@@ -49,9 +49,20 @@ export class ServerProcess {
     const port = await freePort();
     const distRoot = options.distRoot ?? join(__dirname, '..');
     const nodeArgs = options.nodeOptions?.split(' ').filter(Boolean) ?? [];
-    if (options.cpuProfileDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`, '--require', join(distRoot, 'bench', 'exit-on-sigusr2.js'));
+    if (options.cpuProfileDir)
+      nodeArgs.push(
+        '--cpu-prof',
+        `--cpu-prof-dir=${options.cpuProfileDir}`,
+        '--require',
+        join(distRoot, 'bench', 'exit-on-sigusr2.js'),
+      );
     const child = spawn(process.execPath, [...nodeArgs, join(distRoot, options.script)], {
-      env: { ...options.env, PATH: process.env.PATH ?? '', PORT: String(port), ISSUER_BASE_URL: `http://127.0.0.1:${port}/` },
+      env: {
+        ...options.env,
+        PATH: process.env.PATH ?? '',
+        PORT: String(port),
+        ISSUER_BASE_URL: `http://127.0.0.1:${port}/`,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const server = new ServerProcess(options.name, port, child, Boolean(options.cpuProfileDir));

@@ -84,9 +84,17 @@ async function main(): Promise<void> {
     for (let i = 0; i < WORKERS; i++) {
       const port = await freePort();
       const nodeArgs = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-      const worker = spawnWorker(BUILD, { ...env, WORKER_HEALTH_PORT: String(port), ...pick(process.env, /^(WORKER_|SMTP_POOL|DATABASE_POOL)/) }, nodeArgs);
+      const worker = spawnWorker(
+        BUILD,
+        { ...env, WORKER_HEALTH_PORT: String(port), ...pick(process.env, /^(WORKER_|SMTP_POOL|DATABASE_POOL)/) },
+        nodeArgs,
+      );
       workers.push(worker);
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.status === 200, 20_000, 100);
+      await waitFor(
+        async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.status === 200,
+        20_000,
+        100,
+      );
     }
     await app.listen(0, '127.0.0.1');
     const baseUrl = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
@@ -105,8 +113,14 @@ async function main(): Promise<void> {
       await waitFor(() => Promise.resolve(received.has(email)), 10_000, 1);
       latencies.push(received.get(email)! - started);
     }
-    console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores`);
-    console.log(`unloaded start→inbox (${LATENCY_SAMPLES} sequential starts, ${WORKERS} workers): p50 ${fmt(percentile(latencies, 50))}, p99 ${fmt(percentile(latencies, 99))}`);
+    console.log(
+      `load average at start: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')} on ${cpus().length} cores`,
+    );
+    console.log(
+      `unloaded start→inbox (${LATENCY_SAMPLES} sequential starts, ${WORKERS} workers): p50 ${fmt(percentile(latencies, 50))}, p99 ${fmt(percentile(latencies, 99))}`,
+    );
 
     // 2. Throughput: N records + jobs queued while paused, then drained.
     const emails = await insertRecords(dataSource, config, clientId, runId, JOBS);
@@ -120,13 +134,24 @@ async function main(): Promise<void> {
       const batch = emails.slice(i, i + 1000).map(({ id }) => ({
         name: JobName.DeliverVerification,
         data: { verificationId: id, sealedSecret: box.seal(id, { code: '000000' }) },
-        opts: { jobId: jobIdFor(id), attempts: 5, backoff: { type: 'exponential', delay: 1000, jitter: 0.5 }, removeOnComplete: true, removeOnFail: false },
+        opts: {
+          jobId: jobIdFor(id),
+          attempts: 5,
+          backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+          removeOnComplete: true,
+          removeOnFail: false,
+        },
       }));
       await queue.addBulk(batch);
     }
     const redisPid = await redisServerPid(config.redis.url);
     // Postgres is listed again at the end: backends the workers' pools open during the drain count too.
-    const sampled = { workers: () => workers.map((w) => w.child.pid!), postgres: () => pidsNamed('postgres'), redis: () => [redisPid], bench: () => [process.pid] };
+    const sampled = {
+      workers: () => workers.map((w) => w.child.pid!),
+      postgres: () => pidsNamed('postgres'),
+      redis: () => [redisPid],
+      bench: () => [process.pid],
+    };
     const before = usageOf(sampled);
     const busyBefore = machineBusyMs();
     const resumedAt = Date.now();
@@ -136,17 +161,33 @@ async function main(): Promise<void> {
     const after = usageOf(sampled);
     const busy = machineBusyMs() - busyBefore;
     const spent = (group: keyof typeof sampled, what: 'cpu' | 'calls') => spentBetween(before, after, group, what);
-    const perEmail = (group: keyof typeof sampled) => `${(spent(group, 'cpu') / JOBS).toFixed(2)} ms (${(spent(group, 'calls') / JOBS).toFixed(1)} read/write calls)`;
+    const perEmail = (group: keyof typeof sampled) =>
+      `${(spent(group, 'cpu') / JOBS).toFixed(2)} ms (${(spent(group, 'calls') / JOBS).toFixed(1)} read/write calls)`;
     const workerCpu = spent('workers', 'cpu');
     const drainSeconds = (last - resumedAt) / 1000;
     const queued = emails.map((e) => received.get(e.email)! - enqueuedAt);
-    console.log(`throughput: ${JOBS} emails drained by ${WORKERS} worker processes in ${drainSeconds.toFixed(2)} s = ${(JOBS / drainSeconds).toFixed(0)} emails/s`);
-    console.log(`  worker CPU per email: ${(workerCpu / JOBS).toFixed(2)} ms (user+sys of the worker processes; ${(spent('workers', 'calls') / JOBS).toFixed(1)} read/write calls)`);
-    console.log(`  CPU per email elsewhere: postgres ${perEmail('postgres')}, redis ${perEmail('redis')}, bench process (SMTP sink, API, loop) ${perEmail('bench')}`);
-    const ours = (Object.keys(sampled) as Array<keyof typeof sampled>).reduce((sum, group) => sum + spent(group, 'cpu'), 0);
-    console.log(`  machine: ${(busy / JOBS).toFixed(2)} ms busy per email, of which ${((busy - ours) / JOBS).toFixed(2)} ms in other processes and the kernel`);
-    console.log(`  enqueue→inbox under that backlog: p50 ${fmt(percentile(queued, 50))}, p99 ${fmt(percentile(queued, 99))}`);
-    const [{ sent }]: Array<{ sent: string }> = await dataSource.query("SELECT count(*) AS sent FROM verifications WHERE delivery_status = 'sent'");
+    console.log(
+      `throughput: ${JOBS} emails drained by ${WORKERS} worker processes in ${drainSeconds.toFixed(2)} s = ${(JOBS / drainSeconds).toFixed(0)} emails/s`,
+    );
+    console.log(
+      `  worker CPU per email: ${(workerCpu / JOBS).toFixed(2)} ms (user+sys of the worker processes; ${(spent('workers', 'calls') / JOBS).toFixed(1)} read/write calls)`,
+    );
+    console.log(
+      `  CPU per email elsewhere: postgres ${perEmail('postgres')}, redis ${perEmail('redis')}, bench process (SMTP sink, API, loop) ${perEmail('bench')}`,
+    );
+    const ours = (Object.keys(sampled) as Array<keyof typeof sampled>).reduce(
+      (sum, group) => sum + spent(group, 'cpu'),
+      0,
+    );
+    console.log(
+      `  machine: ${(busy / JOBS).toFixed(2)} ms busy per email, of which ${((busy - ours) / JOBS).toFixed(2)} ms in other processes and the kernel`,
+    );
+    console.log(
+      `  enqueue→inbox under that backlog: p50 ${fmt(percentile(queued, 50))}, p99 ${fmt(percentile(queued, 99))}`,
+    );
+    const [{ sent }]: Array<{ sent: string }> = await dataSource.query(
+      "SELECT count(*) AS sent FROM verifications WHERE delivery_status = 'sent'",
+    );
     console.log(`  records marked sent: ${sent} of ${JOBS + LATENCY_SAMPLES}; mails received: ${received.size}`);
   } finally {
     for (const w of workers) w.child.kill('SIGTERM');
@@ -160,7 +201,13 @@ async function main(): Promise<void> {
   }
 }
 
-async function insertRecords(dataSource: DataSource, config: AppConfig, clientId: string, runId: string, count: number) {
+async function insertRecords(
+  dataSource: DataSource,
+  config: AppConfig,
+  clientId: string,
+  runId: string,
+  count: number,
+) {
   const hasher = new SecretHasher(config);
   const rows = Array.from({ length: count }, (_, i) => {
     const id = randomBytes(12).toString('hex');
@@ -179,7 +226,9 @@ async function insertRecords(dataSource: DataSource, config: AppConfig, clientId
 }
 
 function pick(source: NodeJS.ProcessEnv, pattern: RegExp): Record<string, string> {
-  return Object.fromEntries(Object.entries(source).filter((e): e is [string, string] => pattern.test(e[0]) && e[1] !== undefined));
+  return Object.fromEntries(
+    Object.entries(source).filter((e): e is [string, string] => pattern.test(e[0]) && e[1] !== undefined),
+  );
 }
 
 main().then(

@@ -26,7 +26,8 @@ function parse(argv: string[]): Options {
   return options;
 }
 
-const describe = (d: FailedDelivery) => `${d.queue}\t${d.verificationId}\tattempts=${d.attemptsMade}\tfailed=${d.failedAt.toISOString()}\t${d.reason}`;
+const describe = (d: FailedDelivery) =>
+  `${d.queue}\t${d.verificationId}\tattempts=${d.attemptsMade}\tfailed=${d.failedAt.toISOString()}\t${d.reason}`;
 
 async function main(): Promise<void> {
   const options = parse(process.argv.slice(2));

@@ -9,7 +9,12 @@ import type { AppConfig } from './config/app-config';
 export function createFastifyAdapter(config: AppConfig, tls?: { key: string; cert: string }): FastifyAdapter {
   // skipMiddie: the app has no Nest middleware, so @fastify/middie's per-request hook (4% of a start's CPU) is not
   // installed. Adding Nest middleware requires removing this option (Nest then fails at init without middie).
-  const options = { bodyLimit: config.http.bodyLimit, trustProxy: config.http.trustProxy, logger: false, skipMiddie: true };
+  const options = {
+    bodyLimit: config.http.bodyLimit,
+    trustProxy: config.http.trustProxy,
+    logger: false,
+    skipMiddie: true,
+  };
   return new FastifyAdapter(tls ? { ...options, https: tls } : options);
 }
 
@@ -30,6 +35,10 @@ export async function configureHttpApp(app: NestFastifyApplication): Promise<Nes
 }
 
 export async function createHttpApp(config: AppConfig): Promise<NestFastifyApplication> {
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule, createFastifyAdapter(config), nestAppOptions(config));
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule,
+    createFastifyAdapter(config),
+    nestAppOptions(config),
+  );
   return configureHttpApp(app);
 }

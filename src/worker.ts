@@ -9,11 +9,17 @@ import { loggerLevels } from './common/logger-levels';
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
   const logger = new Logger('Worker');
-  const printing = config.worker.queues.filter((q) => (q === 'email' ? config.email.provider : config.sms.provider) === 'log');
+  const printing = config.worker.queues.filter(
+    (q) => (q === 'email' ? config.email.provider : config.sms.provider) === 'log',
+  );
   if (config.env === 'production' && printing.length > 0) {
-    logger.warn(`The log provider is set for ${printing.join(', ')} in production: messages (with their codes) go to the log, not to users.`);
+    logger.warn(
+      `The log provider is set for ${printing.join(', ')} in production: messages (with their codes) go to the log, not to users.`,
+    );
   }
-  const app = await NestFactory.createApplicationContext(WorkerModule.register(config), { logger: loggerLevels(config.logLevel) });
+  const app = await NestFactory.createApplicationContext(WorkerModule.register(config), {
+    logger: loggerLevels(config.logLevel),
+  });
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   await app.init();
   logger.log(`Worker started for queues: ${config.worker.queues.join(', ')}`);

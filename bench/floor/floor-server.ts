@@ -1,7 +1,16 @@
 import { Queue } from 'bullmq';
 import Fastify from 'fastify';
 import IORedis from 'ioredis';
-import { createCipheriv, createHmac, createPublicKey, randomBytes, randomInt, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
+import {
+  createCipheriv,
+  createHmac,
+  createPublicKey,
+  randomBytes,
+  randomInt,
+  verify,
+  type JsonWebKey,
+  type KeyObject,
+} from 'node:crypto';
 import { Pool } from 'pg';
 
 /**
@@ -56,8 +65,19 @@ async function authenticateAssertion(clientId: string, assertion: string): Promi
   if (!verify('sha256', Buffer.from(`${header}.${payload}`), key, Buffer.from(signature, 'base64url'))) return false;
   const { iss, sub, aud, exp, jti } = decodeJson<AssertionClaims>(payload);
   const now = Date.now() / 1000;
-  if (iss !== clientId || sub !== clientId || aud !== audience || typeof exp !== 'number' || exp <= now || typeof jti !== 'string') return false;
-  return (await jtiStore.set(`${prefix}:floor-jti:${clientId}:${jti}`, '1', 'PX', Math.ceil((exp - now) * 1000), 'NX')) === 'OK';
+  if (
+    iss !== clientId ||
+    sub !== clientId ||
+    aud !== audience ||
+    typeof exp !== 'number' ||
+    exp <= now ||
+    typeof jti !== 'string'
+  )
+    return false;
+  return (
+    (await jtiStore.set(`${prefix}:floor-jti:${clientId}:${jti}`, '1', 'PX', Math.ceil((exp - now) * 1000), 'NX')) ===
+    'OK'
+  );
 }
 
 function seal(id: string, code: string): string {
@@ -72,7 +92,8 @@ const app = Fastify({ logger: false });
 
 app.post<{ Body: StartBody }>('/passwordless/start', async (request, reply) => {
   const { client_id: clientId, client_assertion: assertion, connection, email } = request.body;
-  if (assertion !== undefined && !(await authenticateAssertion(clientId, assertion))) return reply.code(401).send({ error: 'access_denied' });
+  if (assertion !== undefined && !(await authenticateAssertion(clientId, assertion)))
+    return reply.code(401).send({ error: 'access_denied' });
   const identifier = email.toLowerCase();
   const id = randomBytes(12).toString('hex');
   const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
@@ -80,16 +101,29 @@ app.post<{ Body: StartBody }>('/passwordless/start', async (request, reply) => {
   await pool.query(
     `INSERT INTO verifications (id, client_id, connection, identifier, send, code_hmac, auth_params, expires_at, request_ip, created_at)
      VALUES ($1, $2, $3, $4, 'code', $5, '{}', $6, $7, $8)`,
-    [id, clientId, connection, identifier, createHmac('sha256', hashSecret).update(`code\0${id}\0${code}`).digest('hex'), new Date(now.getTime() + 180_000), request.ip, now],
+    [
+      id,
+      clientId,
+      connection,
+      identifier,
+      createHmac('sha256', hashSecret).update(`code\0${id}\0${code}`).digest('hex'),
+      new Date(now.getTime() + 180_000),
+      request.ip,
+      now,
+    ],
   );
   // The same job (name, id, options) as DeliveryQueue.enqueue adds, without its enqueue timeout.
-  await jobs.add('deliver-verification', { verificationId: id, sealedSecret: seal(id, code) }, {
-    jobId: `otp-${id}`,
-    attempts: 5,
-    backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
-    removeOnComplete: true,
-    removeOnFail: false,
-  });
+  await jobs.add(
+    'deliver-verification',
+    { verificationId: id, sealedSecret: seal(id, code) },
+    {
+      jobId: `otp-${id}`,
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 1000, jitter: 0.5 },
+      removeOnComplete: true,
+      removeOnFail: false,
+    },
+  );
   return { _id: id, email: identifier, email_verified: false };
 });
 
@@ -97,7 +131,8 @@ async function listen(): Promise<void> {
   const { rows } = await pool.query<{ client_id: string; jwks: { keys: JsonWebKey[] } }>(
     "SELECT client_id, jwks FROM clients WHERE token_endpoint_auth_method = 'private_key_jwt'",
   );
-  for (const { client_id: clientId, jwks } of rows) assertionKeys.set(clientId, createPublicKey({ key: jwks.keys[0], format: 'jwk' }));
+  for (const { client_id: clientId, jwks } of rows)
+    assertionKeys.set(clientId, createPublicKey({ key: jwks.keys[0], format: 'jwk' }));
   await app.listen({ port: Number(env.PORT), host: '127.0.0.1' });
 }
 

@@ -35,10 +35,18 @@ describe(ClientAssertionVerifier.name, () => {
     client = { clientId: 'client-1', jwks: { keys: [registeredJwk] } } as ClientEntity;
     replay = new MemoryReplayStore();
     const clock = { now: () => new Date(NOW * 1000) };
-    verifier = new ClientAssertionVerifier({ issuerBaseUrl: ISSUER } as AppConfig, replay as unknown as AssertionReplayStore, clock);
+    verifier = new ClientAssertionVerifier(
+      { issuerBaseUrl: ISSUER } as AppConfig,
+      replay as unknown as AssertionReplayStore,
+      clock,
+    );
   });
 
-  const assertion = (claims: Record<string, unknown>, key: KeyObject = registered.privateKey, header: Record<string, unknown> = {}) =>
+  const assertion = (
+    claims: Record<string, unknown>,
+    key: KeyObject = registered.privateKey,
+    header: Record<string, unknown> = {},
+  ) =>
     new SignJWT({ iss: 'client-1', sub: 'client-1', aud: ISSUER, exp: NOW + 60, iat: NOW, jti: 'jti-1', ...claims })
       .setProtectedHeader({ alg: 'RS256', ...header })
       .sign(key);
@@ -76,7 +84,11 @@ describe(ClientAssertionVerifier.name, () => {
     ['a numeric iss', { iss: 1 }, 'assertion iss is not the client_id'],
     ['another subject', { sub: 'client-2' }, 'assertion sub is not the client_id'],
     ['an audience elsewhere', { aud: 'https://elsewhere.example.com/' }, 'assertion aud is not this server'],
-    ['an audience array without this server', { aud: ['https://elsewhere.example.com/'] }, 'assertion aud is not this server'],
+    [
+      'an audience array without this server',
+      { aud: ['https://elsewhere.example.com/'] },
+      'assertion aud is not this server',
+    ],
     ['an exp that is a string', { exp: String(NOW + 60) }, 'assertion exp, nbf or iat is not a NumericDate'],
     ['an nbf that is not a number', { nbf: 'soon' }, 'assertion exp, nbf or iat is not a NumericDate'],
     ['an iat that is not a number', { iat: 'now' }, 'assertion exp, nbf or iat is not a NumericDate'],
@@ -92,18 +104,29 @@ describe(ClientAssertionVerifier.name, () => {
 
   it('should check the signature before any claim', async () => {
     const badClaimsFromAStranger = await assertion({ iss: 'someone', exp: NOW - 3600 }, stranger.privateKey);
-    expect(await outcomeOf(badClaimsFromAStranger)).toBe('401 invalid_client: signature did not verify with any registered key');
+    expect(await outcomeOf(badClaimsFromAStranger)).toBe(
+      '401 invalid_client: signature did not verify with any registered key',
+    );
   });
 
   it('should try only the registered keys that fit the header (kid, alg, use)', async () => {
     const other = (await exportJWK(stranger.publicKey)) as PublicJwk;
-    client.jwks = { keys: [{ ...other, kid: 'b' }, { ...registeredJwk, kid: 'a' }] };
+    client.jwks = {
+      keys: [
+        { ...other, kid: 'b' },
+        { ...registeredJwk, kid: 'a' },
+      ],
+    };
     expect(await outcomeOf(await assertion({ jti: 'no-kid' }))).toBe('accepted');
     expect(await outcomeOf(await assertion({ jti: 'kid-a' }, registered.privateKey, { kid: 'a' }))).toBe('accepted');
-    expect(await outcomeOf(await assertion({ jti: 'kid-b' }, registered.privateKey, { kid: 'b' }))).toMatch(/^401 .*signature did not verify/);
+    expect(await outcomeOf(await assertion({ jti: 'kid-b' }, registered.privateKey, { kid: 'b' }))).toMatch(
+      /^401 .*signature did not verify/,
+    );
     for (const restricted of [{ alg: 'PS256' }, { use: 'enc' }]) {
       client.jwks = { keys: [{ ...registeredJwk, ...restricted }] };
-      expect(await outcomeOf(await assertion({ jti: `restricted-${restricted.alg ?? restricted.use}` }))).toMatch(/^401 .*signature did not verify/);
+      expect(await outcomeOf(await assertion({ jti: `restricted-${restricted.alg ?? restricted.use}` }))).toMatch(
+        /^401 .*signature did not verify/,
+      );
     }
   });
 

@@ -5,7 +5,15 @@ import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
 import { AssertionReplayStore, type ReplayMark } from './assertion-replay.store';
 import type { ClientEntity, PublicJwk } from './client.entity';
-import { importVerificationKey, MalformedJwsError, parseCompactJws, signatureMatches, type CompactJws, type JsonObject, type JwsAlgorithm } from './jws-compact';
+import {
+  importVerificationKey,
+  MalformedJwsError,
+  parseCompactJws,
+  signatureMatches,
+  type CompactJws,
+  type JsonObject,
+  type JwsAlgorithm,
+} from './jws-compact';
 
 export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -34,7 +42,12 @@ export class ClientAssertionVerifier {
    * With `deferReplayMark` the jti is handed to the caller instead of recorded here: the caller records it (SET NX) in
    * a Redis call of its own and must answer 401 if it was already there (the start endpoint's limits, PendingIpCharge).
    */
-  async verify(client: ClientEntity, assertion: string, endpointPath: string, deferReplayMark?: (mark: ReplayMark) => void): Promise<void> {
+  async verify(
+    client: ClientEntity,
+    assertion: string,
+    endpointPath: string,
+    deferReplayMark?: (mark: ReplayMark) => void,
+  ): Promise<void> {
     if (Buffer.byteLength(assertion) > MAX_ASSERTION_BYTES) throw invalidClient('assertion exceeds 2048 bytes');
     const jws = parseAssertion(assertion);
     // The signature first: nothing in the claims means anything until the client is known to have made them.
@@ -69,25 +82,42 @@ export class ClientAssertionVerifier {
   }
 
   /** RFC 7519 §4.1 and RFC 7523 §3, with Auth0's limits on lifetime and claim length. */
-  private checkClaims(client: ClientEntity, claims: JsonObject, endpointPath: string, nowSeconds: number): { jti: string; exp: number } {
+  private checkClaims(
+    client: ClientEntity,
+    claims: JsonObject,
+    endpointPath: string,
+    nowSeconds: number,
+  ): { jti: string; exp: number } {
     const missing = REQUIRED_CLAIMS.find((claim) => !Object.hasOwn(claims, claim));
     if (missing) throw invalidClient(`assertion has no ${missing} claim`);
     if (claims.iss !== client.clientId) throw invalidClient('assertion iss is not the client_id');
     if (claims.sub !== client.clientId) throw invalidClient('assertion sub is not the client_id');
     const audience = this.acceptedAudiences(endpointPath);
     const aud = claims.aud;
-    if (!(typeof aud === 'string' ? audience.includes(aud) : Array.isArray(aud) && audience.some((accepted) => aud.includes(accepted)))) {
+    if (
+      !(typeof aud === 'string'
+        ? audience.includes(aud)
+        : Array.isArray(aud) && audience.some((accepted) => aud.includes(accepted)))
+    ) {
       throw invalidClient('assertion aud is not this server');
     }
     const { exp, nbf, iat, jti } = claims;
-    if (!isNumericDate(exp) || (nbf !== undefined && !isNumericDate(nbf)) || (iat !== undefined && !isNumericDate(iat))) {
+    if (
+      !isNumericDate(exp) ||
+      (nbf !== undefined && !isNumericDate(nbf)) ||
+      (iat !== undefined && !isNumericDate(iat))
+    ) {
       throw invalidClient('assertion exp, nbf or iat is not a NumericDate');
     }
     if (exp <= nowSeconds - CLOCK_TOLERANCE_SECONDS) throw invalidClient('assertion expired');
-    if (exp - nowSeconds > MAX_LIFETIME_SECONDS + CLOCK_TOLERANCE_SECONDS) throw invalidClient('assertion lifetime exceeds 5 minutes');
-    if (nbf !== undefined && nbf > nowSeconds + CLOCK_TOLERANCE_SECONDS) throw invalidClient('assertion not valid yet (nbf)');
-    if (iat !== undefined && iat > nowSeconds + CLOCK_TOLERANCE_SECONDS) throw invalidClient('assertion iat is in the future');
-    if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_CLAIM_LENGTH) throw invalidClient('jti missing or too long');
+    if (exp - nowSeconds > MAX_LIFETIME_SECONDS + CLOCK_TOLERANCE_SECONDS)
+      throw invalidClient('assertion lifetime exceeds 5 minutes');
+    if (nbf !== undefined && nbf > nowSeconds + CLOCK_TOLERANCE_SECONDS)
+      throw invalidClient('assertion not valid yet (nbf)');
+    if (iat !== undefined && iat > nowSeconds + CLOCK_TOLERANCE_SECONDS)
+      throw invalidClient('assertion iat is in the future');
+    if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_CLAIM_LENGTH)
+      throw invalidClient('jti missing or too long');
     if (client.clientId.length > MAX_CLAIM_LENGTH) throw invalidClient('client_id too long for an assertion');
     return { jti, exp };
   }
@@ -99,7 +129,10 @@ export class ClientAssertionVerifier {
   private acceptedAudiences(endpointPath: string): string[] {
     let audiences = this.audiencesByEndpoint.get(endpointPath);
     if (!audiences) {
-      audiences = [this.config.issuerBaseUrl, new URL(endpointPath.replace(/^\//, ''), this.config.issuerBaseUrl).toString()];
+      audiences = [
+        this.config.issuerBaseUrl,
+        new URL(endpointPath.replace(/^\//, ''), this.config.issuerBaseUrl).toString(),
+      ];
       this.audiencesByEndpoint.set(endpointPath, audiences);
     }
     return audiences;
@@ -122,7 +155,9 @@ function parseAssertion(assertion: string): CompactJws {
   try {
     return parseCompactJws(assertion);
   } catch (err) {
-    throw invalidClient(err instanceof MalformedJwsError ? `assertion: ${err.message}` : 'assertion could not be parsed');
+    throw invalidClient(
+      err instanceof MalformedJwsError ? `assertion: ${err.message}` : 'assertion could not be parsed',
+    );
   }
 }
 

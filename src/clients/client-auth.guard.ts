@@ -1,4 +1,12 @@
-import { applyDecorators, CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMetadata, UseGuards } from '@nestjs/common';
+import {
+  applyDecorators,
+  CanActivate,
+  createParamDecorator,
+  ExecutionContext,
+  Injectable,
+  SetMetadata,
+  UseGuards,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import type { ReplayMark } from './assertion-replay.store';
@@ -33,7 +41,8 @@ export class ClientAuthGuard implements CanActivate {
 }
 
 /** Authenticates the calling application (client_secret_post/basic, private_key_jwt, or a public client_id). */
-export const AuthenticateClient = (dialect: ClientAuthDialect) => applyDecorators(SetMetadata(DIALECT_KEY, dialect), UseGuards(ClientAuthGuard));
+export const AuthenticateClient = (dialect: ClientAuthDialect) =>
+  applyDecorators(SetMetadata(DIALECT_KEY, dialect), UseGuards(ClientAuthGuard));
 
 /** The client the guard authenticated. */
 export const CurrentClient = createParamDecorator((_data: unknown, context: ExecutionContext): ClientEntity => {

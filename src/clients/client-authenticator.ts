@@ -39,7 +39,10 @@ export class ClientAuthenticator {
   async authenticate(input: ClientAuthInput): Promise<ClientEntity> {
     const credentials = this.readCredentials(input);
     // Only Basic carries client credentials; other schemes (Auth0's generated samples add `Bearer`) are ignored.
-    const basic = input.authorization !== undefined && /^basic /i.test(input.authorization.trim()) ? parseBasic(input.authorization) : undefined;
+    const basic =
+      input.authorization !== undefined && /^basic /i.test(input.authorization.trim())
+        ? parseBasic(input.authorization)
+        : undefined;
     const mechanisms = [basic, credentials.client_secret, credentials.client_assertion].filter((m) => m !== undefined);
     if (mechanisms.length > 1) {
       throw new ApiError(400, 'invalid_request', 'client authentication must only be provided using one mechanism');
@@ -47,7 +50,10 @@ export class ClientAuthenticator {
     if (basic && credentials.client_id !== undefined && credentials.client_id !== basic.clientId) {
       throw new ApiError(400, 'invalid_request', 'mismatch in body and authorization client ids');
     }
-    if ((credentials.client_assertion !== undefined || credentials.client_assertion_type !== undefined) && credentials.client_assertion_type !== JWT_BEARER_ASSERTION_TYPE) {
+    if (
+      (credentials.client_assertion !== undefined || credentials.client_assertion_type !== undefined) &&
+      credentials.client_assertion_type !== JWT_BEARER_ASSERTION_TYPE
+    ) {
       throw new ApiError(400, 'invalid_request', `client_assertion_type must be ${JWT_BEARER_ASSERTION_TYPE}`);
     }
 
@@ -63,7 +69,8 @@ export class ClientAuthenticator {
     }
     if (mechanisms.length === 0) throw new ApiError(403, 'unauthorized_client', 'Client authentication is required');
     if (client.authMethod === 'private_key_jwt') {
-      if (credentials.client_assertion === undefined) throw invalidClient('client registered for private_key_jwt sent a secret');
+      if (credentials.client_assertion === undefined)
+        throw invalidClient('client registered for private_key_jwt sent a secret');
       await this.assertions.verify(client, credentials.client_assertion, input.endpointPath, input.deferReplayMark);
       return client;
     }
@@ -76,7 +83,11 @@ export class ClientAuthenticator {
   private readCredentials({ body, dialect }: ClientAuthInput): Credentials {
     if (body === undefined || body === null) return {};
     if (typeof body !== 'object' || Array.isArray(body)) {
-      throw new ApiError(400, dialect === 'passwordless' ? 'bad.request' : 'invalid_request', `error in body - invalid type: ${describeType(body)} (expected object)`);
+      throw new ApiError(
+        400,
+        dialect === 'passwordless' ? 'bad.request' : 'invalid_request',
+        `error in body - invalid type: ${describeType(body)} (expected object)`,
+      );
     }
     const credentials: Credentials = {};
     for (const field of CREDENTIAL_FIELDS) {

@@ -35,8 +35,21 @@ describe(parseClientSpec.name, () => {
   });
 
   it('should carry per-client limits and forwarded-for trust into the migration', () => {
-    const spec = parseClientSpec(['--name', 'Backend', '--rate-limits', '{"startPerIp":500,"startIdentifierCooldownMs":0}', '--trust-forwarded-for', 'true'], noFile);
-    expect(spec).toMatchObject({ rateLimits: { startPerIp: 500, startIdentifierCooldownMs: 0 }, trustForwardedFor: true });
+    const spec = parseClientSpec(
+      [
+        '--name',
+        'Backend',
+        '--rate-limits',
+        '{"startPerIp":500,"startIdentifierCooldownMs":0}',
+        '--trust-forwarded-for',
+        'true',
+      ],
+      noFile,
+    );
+    expect(spec).toMatchObject({
+      rateLimits: { startPerIp: 500, startIdentifierCooldownMs: 0 },
+      trustForwardedFor: true,
+    });
     const source = renderClientMigration(spec, 1795639300000).source;
     expect(source).toContain('"startPerIp": 500');
     expect(source).toContain('"trust_forwarded_for": true');
@@ -45,17 +58,31 @@ describe(parseClientSpec.name, () => {
 
 describe(readPublicJwks.name, () => {
   it('should refuse private key material', () => {
-    expect(() => readPublicJwks(JSON.stringify({ kty: 'RSA', n: 'x', e: 'AQAB', d: 'secret' }))).toThrow('private key material');
+    expect(() => readPublicJwks(JSON.stringify({ kty: 'RSA', n: 'x', e: 'AQAB', d: 'secret' }))).toThrow(
+      'private key material',
+    );
   });
 
   it('should wrap a single JWK into a set', () => {
-    expect(readPublicJwks(JSON.stringify({ kty: 'EC', crv: 'P-256', x: 'a', y: 'b' }))).toEqual({ keys: [{ kty: 'EC', crv: 'P-256', x: 'a', y: 'b' }] });
+    expect(readPublicJwks(JSON.stringify({ kty: 'EC', crv: 'P-256', x: 'a', y: 'b' }))).toEqual({
+      keys: [{ kty: 'EC', crv: 'P-256', x: 'a', y: 'b' }],
+    });
   });
 });
 
 describe(renderClientMigration.name, () => {
   it('should embed the hash but never the secret, and give a 32-character client_id', () => {
-    const rendered = renderClientMigration({ name: 'Acme web', appType: 'regular_web', authMethod: 'client_secret_post', connections: ['email'], callbacks: [], grantTypes: [] }, 1795639300000);
+    const rendered = renderClientMigration(
+      {
+        name: 'Acme web',
+        appType: 'regular_web',
+        authMethod: 'client_secret_post',
+        connections: ['email'],
+        callbacks: [],
+        grantTypes: [],
+      },
+      1795639300000,
+    );
     expect(rendered.clientId).toMatch(/^[A-Za-z0-9]{32}$/);
     expect(rendered.secret).toBeDefined();
     expect(rendered.source).not.toContain(rendered.secret!);

@@ -1,5 +1,12 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { APP_TYPES, AUTH_METHODS, PASSWORDLESS_OTP_GRANT, type AppType, type PublicJwk, type TokenEndpointAuthMethod } from './client.entity';
+import {
+  APP_TYPES,
+  AUTH_METHODS,
+  PASSWORDLESS_OTP_GRANT,
+  type AppType,
+  type PublicJwk,
+  type TokenEndpointAuthMethod,
+} from './client.entity';
 import { hashClientSecret } from './client-secret';
 import type { ClientRateLimits } from '../config/app-config';
 import { parseRateLimitOverrides } from '../rate-limit/client-limits';
@@ -39,7 +46,17 @@ export function parseClientSpec(argv: string[], readFile: (path: string) => stri
     flags.set(flag.slice(2), value);
     i++;
   }
-  const known = ['name', 'type', 'auth', 'connections', 'callbacks', 'grants', 'jwks-file', 'rate-limits', 'trust-forwarded-for'];
+  const known = [
+    'name',
+    'type',
+    'auth',
+    'connections',
+    'callbacks',
+    'grants',
+    'jwks-file',
+    'rate-limits',
+    'trust-forwarded-for',
+  ];
   const unknown = [...flags.keys()].filter((k) => !known.includes(k));
   if (unknown.length) throw new Error(`Unknown option(s): ${unknown.map((k) => `--${k}`).join(', ')}`);
 
@@ -51,9 +68,15 @@ export function parseClientSpec(argv: string[], readFile: (path: string) => stri
   const authMethod = (flags.get('auth') ?? (isPublic ? 'none' : 'client_secret_post')) as TokenEndpointAuthMethod;
   if (!AUTH_METHODS.includes(authMethod)) throw new Error(`--auth must be one of ${AUTH_METHODS.join(', ')}`);
   if (isPublic && authMethod !== 'none') throw new Error(`a ${appType} client is public: use --auth none`);
-  if (!isPublic && authMethod === 'none') throw new Error(`a ${appType} client is confidential: choose a secret or private_key_jwt`);
+  if (!isPublic && authMethod === 'none')
+    throw new Error(`a ${appType} client is confidential: choose a secret or private_key_jwt`);
 
-  const list = (key: string, fallback: string[]) => (flags.get(key)?.split(',').map((s) => s.trim()).filter(Boolean) ?? fallback);
+  const list = (key: string, fallback: string[]) =>
+    flags
+      .get(key)
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean) ?? fallback;
   const callbacks = list('callbacks', []);
   for (const url of callbacks) {
     if (!URL.canParse(url)) throw new Error(`Not a URL in --callbacks: ${url}`);
@@ -70,8 +93,10 @@ export function parseClientSpec(argv: string[], readFile: (path: string) => stri
   const rateLimits = flags.get('rate-limits');
   if (rateLimits !== undefined) spec.rateLimits = parseRateLimitOverrides(rateLimits);
   const trust = flags.get('trust-forwarded-for');
-  if (trust !== undefined && trust !== 'true' && trust !== 'false') throw new Error('--trust-forwarded-for must be true or false');
-  if (trust === 'true' && isPublic) throw new Error('--trust-forwarded-for is only for confidential clients (Auth0 trusts the header only from them)');
+  if (trust !== undefined && trust !== 'true' && trust !== 'false')
+    throw new Error('--trust-forwarded-for must be true or false');
+  if (trust === 'true' && isPublic)
+    throw new Error('--trust-forwarded-for is only for confidential clients (Auth0 trusts the header only from them)');
   if (trust === 'true') spec.trustForwardedFor = true;
   const jwksFile = flags.get('jwks-file');
   if (authMethod === 'private_key_jwt') {
@@ -90,7 +115,8 @@ export function readPublicJwks(json: string): { keys: PublicJwk[] } {
   if (keys.length === 0) throw new Error('The JWKS file has no keys');
   for (const key of keys) {
     if (key.kty !== 'RSA' && key.kty !== 'EC') throw new Error('Only RSA and EC public keys are supported');
-    if (PRIVATE_JWK_MEMBERS.some((member) => member in key)) throw new Error('The JWKS file contains private key material; register public keys only');
+    if (PRIVATE_JWK_MEMBERS.some((member) => member in key))
+      throw new Error('The JWKS file contains private key material; register public keys only');
   }
   return { keys };
 }
@@ -98,8 +124,15 @@ export function readPublicJwks(json: string): { keys: PublicJwk[] } {
 /** Renders a reviewable TypeORM migration that inserts the client (secret hashed) and deletes it on revert. */
 export function renderClientMigration(spec: NewClientSpec, timestamp: number): RenderedClientMigration {
   const clientId = Array.from({ length: 32 }, () => BASE62[randomInt(BASE62.length)]).join('');
-  const secret = spec.authMethod === 'client_secret_post' || spec.authMethod === 'client_secret_basic' ? randomBytes(48).toString('base64url') : undefined;
-  const pascal = spec.name.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase()).replace(/^[a-z]/, (c) => c.toUpperCase()).replace(/^[^A-Za-z]+/, '') || 'Client';
+  const secret =
+    spec.authMethod === 'client_secret_post' || spec.authMethod === 'client_secret_basic'
+      ? randomBytes(48).toString('base64url')
+      : undefined;
+  const pascal =
+    spec.name
+      .replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())
+      .replace(/^[a-z]/, (c) => c.toUpperCase())
+      .replace(/^[^A-Za-z]+/, '') || 'Client';
   const className = `AddClient${pascal.slice(0, 60)}${timestamp}`;
   const row = {
     client_id: clientId,

@@ -7,7 +7,12 @@ export type AppType = 'regular_web' | 'spa' | 'native' | 'non_interactive';
 export const APP_TYPES: readonly AppType[] = ['regular_web', 'spa', 'native', 'non_interactive'];
 
 export type TokenEndpointAuthMethod = 'none' | 'client_secret_post' | 'client_secret_basic' | 'private_key_jwt';
-export const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = ['none', 'client_secret_post', 'client_secret_basic', 'private_key_jwt'];
+export const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = [
+  'none',
+  'client_secret_post',
+  'client_secret_basic',
+  'private_key_jwt',
+];
 
 /** A public JWK as registered for private_key_jwt (RFC 7517). */
 export type PublicJwk = { kty: string; kid?: string; alg?: string; use?: string } & Record<string, unknown>;

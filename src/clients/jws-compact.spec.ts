@@ -1,14 +1,24 @@
 import { constants, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { exportJWK, SignJWT } from 'jose';
 import type { PublicJwk } from './client.entity';
-import { importVerificationKey, MalformedJwsError, parseCompactJws, signatureMatches, type JwsAlgorithm } from './jws-compact';
+import {
+  importVerificationKey,
+  MalformedJwsError,
+  parseCompactJws,
+  signatureMatches,
+  type JwsAlgorithm,
+} from './jws-compact';
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const otherRsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 
-const jwkOf = async (key: KeyObject, extra: Partial<PublicJwk> = {}): Promise<PublicJwk> => ({ ...((await exportJWK(key)) as PublicJwk), ...extra });
-const signed = (alg: string, privateKey: KeyObject, claims: Record<string, unknown> = { sub: 'x' }) => new SignJWT(claims).setProtectedHeader({ alg }).sign(privateKey);
+const jwkOf = async (key: KeyObject, extra: Partial<PublicJwk> = {}): Promise<PublicJwk> => ({
+  ...((await exportJWK(key)) as PublicJwk),
+  ...extra,
+});
+const signed = (alg: string, privateKey: KeyObject, claims: Record<string, unknown> = { sub: 'x' }) =>
+  new SignJWT(claims).setProtectedHeader({ alg }).sign(privateKey);
 
 /** Parses and verifies as the client-assertion verifier does. */
 async function verifies(token: string, publicKey: KeyObject, alg: JwsAlgorithm): Promise<boolean> {
@@ -44,11 +54,20 @@ describe('compact JWS verification', () => {
     [0, false],
     [20, false],
     [32, true],
-  ])('should accept PS256 only with a salt as long as the hash (RFC 7518 §3.5): salt %i → %s', async (saltLength, accepted) => {
-    const signingInput = `${Buffer.from('{"alg":"PS256"}').toString('base64url')}.${Buffer.from('{"sub":"x"}').toString('base64url')}`;
-    const signature = sign('sha256', Buffer.from(signingInput), { key: rsa.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength });
-    expect(await verifies(`${signingInput}.${signature.toString('base64url')}`, rsa.publicKey, 'PS256')).toBe(accepted);
-  });
+  ])(
+    'should accept PS256 only with a salt as long as the hash (RFC 7518 §3.5): salt %i → %s',
+    async (saltLength, accepted) => {
+      const signingInput = `${Buffer.from('{"alg":"PS256"}').toString('base64url')}.${Buffer.from('{"sub":"x"}').toString('base64url')}`;
+      const signature = sign('sha256', Buffer.from(signingInput), {
+        key: rsa.privateKey,
+        padding: constants.RSA_PKCS1_PSS_PADDING,
+        saltLength,
+      });
+      expect(await verifies(`${signingInput}.${signature.toString('base64url')}`, rsa.publicKey, 'PS256')).toBe(
+        accepted,
+      );
+    },
+  );
 
   it('should refuse an ES256 signature in DER rather than R||S (RFC 7518 §3.4)', async () => {
     const header = Buffer.from(JSON.stringify({ alg: 'ES256' })).toString('base64url');
@@ -57,7 +76,8 @@ describe('compact JWS verification', () => {
     expect(await verifies(`${header}.${payload}.${der}`, p256.publicKey, 'ES256')).toBe(false);
   });
 
-  const part = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+  const part = (value: unknown) =>
+    Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
   it.each([
     ['two parts', `${part({ alg: 'RS256' })}.${part({})}`],
     ['four parts', `${part({ alg: 'RS256' })}.${part({})}.c2ln.c2ln`],
@@ -68,7 +88,10 @@ describe('compact JWS verification', () => {
     ['a header that is not JSON', `${part('{alg')}.${part({})}.c2ln`],
     ['a header that is an array', `${part(['RS256'])}.${part({})}.c2ln`],
     ['a payload that is not an object', `${part({ alg: 'RS256' })}.${part('"x"')}.c2ln`],
-    ['a payload that is not UTF-8', `${part({ alg: 'RS256' })}.${Buffer.from([0x7b, 0xff, 0x7d]).toString('base64url')}.c2ln`],
+    [
+      'a payload that is not UTF-8',
+      `${part({ alg: 'RS256' })}.${Buffer.from([0x7b, 0xff, 0x7d]).toString('base64url')}.c2ln`,
+    ],
     ['alg none', `${part({ alg: 'none' })}.${part({})}.c2ln`],
     ['alg HS256', `${part({ alg: 'HS256' })}.${part({})}.c2ln`],
     ['an inherited property as alg', `${part({ alg: 'toString' })}.${part({})}.c2ln`],
@@ -85,7 +108,11 @@ describe('compact JWS verification', () => {
   });
 
   it.each([
-    ['an RSA key under 2048 bits (RFC 7518 §3.3)', () => jwkOf(generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey), 'RS256'],
+    [
+      'an RSA key under 2048 bits (RFC 7518 §3.3)',
+      () => jwkOf(generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey),
+      'RS256',
+    ],
     ['an EC key for RS256', () => jwkOf(p256.publicKey), 'RS256'],
     ['an RSA key for ES256', () => jwkOf(rsa.publicKey), 'ES256'],
     ['a P-384 key for ES256', () => jwkOf(generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey), 'ES256'],

@@ -1,4 +1,11 @@
-import { constants, createPublicKey, verify, type JsonWebKey, type KeyObject, type VerifyKeyObjectInput } from 'node:crypto';
+import {
+  constants,
+  createPublicKey,
+  verify,
+  type JsonWebKey,
+  type KeyObject,
+  type VerifyKeyObjectInput,
+} from 'node:crypto';
 import type { PublicJwk } from './client.entity';
 
 /**
@@ -9,7 +16,11 @@ const ALGORITHMS = {
   RS256: { hash: 'sha256', keyType: 'rsa' },
   RS384: { hash: 'sha384', keyType: 'rsa' },
   // RFC 7518 §3.5: the PSS salt is as long as the hash output.
-  PS256: { hash: 'sha256', keyType: 'rsa', options: { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST } },
+  PS256: {
+    hash: 'sha256',
+    keyType: 'rsa',
+    options: { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST },
+  },
   // RFC 7518 §3.4: R and S concatenated (IEEE P1363), not DER.
   ES256: { hash: 'sha256', keyType: 'ec', curve: 'prime256v1', options: { dsaEncoding: 'ieee-p1363' } },
 } satisfies Record<string, AlgorithmSpec>;
@@ -48,7 +59,8 @@ export class MalformedJwsError extends Error {}
 export function parseCompactJws(token: string): CompactJws {
   const parts = token.split('.');
   // A length of 4n+1 is no base64 at all (Buffer would decode it anyway, jose refuses it).
-  if (parts.length !== 3 || !parts.every((part) => BASE64URL.test(part) && part.length % 4 !== 1)) throw new MalformedJwsError('not a compact JWS');
+  if (parts.length !== 3 || !parts.every((part) => BASE64URL.test(part) && part.length % 4 !== 1))
+    throw new MalformedJwsError('not a compact JWS');
   const [encodedHeader, encodedPayload, encodedSignature] = parts;
   const header = decodeJsonObject(encodedHeader, 'header');
   // RFC 7515 §4.1.11: a recipient must reject a `crit` it does not understand, and no extension is understood here.
@@ -71,7 +83,8 @@ function decodeJsonObject(encoded: string, what: string): JsonObject {
   } catch {
     throw new MalformedJwsError(`${what} is not JSON`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new MalformedJwsError(`${what} is not a JSON object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new MalformedJwsError(`${what} is not a JSON object`);
   return value as JsonObject;
 }
 

@@ -8,10 +8,16 @@ const asBody = (metatype: Type<object>): ArgumentMetadata => ({ type: 'body', me
 const withoutPrototype = (fields: object) => Object.assign(Object.create(null) as object, fields);
 
 /** What a caller sees: the DTO's class and fields, or the error's status and body. */
-async function outcome(pipe: ValidationPipe, value: unknown, metadata = asBody(StartPasswordlessDto)): Promise<unknown> {
+async function outcome(
+  pipe: ValidationPipe,
+  value: unknown,
+  metadata = asBody(StartPasswordlessDto),
+): Promise<unknown> {
   try {
     const result: unknown = await pipe.transform(value, metadata);
-    return typeof result === 'object' && result !== null ? { class: result.constructor?.name, fields: { ...result } } : { value: result };
+    return typeof result === 'object' && result !== null
+      ? { class: result.constructor?.name, fields: { ...result } }
+      : { value: result };
   } catch (err) {
     if (err instanceof ApiError) return { status: err.status, body: err.toBody() };
     if (err instanceof HttpException) return { status: err.getStatus(), body: err.getResponse() };
@@ -22,12 +28,29 @@ async function outcome(pipe: ValidationPipe, value: unknown, metadata = asBody(S
 // Made afresh for each pipe: ValidationPipe deletes `__proto__` keys from the value it is given.
 const valid: Array<[string, () => unknown]> = [
   ['an email start', () => ({ client_id: 'abc', connection: 'email', email: 'user@example.com' })],
-  ['every field', () => ({
-    client_id: 'abc', client_secret: 's', client_assertion: 'a', client_assertion_type: 't', connection: 'email', send: 'code',
-    authParams: { scope: 'openid', n: 1, b: true }, email: 'user@example.com', phone_number: '+15551234567', captcha: 'x',
-  })],
-  ['nulls where Auth0 allows them', () => ({ connection: 'sms', send: null, authParams: null, email: null, phone_number: '+1555' })],
-  ['a form body (no prototype)', () => withoutPrototype({ client_id: 'abc', connection: 'email', send: 'link', email: 'a@b.c' })],
+  [
+    'every field',
+    () => ({
+      client_id: 'abc',
+      client_secret: 's',
+      client_assertion: 'a',
+      client_assertion_type: 't',
+      connection: 'email',
+      send: 'code',
+      authParams: { scope: 'openid', n: 1, b: true },
+      email: 'user@example.com',
+      phone_number: '+15551234567',
+      captcha: 'x',
+    }),
+  ],
+  [
+    'nulls where Auth0 allows them',
+    () => ({ connection: 'sms', send: null, authParams: null, email: null, phone_number: '+1555' }),
+  ],
+  [
+    'a form body (no prototype)',
+    () => withoutPrototype({ client_id: 'abc', connection: 'email', send: 'link', email: 'a@b.c' }),
+  ],
 ];
 
 const invalid: Array<[string, () => unknown]> = [
@@ -56,10 +79,16 @@ const unusual: Array<[string, () => unknown]> = [
   ['a __proto__ key', () => JSON.parse('{"connection":"email","__proto__":{"polluted":true}}') as unknown],
   ['a constructor key', () => ({ connection: 'email', constructor: 'x' })],
   ['a prototype key', () => ({ connection: 'email', prototype: 'x' })],
-  ['a __proto__ key in authParams', () => JSON.parse('{"connection":"email","authParams":{"__proto__":"x","scope":"openid"}}') as unknown],
+  [
+    'a __proto__ key in authParams',
+    () => JSON.parse('{"connection":"email","authParams":{"__proto__":"x","scope":"openid"}}') as unknown,
+  ],
   ['a prototype key in authParams', () => ({ connection: 'email', authParams: { prototype: 'x' } })],
   ['a constructor key in authParams', () => ({ connection: 'email', authParams: { constructor: 'x' } })],
-  ['a __proto__ key in a form body\'s authParams', () => withoutPrototype({ connection: 'email', authParams: withoutPrototype({ ['__proto__']: 'x' }) })],
+  [
+    "a __proto__ key in a form body's authParams",
+    () => withoutPrototype({ connection: 'email', authParams: withoutPrototype({ ['__proto__']: 'x' }) }),
+  ],
 ];
 
 describe('auth0ValidationPipe', () => {
@@ -67,14 +96,20 @@ describe('auth0ValidationPipe', () => {
   const reference = new ValidationPipe(auth0ValidationOptions(START_FIELD_PRIORITY));
   afterEach(() => jest.restoreAllMocks());
 
-  it.each([...valid, ...invalid, ...unusual])('should answer %s exactly as class-validator does', async (_name, makeBody) => {
-    expect(await outcome(pipe, makeBody())).toEqual(await outcome(reference, makeBody()));
-  });
+  it.each([...valid, ...invalid, ...unusual])(
+    'should answer %s exactly as class-validator does',
+    async (_name, makeBody) => {
+      expect(await outcome(pipe, makeBody())).toEqual(await outcome(reference, makeBody()));
+    },
+  );
 
   it.each(valid)('should accept %s without running class-validator', async (_name, makeBody) => {
     const classValidator = jest.spyOn(ValidationPipe.prototype, 'transform');
     const result = await outcome(pipe, makeBody());
-    expect(result).toEqual({ class: StartPasswordlessDto.name, fields: expect.objectContaining({ ...(makeBody() as object) }) as unknown });
+    expect(result).toEqual({
+      class: StartPasswordlessDto.name,
+      fields: expect.objectContaining({ ...(makeBody() as object) }) as unknown,
+    });
     expect(classValidator).not.toHaveBeenCalled();
   });
 
@@ -96,7 +131,10 @@ describe('auth0ValidationPipe', () => {
       @IsEmail() contact?: string;
     }
     const body = { name: 'n', contact: 'not-an-email' };
-    expect(await outcome(pipe, body, asBody(MixedRules))).toEqual({ status: 400, body: { error: 'bad.request', error_description: 'contact must be an email' } });
+    expect(await outcome(pipe, body, asBody(MixedRules))).toEqual({
+      status: 400,
+      body: { error: 'bad.request', error_description: 'contact must be an email' },
+    });
     expect(await outcome(pipe, body, asBody(MixedRules))).toEqual(await outcome(reference, body, asBody(MixedRules)));
   });
 
@@ -105,7 +143,10 @@ describe('auth0ValidationPipe', () => {
       @Auth0Field('bad.request', (value) => (value === 'yes' ? null : 'must be yes')) consent?: string;
     }
     const body = { connection: 'email', consent: 'no' };
-    expect(await outcome(pipe, body, asBody(StricterStart))).toEqual({ status: 400, body: { error: 'bad.request', error_description: 'must be yes' } });
+    expect(await outcome(pipe, body, asBody(StricterStart))).toEqual({
+      status: 400,
+      body: { error: 'bad.request', error_description: 'must be yes' },
+    });
   });
 
   it('should pass a custom decorator parameter through untouched, as ValidationPipe does', async () => {
@@ -119,7 +160,10 @@ describe('auth0ValidationPipe', () => {
       @Auth0Field('bad.request', (value) => (value === undefined || value === 'ok' ? null : 'must be ok'))
       code?: string;
     }
-    expect(await outcome(pipe, { code: 'nope' }, asBody(TwiceChecked))).toEqual({ status: 400, body: { error: 'bad.request', error_description: 'must be ok' } });
+    expect(await outcome(pipe, { code: 'nope' }, asBody(TwiceChecked))).toEqual({
+      status: 400,
+      body: { error: 'bad.request', error_description: 'must be ok' },
+    });
   });
 
   it.each([
@@ -131,7 +175,9 @@ describe('auth0ValidationPipe', () => {
     class AllOptional {
       @Auth0Field('bad.request', optionalString('name')) name?: string;
     }
-    expect(await outcome(pipe, makeBody(), asBody(AllOptional))).toEqual(await outcome(reference, makeBody(), asBody(AllOptional)));
+    expect(await outcome(pipe, makeBody(), asBody(AllOptional))).toEqual(
+      await outcome(reference, makeBody(), asBody(AllOptional)),
+    );
   });
 
   it.each([
@@ -139,12 +185,17 @@ describe('auth0ValidationPipe', () => {
     // eslint-disable-next-line no-sparse-arrays -- ValidationPipe closes the gap before it validates
     ['a sparse array', () => ({ data: [, 'a'] })],
     ['a nested Date', () => ({ data: { at: new Date(0) } })],
-  ])('should leave %s in a field that accepts anything to class-validator, with the same outcome', async (_name, makeBody) => {
-    class AnyData {
-      @Auth0Field('bad.request', () => null) data?: unknown;
-    }
-    const classValidator = jest.spyOn(ValidationPipe.prototype, 'transform');
-    expect(await outcome(pipe, makeBody(), asBody(AnyData))).toEqual(await outcome(reference, makeBody(), asBody(AnyData)));
-    expect(classValidator).toHaveBeenCalledTimes(2);
-  });
+  ])(
+    'should leave %s in a field that accepts anything to class-validator, with the same outcome',
+    async (_name, makeBody) => {
+      class AnyData {
+        @Auth0Field('bad.request', () => null) data?: unknown;
+      }
+      const classValidator = jest.spyOn(ValidationPipe.prototype, 'transform');
+      expect(await outcome(pipe, makeBody(), asBody(AnyData))).toEqual(
+        await outcome(reference, makeBody(), asBody(AnyData)),
+      );
+      expect(classValidator).toHaveBeenCalledTimes(2);
+    },
+  );
 });

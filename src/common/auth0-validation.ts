@@ -1,4 +1,11 @@
-import { BadRequestException, ValidationError, ValidationPipe, type ArgumentMetadata, type Type, type ValidationPipeOptions } from '@nestjs/common';
+import {
+  BadRequestException,
+  ValidationError,
+  ValidationPipe,
+  type ArgumentMetadata,
+  type Type,
+  type ValidationPipeOptions,
+} from '@nestjs/common';
 import { instanceToPlain, plainToInstance } from 'class-transformer';
 import { getMetadataStorage, ValidateBy } from 'class-validator';
 import { ApiError } from './api-error';
@@ -12,7 +19,8 @@ const MAX_ECHO = 200;
 export const echo = (value: unknown): string => String(value).slice(0, MAX_ECHO);
 
 export const missing = (field: string) => `Missing required property: ${field}`;
-export const invalidType = (field: string, value: unknown, expected: string) => `error in ${field} - invalid type: ${describeType(value)} (expected ${expected})`;
+export const invalidType = (field: string, value: unknown, expected: string) =>
+  `error in ${field} - invalid type: ${describeType(value)} (expected ${expected})`;
 
 /** The checks each DTO class declared with Auth0Field, by property, in declaration order. */
 const fieldChecksByClass = new Map<Type<object>, Map<string, FieldCheck>>();
@@ -32,7 +40,10 @@ export function Auth0Field(error: string, check: FieldCheck): PropertyDecorator 
   return (target, property) => {
     declare(target, property);
     const dtoClass = target.constructor as Type<object>;
-    fieldChecksByClass.set(dtoClass, (fieldChecksByClass.get(dtoClass) ?? new Map<string, FieldCheck>()).set(String(property), check));
+    fieldChecksByClass.set(
+      dtoClass,
+      (fieldChecksByClass.get(dtoClass) ?? new Map<string, FieldCheck>()).set(String(property), check),
+    );
   };
 }
 
@@ -48,7 +59,9 @@ export const optionalString =
 export const requiredString =
   (field: string, format?: (value: string) => string | null): FieldCheck =>
   (value, object) =>
-    value === undefined ? missing(field) : optionalString(field, format)(value, object) ?? (value === null ? invalidType(field, value, 'string') : null);
+    value === undefined
+      ? missing(field)
+      : (optionalString(field, format)(value, object) ?? (value === null ? invalidType(field, value, 'string') : null));
 
 /**
  * The Auth0 body DTOs declare no class-transformer decorators, so turning a JSON object into the DTO is a plain copy
@@ -115,7 +128,8 @@ class Auth0ValidationPipe extends ValidationPipe {
     if (!this.shortcutChecks.has(metatype)) {
       const checks = fieldChecksByClass.get(metatype);
       const rules = getMetadataStorage().getTargetValidationMetadatas(metatype, '', true, false);
-      const onlyAuth0Fields = checks !== undefined && rules.length === checks.size && rules.every((rule) => rule.name === 'auth0Field');
+      const onlyAuth0Fields =
+        checks !== undefined && rules.length === checks.size && rules.every((rule) => rule.name === 'auth0Field');
       this.shortcutChecks.set(metatype, onlyAuth0Fields ? checks : undefined);
     }
     return this.shortcutChecks.get(metatype);
@@ -152,7 +166,8 @@ function isJsonObject(value: unknown): value is Record<string, unknown> {
 
 function toAuth0Error(errors: ValidationError[], priority: string[]): ApiError | BadRequestException {
   const notAllowed = errors.filter((e) => e.constraints?.whitelistValidation).map((e) => e.property);
-  if (notAllowed.length > 0) return new ApiError(400, 'bad.request', `the following properties are not allowed: ${notAllowed.join(',')}`);
+  if (notAllowed.length > 0)
+    return new ApiError(400, 'bad.request', `the following properties are not allowed: ${notAllowed.join(',')}`);
   const rank = (e: ValidationError) => (priority.includes(e.property) ? priority.indexOf(e.property) : priority.length);
   const first = [...errors].sort((a, b) => rank(a) - rank(b))[0];
   const [constraint, description] = Object.entries(first?.constraints ?? {})[0] ?? [];

@@ -14,7 +14,12 @@ export function parseFormBody(raw: string): Body {
     const [target, name] = nested ? [objectAt(body, nested[1]), nested[2]] : [body, key];
     if (!target) continue;
     const existing = target[name];
-    target[name] = existing === undefined ? value : Array.isArray(existing) ? [...(existing as unknown[]), value] : [existing, value];
+    target[name] =
+      existing === undefined
+        ? value
+        : Array.isArray(existing)
+          ? [...(existing as unknown[]), value]
+          : [existing, value];
   }
   return { ...body };
 }
@@ -32,7 +37,8 @@ const NUL = /\u0000/;
 
 function containsNul(value: unknown): boolean {
   if (typeof value === 'string') return NUL.test(value);
-  if (typeof value === 'object' && value !== null) return Object.entries(value).some(([k, v]) => NUL.test(k) || containsNul(v));
+  if (typeof value === 'object' && value !== null)
+    return Object.entries(value).some(([k, v]) => NUL.test(k) || containsNul(v));
   return false;
 }
 
@@ -45,7 +51,8 @@ const mayHideRefusedContent = (text: string) => text.includes('\\u') || text.inc
 
 /** __proto__ would become a prototype when class-transformer copies the body onto the DTO; NUL, see above. */
 function refuseProtoAndNul(key: string, value: unknown): unknown {
-  if (key === '__proto__' || NUL.test(key) || (typeof value === 'string' && NUL.test(value))) throw new Error('refused');
+  if (key === '__proto__' || NUL.test(key) || (typeof value === 'string' && NUL.test(value)))
+    throw new Error('refused');
   return value;
 }
 
@@ -79,7 +86,8 @@ export function registerBodyParsers(fastify: FastifyInstance): void {
   fastify.addContentTypeParser(/^application\/[a-z.+-]*json$/, { parseAs: 'string' }, parseJson);
   fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, raw, done) => {
     const body = parseFormBody(raw.toString());
-    if (containsNul(body) || Object.hasOwn(body, '__proto__')) return done(badBody('NUL character or __proto__ in form body'));
+    if (containsNul(body) || Object.hasOwn(body, '__proto__'))
+      return done(badBody('NUL character or __proto__ in form body'));
     done(null, body);
   });
 }

@@ -53,7 +53,10 @@ export class GroupCommit<T, R = void> {
       } catch (err) {
         if (batch.length === 1 || !this.retryItemsAlone(err)) for (const w of batch) w.reject(err);
         // In parallel: with one flush in flight, everything submitted meanwhile waits for these retries.
-        else await Promise.all(batch.map((w) => this.flushChecked([w.item]).then(([result]) => w.resolve(result), w.reject)));
+        else
+          await Promise.all(
+            batch.map((w) => this.flushChecked([w.item]).then(([result]) => w.resolve(result), w.reject)),
+          );
       }
     }
     this.flushing = false;
@@ -61,7 +64,8 @@ export class GroupCommit<T, R = void> {
 
   private async flushChecked(items: T[]): Promise<R[]> {
     const results = (await this.flush(items)) as R[] | undefined;
-    if (results && results.length !== items.length) throw new Error(`group commit: ${results.length} results for ${items.length} items`);
+    if (results && results.length !== items.length)
+      throw new Error(`group commit: ${results.length} results for ${items.length} items`);
     return results ?? [];
   }
 }

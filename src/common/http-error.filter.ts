@@ -7,18 +7,31 @@ type FastifyLikeError = { statusCode?: number; code?: string };
 /** Maps anything thrown (by Nest, Fastify's body parsing, or our code) to Auth0's error body. Never leaks a stack. */
 export function toApiError(exception: unknown): ApiError {
   if (exception instanceof ApiError) return exception;
-  const status = exception instanceof HttpException ? exception.getStatus() : (exception as FastifyLikeError)?.statusCode;
+  const status =
+    exception instanceof HttpException ? exception.getStatus() : (exception as FastifyLikeError)?.statusCode;
   if (status === 413) return new ApiError(413, 'invalid_request', 'Request body is too large.');
-  if (status === 415) return new ApiError(415, 'invalid_request', 'Unsupported content type. Use application/json or application/x-www-form-urlencoded.');
+  if (status === 415)
+    return new ApiError(
+      415,
+      'invalid_request',
+      'Unsupported content type. Use application/json or application/x-www-form-urlencoded.',
+    );
   if (exception instanceof HttpException) {
     if (status === 404) return new ApiError(404, 'not_found', 'Not Found');
     if (status === 429) return new ApiError(429, 'too_many_requests', TOO_MANY_REQUESTS_DESCRIPTION);
     if (status === 405) return new ApiError(405, 'method_not_allowed', 'Method Not Allowed');
-    if (status !== undefined && status < 500) return new ApiError(status, 'invalid_request', 'Invalid request.', exception.message);
+    if (status !== undefined && status < 500)
+      return new ApiError(status, 'invalid_request', 'Invalid request.', exception.message);
   }
   const fastifyError = exception as FastifyLikeError;
-  if (typeof status === 'number' && status >= 400 && status < 500) return new ApiError(400, 'invalid_request', 'Malformed request body.', fastifyError.code);
-  return new ApiError(500, 'server_error', 'Internal server error.', exception instanceof Error ? exception.stack : String(exception));
+  if (typeof status === 'number' && status >= 400 && status < 500)
+    return new ApiError(400, 'invalid_request', 'Malformed request body.', fastifyError.code);
+  return new ApiError(
+    500,
+    'server_error',
+    'Internal server error.',
+    exception instanceof Error ? exception.stack : String(exception),
+  );
 }
 
 export function sendApiError(reply: FastifyReply, error: ApiError): void {

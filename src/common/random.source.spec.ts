@@ -12,7 +12,9 @@ describe('RandomSource and the entropy pool', () => {
 
   it('should never hand out the same bytes twice, across many refills of the pool', () => {
     // 3,000 draws of 12 bytes span nine 4 KiB refills and end at offsets that do not divide the pool evenly.
-    const ids = Array.from({ length: 3000 }, (_, i) => (i % 3 === 0 ? entropyPool.buffer(12).toString('hex') : random.hex(12)));
+    const ids = Array.from({ length: 3000 }, (_, i) =>
+      i % 3 === 0 ? entropyPool.buffer(12).toString('hex') : random.hex(12),
+    );
     expect(new Set(ids).size).toBe(ids.length);
   });
 

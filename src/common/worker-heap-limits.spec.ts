@@ -7,7 +7,8 @@ const LIMITS = { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 6 };
 
 /** The heap limit V8 gave a worker started with LIMITS, in MB. */
 function workerHeapLimitMb(): Promise<number> {
-  const script = "require('node:worker_threads').parentPort.postMessage(require('node:v8').getHeapStatistics().heap_size_limit)";
+  const script =
+    "require('node:worker_threads').parentPort.postMessage(require('node:v8').getHeapStatistics().heap_size_limit)";
   return new Promise((resolve, reject) => {
     const worker = new Worker(script, { eval: true, resourceLimits: LIMITS });
     worker.once('message', (limit: number) => void worker.terminate().then(() => resolve(limit / MB)));

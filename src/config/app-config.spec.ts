@@ -32,12 +32,18 @@ describe(loadConfig.name, () => {
 
   it('should read signing keys given as PEM entries and private JWKs, and the token settings', () => {
     const config = loadConfig({
-      SIGNING_KEYS: JSON.stringify([{ kid: 'a', pem: '-----BEGIN PRIVATE KEY-----' }, { kty: 'RSA', kid: 'b', n: 'x', e: 'AQAB', d: 'y' }]),
+      SIGNING_KEYS: JSON.stringify([
+        { kid: 'a', pem: '-----BEGIN PRIVATE KEY-----' },
+        { kty: 'RSA', kid: 'b', n: 'x', e: 'AQAB', d: 'y' },
+      ]),
       SIGNING_KEY_ACTIVE_KID: 'b',
       TOKEN_AUDIENCES: 'https://api.example.com/, urn:other',
     });
     expect(config.tokens).toEqual({
-      signingKeys: [{ kid: 'a', pem: '-----BEGIN PRIVATE KEY-----' }, { kid: 'b', jwk: { kty: 'RSA', kid: 'b', n: 'x', e: 'AQAB', d: 'y' } }],
+      signingKeys: [
+        { kid: 'a', pem: '-----BEGIN PRIVATE KEY-----' },
+        { kid: 'b', jwk: { kty: 'RSA', kid: 'b', n: 'x', e: 'AQAB', d: 'y' } },
+      ],
       activeKid: 'b',
       accessTokenTtl: 86400,
       idTokenTtl: 36000,

@@ -1,5 +1,18 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
 
 const DEV_CODE_HASH_SECRET = 'development-only-code-hash-secret-do-not-use-in-production';
 /**
@@ -9,9 +22,12 @@ const DEV_CODE_HASH_SECRET = 'development-only-code-hash-secret-do-not-use-in-pr
 const DEFAULT_SMS_CALLING_CODES = '1,31,32,33,34,39,41,43,44,45,46,47,49,61,64,81,351,353,358';
 const DEV_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64'); // development only, see README
 
-const toInt = ({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value);
-const toNumber = ({ value }: { value: unknown }) => (typeof value === 'string' && /^\d+(\.\d+)?$/.test(value) ? Number(value) : value);
-const toBool = ({ value }: { value: unknown }) => (value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value);
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
+const toNumber = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+const toBool = ({ value }: { value: unknown }) =>
+  value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
 
 /** Every environment variable the service reads. Validated once at boot; errors name keys, never values. */
 export class EnvVars {
@@ -21,7 +37,8 @@ export class EnvVars {
   @Matches(/^postgres(ql)?:\/\//) DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/passwordless';
   @Matches(/^rediss?:\/\//) REDIS_URL = 'redis://127.0.0.1:6379';
   @Matches(/^[A-Za-z0-9_-]{1,64}$/) REDIS_PREFIX = 'pwl';
-  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true }) ISSUER_BASE_URL = 'http://localhost:3000/';
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true }) ISSUER_BASE_URL =
+    'http://localhost:3000/';
   @IsOptional() @IsString() @MinLength(32) CODE_HASH_SECRET?: string;
   @IsOptional() @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'must be 32 bytes, base64' }) CODE_ENCRYPTION_KEY?: string;
   @Transform(toInt) @IsInt() @Min(1024) @Max(1048576) BODY_LIMIT_BYTES = 16384;
@@ -66,12 +83,15 @@ export class EnvVars {
   @Transform(toBool) @IsBoolean() SMTP_TLS_REJECT_UNAUTHORIZED = true;
   @Transform(toBool) @IsBoolean() SMTP_REQUIRE_TLS = false;
   @IsOptional() @IsIn(['twilio', 'http', 'log']) SMS_PROVIDER?: string;
-  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true }) TWILIO_BASE_URL = 'https://api.twilio.com';
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true }) TWILIO_BASE_URL =
+    'https://api.twilio.com';
   @IsOptional() @Matches(/^AC[0-9a-zA-Z]{1,64}$/) TWILIO_ACCOUNT_SID?: string;
   @IsOptional() @IsString() TWILIO_AUTH_TOKEN?: string;
   @IsOptional() @IsString() TWILIO_FROM?: string;
   @IsOptional() @Matches(/^MG[0-9a-zA-Z]{1,64}$/) TWILIO_MESSAGING_SERVICE_SID?: string;
-  @IsOptional() @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true }) SMS_GATEWAY_URL?: string;
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true })
+  SMS_GATEWAY_URL?: string;
   @IsOptional() @IsString() @MinLength(16) SMS_GATEWAY_JWT_SECRET?: string;
   @Transform(toBool) @IsBoolean() SMS_GATEWAY_JWT_SECRET_BASE64 = false;
   @IsOptional() @IsString() SMS_GATEWAY_JWT_SUBJECT?: string;
@@ -129,7 +149,12 @@ export class AppConfig {
   /** Always ends with a slash: it is the `aud` of client assertions and the `iss` of tokens. */
   readonly issuerBaseUrl!: string;
   readonly secrets!: { codeHashSecret: string; encryptionKey: Buffer; usingDevelopmentDefaults: boolean };
-  readonly delivery!: { maxAttempts: number; backoffMs: number; enqueueTimeoutMs: number; outboxRelayIntervalMs: number };
+  readonly delivery!: {
+    maxAttempts: number;
+    backoffMs: number;
+    enqueueTimeoutMs: number;
+    outboxRelayIntervalMs: number;
+  };
   readonly rateLimit!: RateLimitConfig;
   /** SMS pumping guards (README "Abuse protection"); `sms` holds the delivery provider settings. */
   readonly smsGuard!: SmsGuardConfig;
@@ -154,7 +179,13 @@ export class AppConfig {
   /** Timeout of one call to an SMTP server or SMS vendor. */
   readonly deliveryTimeoutMs!: number;
   /** No configured signing keys means a development key is generated and kept in the database (SigningKeyStore). */
-  readonly tokens!: { signingKeys: SigningKeyInput[]; activeKid?: string; accessTokenTtl: number; idTokenTtl: number; audiences: string[] };
+  readonly tokens!: {
+    signingKeys: SigningKeyInput[];
+    activeKid?: string;
+    accessTokenTtl: number;
+    idTokenTtl: number;
+    audiences: string[];
+  };
 }
 
 /** Validates `env` once and builds the typed tree. Throws ConfigError naming the bad keys (never their values). */
@@ -167,7 +198,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (production && !vars.CODE_HASH_SECRET) problems.push('CODE_HASH_SECRET (required in production)');
   if (production && !vars.CODE_ENCRYPTION_KEY) problems.push('CODE_ENCRYPTION_KEY (required in production)');
   const signingKeys = parseSigningKeys(vars.SIGNING_KEYS);
-  if (signingKeys === undefined) problems.push('SIGNING_KEYS (must be a JSON array of {"kid","pem"} objects or private JWKs)');
+  if (signingKeys === undefined)
+    problems.push('SIGNING_KEYS (must be a JSON array of {"kid","pem"} objects or private JWKs)');
   if (vars.SIGNING_KEY_ACTIVE_KID && !signingKeys?.some((k) => k.kid === vars.SIGNING_KEY_ACTIVE_KID)) {
     problems.push('SIGNING_KEY_ACTIVE_KID (names no kid in SIGNING_KEYS)');
   }
@@ -261,7 +293,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       activeKid: vars.SIGNING_KEY_ACTIVE_KID,
       accessTokenTtl: vars.ACCESS_TOKEN_TTL_SECONDS,
       idTokenTtl: vars.ID_TOKEN_TTL_SECONDS,
-      audiences: (vars.TOKEN_AUDIENCES ?? '').split(',').map((a) => a.trim()).filter(Boolean),
+      audiences: (vars.TOKEN_AUDIENCES ?? '')
+        .split(',')
+        .map((a) => a.trim())
+        .filter(Boolean),
     },
   };
 }
@@ -273,13 +308,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 export function workerConfigProblems(config: AppConfig): string[] {
   const problems: string[] = [];
   const { queues } = config.worker;
-  if (queues.includes('email') && config.email.provider === 'smtp' && !config.email.smtp.url) problems.push('SMTP_URL (required with EMAIL_PROVIDER=smtp)');
+  if (queues.includes('email') && config.email.provider === 'smtp' && !config.email.smtp.url)
+    problems.push('SMTP_URL (required with EMAIL_PROVIDER=smtp)');
   if (queues.includes('sms') && config.sms.provider === 'twilio') {
     const { accountSid, authToken, from, messagingServiceSid } = config.sms.twilio;
-    if (!accountSid || !authToken) problems.push('TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (required with SMS_PROVIDER=twilio)');
+    if (!accountSid || !authToken)
+      problems.push('TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (required with SMS_PROVIDER=twilio)');
     if (from && messagingServiceSid) problems.push('TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID (set one, not both)');
   }
-  if (queues.includes('sms') && config.sms.provider === 'http' && !config.sms.gateway.url) problems.push('SMS_GATEWAY_URL (required with SMS_PROVIDER=http)');
+  if (queues.includes('sms') && config.sms.provider === 'http' && !config.sms.gateway.url)
+    problems.push('SMS_GATEWAY_URL (required with SMS_PROVIDER=http)');
   return problems;
 }
 

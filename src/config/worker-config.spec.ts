@@ -4,8 +4,16 @@ describe(workerConfigProblems.name, () => {
   const config = (env: Record<string, string>) => loadConfig({ NODE_ENV: 'development', ...env });
 
   it('should default to the log providers outside production and to smtp/twilio in production', () => {
-    expect(config({})).toMatchObject({ email: { provider: 'log' }, sms: { provider: 'log' }, worker: { queues: ['email', 'sms'] } });
-    const production = loadConfig({ NODE_ENV: 'production', CODE_HASH_SECRET: 'x'.repeat(32), CODE_ENCRYPTION_KEY: Buffer.alloc(32).toString('base64') });
+    expect(config({})).toMatchObject({
+      email: { provider: 'log' },
+      sms: { provider: 'log' },
+      worker: { queues: ['email', 'sms'] },
+    });
+    const production = loadConfig({
+      NODE_ENV: 'production',
+      CODE_HASH_SECRET: 'x'.repeat(32),
+      CODE_ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'),
+    });
     expect(production).toMatchObject({ email: { provider: 'smtp' }, sms: { provider: 'twilio' } });
     expect(workerConfigProblems(production)).toEqual([
       'SMTP_URL (required with EMAIL_PROVIDER=smtp)',
@@ -14,18 +22,38 @@ describe(workerConfigProblems.name, () => {
   });
 
   it('should only check the providers of the configured queues', () => {
-    expect(workerConfigProblems(config({ WORKER_QUEUES: 'sms', EMAIL_PROVIDER: 'smtp', SMS_PROVIDER: 'http' }))).toEqual(['SMS_GATEWAY_URL (required with SMS_PROVIDER=http)']);
-    expect(workerConfigProblems(config({ WORKER_QUEUES: 'email', EMAIL_PROVIDER: 'smtp', SMTP_URL: 'smtp://127.0.0.1:25', SMS_PROVIDER: 'twilio' }))).toEqual([]);
+    expect(
+      workerConfigProblems(config({ WORKER_QUEUES: 'sms', EMAIL_PROVIDER: 'smtp', SMS_PROVIDER: 'http' })),
+    ).toEqual(['SMS_GATEWAY_URL (required with SMS_PROVIDER=http)']);
+    expect(
+      workerConfigProblems(
+        config({
+          WORKER_QUEUES: 'email',
+          EMAIL_PROVIDER: 'smtp',
+          SMTP_URL: 'smtp://127.0.0.1:25',
+          SMS_PROVIDER: 'twilio',
+        }),
+      ),
+    ).toEqual([]);
   });
 
   it('should refuse both a Twilio sender and a messaging service', () => {
-    const both = config({ SMS_PROVIDER: 'twilio', TWILIO_ACCOUNT_SID: 'AC1', TWILIO_AUTH_TOKEN: 't', TWILIO_FROM: '+15005550006', TWILIO_MESSAGING_SERVICE_SID: 'MG1' });
+    const both = config({
+      SMS_PROVIDER: 'twilio',
+      TWILIO_ACCOUNT_SID: 'AC1',
+      TWILIO_AUTH_TOKEN: 't',
+      TWILIO_FROM: '+15005550006',
+      TWILIO_MESSAGING_SERVICE_SID: 'MG1',
+    });
     expect(workerConfigProblems(both)).toEqual(['TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID (set one, not both)']);
   });
 
   it('should reject an unknown queue name and decode a base64 gateway secret', () => {
     expect(() => config({ WORKER_QUEUES: 'email,push' })).toThrow('WORKER_QUEUES');
-    const gateway = config({ SMS_GATEWAY_JWT_SECRET: Buffer.from('s'.repeat(20)).toString('base64'), SMS_GATEWAY_JWT_SECRET_BASE64: 'true' });
+    const gateway = config({
+      SMS_GATEWAY_JWT_SECRET: Buffer.from('s'.repeat(20)).toString('base64'),
+      SMS_GATEWAY_JWT_SECRET_BASE64: 'true',
+    });
     expect(gateway.sms.gateway.jwt?.secret.toString()).toBe('s'.repeat(20));
   });
 });

@@ -7,5 +7,7 @@
  */
 export function isItemSpecificDbError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23') || code === '40001' || code === '40P01');
+  return (
+    typeof code === 'string' && (code.startsWith('22') || code.startsWith('23') || code === '40001' || code === '40P01')
+  );
 }

@@ -11,7 +11,9 @@ export class RedactingTypeOrmLogger implements TypeOrmLogger {
   logQuery(): void {}
 
   logQueryError(error: string | Error, query: string): void {
-    this.logger.error(`${error instanceof Error ? error.message : error} -- in: ${query.replace(/\s+/g, ' ').slice(0, 500)}`);
+    this.logger.error(
+      `${error instanceof Error ? error.message : error} -- in: ${query.replace(/\s+/g, ' ').slice(0, 500)}`,
+    );
   }
 
   logQuerySlow(time: number, query: string): void {

@@ -16,7 +16,8 @@ export interface DeliveryJobData {
 /** BullMQ custom job ids may not contain ':' (stack.md §2); one job per record makes enqueueing idempotent. */
 export const jobIdFor = (verificationId: string): string => `otp-${verificationId}`;
 
-export const queueForStrategy = (strategy: 'email' | 'sms'): QueueName => (strategy === 'email' ? QueueName.Email : QueueName.Sms);
+export const queueForStrategy = (strategy: 'email' | 'sms'): QueueName =>
+  strategy === 'email' ? QueueName.Email : QueueName.Sms;
 
 /** The job names each queue carries; a worker refuses to boot unless each has exactly one handler. */
 export const JOBS_BY_QUEUE: Readonly<Record<QueueName, readonly JobName[]>> = {

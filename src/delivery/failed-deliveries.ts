@@ -36,7 +36,13 @@ export class FailedDeliveries {
     const failed: FailedDelivery[] = [];
     for (const job of jobs) {
       if (!job || (await job.getState()) !== 'failed') continue;
-      failed.push({ queue, verificationId: job.data.verificationId, attemptsMade: job.attemptsMade, failedAt: new Date(job.finishedOn ?? 0), reason: job.failedReason });
+      failed.push({
+        queue,
+        verificationId: job.data.verificationId,
+        attemptsMade: job.attemptsMade,
+        failedAt: new Date(job.finishedOn ?? 0),
+        reason: job.failedReason,
+      });
     }
     return failed;
   }
@@ -44,7 +50,10 @@ export class FailedDeliveries {
   async retry(delivery: FailedDelivery): Promise<void> {
     const job = await this.queue(delivery.queue).getJob(jobIdFor(delivery.verificationId));
     if (!job) return;
-    await this.db.query("UPDATE verifications SET delivery_status = 'pending' WHERE id = $1 AND delivery_status = 'failed'", [delivery.verificationId]);
+    await this.db.query(
+      "UPDATE verifications SET delivery_status = 'pending' WHERE id = $1 AND delivery_status = 'failed'",
+      [delivery.verificationId],
+    );
     await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
   }
 
@@ -56,7 +65,10 @@ export class FailedDeliveries {
   private queue(name: QueueName): Queue<DeliveryJobData> {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = new Queue<DeliveryJobData>(name, { connection: { url: this.config.redis.url }, prefix: this.config.redis.prefix });
+      queue = new Queue<DeliveryJobData>(name, {
+        connection: { url: this.config.redis.url },
+        prefix: this.config.redis.prefix,
+      });
       this.queues.set(name, queue);
     }
     return queue;

@@ -8,7 +8,12 @@ const RELAY_INTERVAL_MS = 250;
 
 describe(OutboxRelay.name, () => {
   const config = loadConfig({ NODE_ENV: 'test', OUTBOX_RELAY_INTERVAL_MS: String(RELAY_INTERVAL_MS) });
-  const row: OutboxRow = { verificationId: 'a'.repeat(24), queue: 'email' as OutboxRow['queue'], payload: { verificationId: 'a'.repeat(24), sealedSecret: 's' }, live: true };
+  const row: OutboxRow = {
+    verificationId: 'a'.repeat(24),
+    queue: 'email' as OutboxRow['queue'],
+    payload: { verificationId: 'a'.repeat(24), sealedSecret: 's' },
+    live: true,
+  };
   let passes: Array<() => Promise<void>>;
   let enqueued: number;
   let rowsPerPass: number;

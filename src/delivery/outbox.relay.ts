@@ -85,7 +85,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       }
     } catch (err) {
       this.waitingForTimer = true;
-      this.logger.warn(`Outbox relay pass failed, retrying in ${this.config.delivery.outboxRelayIntervalMs} ms: ${(err as Error).message}`);
+      this.logger.warn(
+        `Outbox relay pass failed, retrying in ${this.config.delivery.outboxRelayIntervalMs} ms: ${(err as Error).message}`,
+      );
     } finally {
       this.draining = undefined;
     }

@@ -36,8 +36,9 @@ export class OutboxRepository {
       // emptied), and `coalesce(…) IS NULL` keeps the planner from walking the partial index on live records instead.
       // The check takes no row lock: a record a concurrent start supersedes a moment later may still be published, and
       // the worker skips it (it re-checks every record before sending).
-      const rows: Array<{ verification_id: string; queue: QueueName; payload: DeliveryJobData; live: boolean }> = await manager.query(
-        `WITH taken AS (
+      const rows: Array<{ verification_id: string; queue: QueueName; payload: DeliveryJobData; live: boolean }> =
+        await manager.query(
+          `WITH taken AS (
            DELETE FROM delivery_outbox
             WHERE verification_id = ANY (ARRAY(SELECT verification_id FROM delivery_outbox ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED))
            RETURNING verification_id, queue, payload),
@@ -46,10 +47,12 @@ export class OutboxRepository {
             WHERE id = ANY (ARRAY(SELECT verification_id FROM taken))
               AND delivery_status = 'pending' AND coalesce(consumed_at, superseded_at) IS NULL AND expires_at > now())
          SELECT verification_id, queue, payload, verification_id IN (SELECT id FROM live) AS live FROM taken`,
-        [limit],
-      );
+          [limit],
+        );
       if (rows.length > 0) {
-        await publish(rows.map((r) => ({ verificationId: r.verification_id, queue: r.queue, payload: r.payload, live: r.live })));
+        await publish(
+          rows.map((r) => ({ verificationId: r.verification_id, queue: r.queue, payload: r.payload, live: r.live })),
+        );
       }
       return rows.length;
     });
@@ -58,6 +61,9 @@ export class OutboxRepository {
   /** Counts a failed publish on rows that stay in the outbox (an operator can see a Redis outage piling up). */
   async recordRelayFailure(verificationIds: string[]): Promise<void> {
     if (verificationIds.length === 0) return;
-    await this.dataSource.query('UPDATE delivery_outbox SET relay_attempts = relay_attempts + 1 WHERE verification_id = ANY($1)', [verificationIds]);
+    await this.dataSource.query(
+      'UPDATE delivery_outbox SET relay_attempts = relay_attempts + 1 WHERE verification_id = ANY($1)',
+      [verificationIds],
+    );
   }
 }

@@ -36,7 +36,18 @@ export class AuthorizationCodesRepository {
     await this.dataSource.query(
       `INSERT INTO authorization_codes (code_hmac, client_id, user_id, redirect_uri, scope, audience, nonce, code_challenge, expires_at, created_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [code.codeHmac, code.clientId, code.userId, code.redirectUri, code.scope, code.audience, code.nonce, code.codeChallenge, code.expiresAt, now],
+      [
+        code.codeHmac,
+        code.clientId,
+        code.userId,
+        code.redirectUri,
+        code.scope,
+        code.audience,
+        code.nonce,
+        code.codeChallenge,
+        code.expiresAt,
+        now,
+      ],
     );
   }
 

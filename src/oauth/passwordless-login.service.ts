@@ -30,20 +30,26 @@ export class PasswordlessLoginService {
   /** `refuseSpa`: Auth0 cannot enable the grant on single-page apps for /oauth/token ("You cannot use this endpoint from SPAs"). */
   requireOtpGrant(client: ClientEntity, refuseSpa: boolean): void {
     if (!client.grantTypes.includes(PASSWORDLESS_OTP_GRANT) || (refuseSpa && client.appType === 'spa')) {
-      throw new ApiError(403, 'unauthorized_client', `Grant type '${PASSWORDLESS_OTP_GRANT}' not allowed for the client.`);
+      throw new ApiError(
+        403,
+        'unauthorized_client',
+        `Grant type '${PASSWORDLESS_OTP_GRANT}' not allowed for the client.`,
+      );
     }
   }
 
   /** Auth0's wording for any grant the client's `grant_types` lack (`authorization_code`, `implicit`, ...). */
   requireGrant(client: ClientEntity, grant: string): void {
-    if (!client.grantTypes.includes(grant)) throw new ApiError(403, 'unauthorized_client', `Grant type '${grant}' not allowed for the client.`);
+    if (!client.grantTypes.includes(grant))
+      throw new ApiError(403, 'unauthorized_client', `Grant type '${grant}' not allowed for the client.`);
   }
 
   /** Auth0's /oauth/token wording (E-token) for a realm/connection that is unknown or not enabled for the client. */
   async enabledConnection(client: ClientEntity, name: string): Promise<ConnectionEntity> {
     const connection = await this.connections.findByName(name);
     if (!connection) throw new ApiError(400, 'invalid_request', 'the connection was not found');
-    if (!client.connections.includes(connection.name)) throw new ApiError(400, 'invalid_request', 'the connection was disabled');
+    if (!client.connections.includes(connection.name))
+      throw new ApiError(400, 'invalid_request', 'the connection was disabled');
     return connection;
   }
 

@@ -60,7 +60,8 @@ export class TokenService {
       if (connection.strategy === 'sms') await this.smsBreaker.recordVerified(identifier);
       return await this.issuer.issue({ clientId: client.clientId, user, scope, audience });
     } catch (err) {
-      if (err instanceof VerificationFailure) throw new ApiError(403, 'invalid_grant', failureDescription(err.reason, connection.strategy));
+      if (err instanceof VerificationFailure)
+        throw new ApiError(403, 'invalid_grant', failureDescription(err.reason, connection.strategy));
       throw err;
     }
   }
@@ -81,10 +82,18 @@ export class TokenService {
       throw new ApiError(403, 'invalid_grant', 'Failed to verify code verifier');
     }
     // RFC 9700 §2.1.1 (PKCE downgrade): a verifier for a code issued without a challenge is refused.
-    if (grant.codeChallenge === null && verifier !== undefined) throw new ApiError(403, 'invalid_grant', 'Failed to verify code verifier');
+    if (grant.codeChallenge === null && verifier !== undefined)
+      throw new ApiError(403, 'invalid_grant', 'Failed to verify code verifier');
     const user = await this.users.findById(grant.userId);
-    if (!user || !(await this.codes.consume(codeHmac, now))) throw new ApiError(403, 'invalid_grant', 'Invalid authorization code');
-    return this.issuer.issue({ clientId: client.clientId, user, scope: grant.scope, audience: grant.audience ?? undefined, nonce: grant.nonce ?? undefined });
+    if (!user || !(await this.codes.consume(codeHmac, now)))
+      throw new ApiError(403, 'invalid_grant', 'Invalid authorization code');
+    return this.issuer.issue({
+      clientId: client.clientId,
+      user,
+      scope: grant.scope,
+      audience: grant.audience ?? undefined,
+      nonce: grant.nonce ?? undefined,
+    });
   }
 }
 

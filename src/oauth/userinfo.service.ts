@@ -5,7 +5,9 @@ import { UsersRepository } from '../users/users.repository';
 
 /** RFC 6750 §3: a bearer-token failure answers 401 with a WWW-Authenticate challenge. */
 const invalidToken = (description: string) =>
-  new ApiError(401, 'invalid_token', description, undefined, { 'WWW-Authenticate': `Bearer error="invalid_token", error_description="${description}"` });
+  new ApiError(401, 'invalid_token', description, undefined, {
+    'WWW-Authenticate': `Bearer error="invalid_token", error_description="${description}"`,
+  });
 
 @Injectable()
 export class UserinfoService {

@@ -1,19 +1,29 @@
 import type { FastifyReply } from 'fastify';
 
 /** What the magic-link endpoints answer a browser: a page, or a redirect back to the application. */
-export type BrowserResponse = { kind: 'page'; status: number; html: string; csp: string } | { kind: 'redirect'; location: string };
+export type BrowserResponse =
+  { kind: 'page'; status: number; html: string; csp: string } | { kind: 'redirect'; location: string };
 
 /**
  * The link token travels in the URL, so pages are never cached, never framed and send no Referer that would leak it
  * (RFC 6749 §10.6 / OAuth 2.0 Security BCP §4.2.4).
  */
 export function sendBrowserResponse(reply: FastifyReply, response: BrowserResponse): void {
-  void reply.headers({ 'cache-control': 'no-store', 'referrer-policy': 'no-referrer', 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY' });
+  void reply.headers({
+    'cache-control': 'no-store',
+    'referrer-policy': 'no-referrer',
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+  });
   if (response.kind === 'redirect') {
     void reply.redirect(response.location, 302);
     return;
   }
-  void reply.status(response.status).header('content-security-policy', response.csp).type('text/html; charset=utf-8').send(response.html);
+  void reply
+    .status(response.status)
+    .header('content-security-policy', response.csp)
+    .type('text/html; charset=utf-8')
+    .send(response.html);
 }
 
 const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };

@@ -11,7 +11,8 @@ const E164_PATTERN = /^\+[0-9]{1,15}$/;
  */
 export function normaliseEmail(email: string | undefined): string {
   if (email === undefined || email === null) throw new ApiError(400, 'bad.email', missing('email'));
-  const valid = email.length <= 254 && isEmail(email, { allow_utf8_local_part: true, require_tld: true, allow_ip_domain: false });
+  const valid =
+    email.length <= 254 && isEmail(email, { allow_utf8_local_part: true, require_tld: true, allow_ip_domain: false });
   if (!valid) throw new ApiError(400, 'bad.email', `error in email - email format validation failed: ${echo(email)}`);
   return email.normalize('NFC').toLowerCase();
 }
@@ -19,9 +20,11 @@ export function normaliseEmail(email: string | undefined): string {
 /** Auth0's pattern first; libphonenumber then rejects numbers no carrier could route. Stored as E.164. */
 export function normalisePhone(phone: string | undefined): string {
   if (phone === undefined || phone === null) throw new ApiError(400, 'bad.phone_number', missing('phone_number'));
-  if (!E164_PATTERN.test(phone)) throw new ApiError(400, 'bad.phone_number', 'String does not match pattern: ^\\+[0-9]{1,15}$');
+  if (!E164_PATTERN.test(phone))
+    throw new ApiError(400, 'bad.phone_number', 'String does not match pattern: ^\\+[0-9]{1,15}$');
   const parsed = parsePhoneNumberFromString(phone);
-  if (!parsed?.isValid()) throw new ApiError(400, 'bad.phone_number', `error in phone_number - invalid phone number: ${phone}`);
+  if (!parsed?.isValid())
+    throw new ApiError(400, 'bad.phone_number', `error in phone_number - invalid phone number: ${phone}`);
   return parsed.number;
 }
 

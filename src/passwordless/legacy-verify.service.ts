@@ -25,7 +25,8 @@ export class LegacyVerifyService {
   async verify(client: ClientEntity, body: unknown, ip: string): Promise<Record<string, never>> {
     const params = asParams(body);
     const connectionName = requiredParam(params, 'connection');
-    const username = stringParam(params, 'email') ?? stringParam(params, 'phone_number') ?? stringParam(params, 'username');
+    const username =
+      stringParam(params, 'email') ?? stringParam(params, 'phone_number') ?? stringParam(params, 'username');
     if (!username) throw new ApiError(400, 'invalid_request', 'missing username parameter');
     const secret = stringParam(params, 'verification_code') ?? stringParam(params, 'password');
     if (!secret) throw new ApiError(400, 'invalid_request', 'missing password parameter');
@@ -41,7 +42,9 @@ export class LegacyVerifyService {
     } catch (err) {
       if (!(err instanceof VerificationFailure)) throw err;
       const description = failureDescription(err.reason, connection.strategy);
-      throw err.reason === 'max_attempts' ? new ApiError(429, 'too_many_attempts', description) : new ApiError(401, 'invalid_user_password', description);
+      throw err.reason === 'max_attempts'
+        ? new ApiError(429, 'too_many_attempts', description)
+        : new ApiError(401, 'invalid_user_password', description);
     }
     return {};
   }

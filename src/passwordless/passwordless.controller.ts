@@ -3,7 +3,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthenticateClient, CurrentClient } from '../clients/client-auth.guard';
 import type { ClientEntity } from '../clients/client.entity';
 import { auth0ValidationPipe } from '../common/auth0-validation';
-import { EndUserIp, ForwardedIpLimitGuard, StartIpCharge, StartIpLimitGuard, type PendingIpCharge } from '../rate-limit/start-ip-limit.guard';
+import {
+  EndUserIp,
+  ForwardedIpLimitGuard,
+  StartIpCharge,
+  StartIpLimitGuard,
+  type PendingIpCharge,
+} from '../rate-limit/start-ip-limit.guard';
 import { sendBrowserResponse } from './browser-response';
 import { LegacyVerifyService } from './legacy-verify.service';
 import { PasswordlessService } from './passwordless.service';
@@ -28,14 +34,23 @@ export class PasswordlessController {
   @AuthenticateClient('passwordless')
   @UseGuards(StartIpLimitGuard)
   // On the body alone: a method-wide pipe would also run, to no effect, for each of the other parameters.
-  start(@CurrentClient() client: ClientEntity, @Body(auth0ValidationPipe(START_FIELD_PRIORITY)) body: StartPasswordlessDto, @Req() req: FastifyRequest, @StartIpCharge() ipCharge: PendingIpCharge): Promise<StartResponse> {
+  start(
+    @CurrentClient() client: ClientEntity,
+    @Body(auth0ValidationPipe(START_FIELD_PRIORITY)) body: StartPasswordlessDto,
+    @Req() req: FastifyRequest,
+    @StartIpCharge() ipCharge: PendingIpCharge,
+  ): Promise<StartResponse> {
     return this.passwordless.start(client, body, { ipCharge, requestLanguage: requestLanguageFrom(req.headers) });
   }
 
   @Post('verify')
   @HttpCode(200)
   @AuthenticateClient('oauth')
-  verify(@CurrentClient() client: ClientEntity, @Body() body: unknown, @EndUserIp() ip: string): Promise<Record<string, never>> {
+  verify(
+    @CurrentClient() client: ClientEntity,
+    @Body() body: unknown,
+    @EndUserIp() ip: string,
+  ): Promise<Record<string, never>> {
     return this.legacyVerify.verify(client, body, ip);
   }
 
@@ -46,7 +61,11 @@ export class PasswordlessController {
   }
 
   @Post('verify_redirect')
-  async verifyRedirectComplete(@Body() body: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+  async verifyRedirectComplete(
+    @Body() body: unknown,
+    @Req() req: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     sendBrowserResponse(reply, await this.verifyRedirect.complete(body, req.ip));
   }
 }

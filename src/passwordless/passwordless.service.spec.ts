@@ -24,8 +24,26 @@ describe(PasswordlessService.name, () => {
     callbacks: ['https://app.example/cb'],
   } as ClientEntity;
   const connections: Record<string, ConnectionEntity> = {
-    email: { name: 'email', strategy: 'email', codeLength: 6, codeLifetimeSeconds: 180, maxAttempts: 3, sender: 'a@b.c', templates: {}, allowedCallingCodes: null },
-    sms: { name: 'sms', strategy: 'sms', codeLength: 8, codeLifetimeSeconds: 300, maxAttempts: 3, sender: 'App', templates: {}, allowedCallingCodes: null },
+    email: {
+      name: 'email',
+      strategy: 'email',
+      codeLength: 6,
+      codeLifetimeSeconds: 180,
+      maxAttempts: 3,
+      sender: 'a@b.c',
+      templates: {},
+      allowedCallingCodes: null,
+    },
+    sms: {
+      name: 'sms',
+      strategy: 'sms',
+      codeLength: 8,
+      codeLifetimeSeconds: 300,
+      maxAttempts: 3,
+      sender: 'App',
+      templates: {},
+      allowedCallingCodes: null,
+    },
   };
 
   let created: Parameters<VerificationsRepository['createSupersedingPrevious']>[];
@@ -37,10 +55,19 @@ describe(PasswordlessService.name, () => {
     created = [];
     wake = jest.fn();
     admit = jest.fn().mockResolvedValue(undefined);
-    const random = { hex: () => 'a'.repeat(24), digits: (n: number) => '7'.repeat(n), token: () => 'link-token' } as unknown as RandomSource;
+    const random = {
+      hex: () => 'a'.repeat(24),
+      digits: (n: number) => '7'.repeat(n),
+      token: () => 'link-token',
+    } as unknown as RandomSource;
     sut = new PasswordlessService(
       { findByName: (name: string) => Promise.resolve(connections[name] ?? null) } as unknown as ConnectionsRepository,
-      { createSupersedingPrevious: (...args: Parameters<VerificationsRepository['createSupersedingPrevious']>) => (created.push(args), Promise.resolve()) } as unknown as VerificationsRepository,
+      {
+        createSupersedingPrevious: (...args: Parameters<VerificationsRepository['createSupersedingPrevious']>) => (
+          created.push(args),
+          Promise.resolve()
+        ),
+      } as unknown as VerificationsRepository,
       { wake } as unknown as OutboxRelayHost,
       new SecretHasher(config),
       new SecretBox(config),
@@ -56,9 +83,19 @@ describe(PasswordlessService.name, () => {
   it('should store an HMAC, seal the code for the worker and expire after the connection lifetime', async () => {
     const res = await sut.start(client, { connection: 'sms', phone_number: '+14155550123' }, meta);
 
-    expect(res).toEqual({ _id: 'a'.repeat(24), phone_number: '+14155550123', phone_verified: false, request_language: 'fr' });
+    expect(res).toEqual({
+      _id: 'a'.repeat(24),
+      phone_number: '+14155550123',
+      phone_verified: false,
+      request_language: 'fr',
+    });
     const [record, outbox] = created[0];
-    expect(record).toMatchObject({ send: 'code', identifier: '+14155550123', requestIp: '203.0.113.9', linkTokenHmac: null });
+    expect(record).toMatchObject({
+      send: 'code',
+      identifier: '+14155550123',
+      requestIp: '203.0.113.9',
+      linkTokenHmac: null,
+    });
     expect(record.expiresAt).toEqual(new Date(now.getTime() + 300_000));
     expect(record.codeHmac).not.toContain('77777777');
     expect(new SecretHasher(config).matches(record.id, 'code', '77777777', record.codeHmac)).toBe(true);
@@ -68,20 +105,51 @@ describe(PasswordlessService.name, () => {
   });
 
   it('should default email to a link with the first callback as redirect_uri', async () => {
-    await sut.start(client, { connection: 'email', email: 'Ann@Example.COM', authParams: { scope: 'openid', max_age: 0 } }, meta);
+    await sut.start(
+      client,
+      { connection: 'email', email: 'Ann@Example.COM', authParams: { scope: 'openid', max_age: 0 } },
+      meta,
+    );
     const [record, outbox] = created[0];
-    expect(record).toMatchObject({ send: 'link', identifier: 'ann@example.com', authParams: { scope: 'openid', max_age: '0', redirect_uri: 'https://app.example/cb' } });
-    expect(new SecretBox(config).open(record.id, outbox.payload.sealedSecret)).toEqual({ code: '777777', linkToken: 'link-token' });
+    expect(record).toMatchObject({
+      send: 'link',
+      identifier: 'ann@example.com',
+      authParams: { scope: 'openid', max_age: '0', redirect_uri: 'https://app.example/cb' },
+    });
+    expect(new SecretBox(config).open(record.id, outbox.payload.sealedSecret)).toEqual({
+      code: '777777',
+      linkToken: 'link-token',
+    });
   });
 
   it.each([
-    ['a client without the OTP grant', { ...client, grantTypes: [] }, { connection: 'email', email: 'a@b.co' }, 'unauthorized_client'],
+    [
+      'a client without the OTP grant',
+      { ...client, grantTypes: [] },
+      { connection: 'email', email: 'a@b.co' },
+      'unauthorized_client',
+    ],
     ['an unknown connection', client, { connection: 'github', email: 'a@b.co' }, 'bad.connection'],
-    ['a connection the client lacks', { ...client, connections: ['sms'] }, { connection: 'email', email: 'a@b.co' }, 'bad.connection'],
+    [
+      'a connection the client lacks',
+      { ...client, connections: ['sms'] },
+      { connection: 'email', email: 'a@b.co' },
+      'bad.connection',
+    ],
     ['a link over SMS', client, { connection: 'sms', phone_number: '+14155550123', send: 'link' as const }, 'bad.send'],
     ['an invalid phone number', client, { connection: 'sms', phone_number: '+1000' }, 'bad.phone_number'],
-    ['a foreign redirect_uri', client, { connection: 'email', email: 'a@b.co', authParams: { redirect_uri: 'https://evil.example' } }, 'bad.authParams'],
-    ['a link for a client without callbacks', { ...client, callbacks: [] }, { connection: 'email', email: 'a@b.co' }, 'bad.authParams'],
+    [
+      'a foreign redirect_uri',
+      client,
+      { connection: 'email', email: 'a@b.co', authParams: { redirect_uri: 'https://evil.example' } },
+      'bad.authParams',
+    ],
+    [
+      'a link for a client without callbacks',
+      { ...client, callbacks: [] },
+      { connection: 'email', email: 'a@b.co' },
+      'bad.authParams',
+    ],
   ])('should refuse %s and write nothing', async (_label, who, dto, error) => {
     await expect(sut.start(who, dto, meta)).rejects.toMatchObject({ error } satisfies Partial<ApiError>);
     expect(created).toHaveLength(0);
@@ -90,7 +158,9 @@ describe(PasswordlessService.name, () => {
 
   it('should write and queue nothing when a limit refuses the start', async () => {
     admit.mockRejectedValue(new ApiError(429, 'too_many_requests', 'Too many requests.'));
-    await expect(sut.start(client, { connection: 'email', email: 'a@example.com', send: 'code' }, meta)).rejects.toMatchObject({ status: 429 });
+    await expect(
+      sut.start(client, { connection: 'email', email: 'a@example.com', send: 'code' }, meta),
+    ).rejects.toMatchObject({ status: 429 });
     expect(admit).toHaveBeenCalledWith(client, connections.email, 'a@example.com', meta.ipCharge);
     expect(created).toHaveLength(0);
     expect(wake).not.toHaveBeenCalled();

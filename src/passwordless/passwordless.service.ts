@@ -39,11 +39,16 @@ export class PasswordlessService {
 
   async start(client: ClientEntity, dto: StartPasswordlessDto, meta: RequestMeta): Promise<StartResponse> {
     if (!client.grantTypes.includes(PASSWORDLESS_OTP_GRANT)) {
-      throw new ApiError(403, 'unauthorized_client', `Grant type '${PASSWORDLESS_OTP_GRANT}' not allowed for the client.`);
+      throw new ApiError(
+        403,
+        'unauthorized_client',
+        `Grant type '${PASSWORDLESS_OTP_GRANT}' not allowed for the client.`,
+      );
     }
     const connection = await this.connections.findByName(dto.connection);
     if (!connection) throw new ApiError(400, 'bad.connection', 'Connection does not exist');
-    if (!client.connections.includes(connection.name)) throw new ApiError(400, 'bad.connection', 'Connection is disabled');
+    if (!client.connections.includes(connection.name))
+      throw new ApiError(400, 'bad.connection', 'Connection is disabled');
 
     const send = this.sendMode(connection, dto.send ?? undefined);
     const identifier = connection.strategy === 'email' ? normaliseEmail(dto.email) : normalisePhone(dto.phone_number);
@@ -85,25 +90,39 @@ export class PasswordlessService {
   /** Auth0: a missing `send` means link for email; the SDKs omit it for SMS and expect a code. SMS is code-only. */
   private sendMode(connection: ConnectionEntity, requested: SendMode | undefined): SendMode {
     if (connection.strategy === 'sms') {
-      if (requested === 'link') throw new ApiError(400, 'bad.send', "error in send - Only 'code' is supported for SMS connections");
+      if (requested === 'link')
+        throw new ApiError(400, 'bad.send', "error in send - Only 'code' is supported for SMS connections");
       return 'code';
     }
     return requested ?? 'link';
   }
 
   /** authParams become link parameters; a redirect_uri must be one of the client's callback URLs (exact match). */
-  private linkParams(client: ClientEntity, send: SendMode, authParams: Record<string, string | number | boolean> | undefined): Record<string, string> {
+  private linkParams(
+    client: ClientEntity,
+    send: SendMode,
+    authParams: Record<string, string | number | boolean> | undefined,
+  ): Record<string, string> {
     const params = Object.fromEntries(
       Object.entries(authParams ?? {})
         .filter(([key]) => !RESERVED_LINK_PARAMS.includes(key))
         .map(([key, value]) => [key, String(value)]),
     );
     if (params.redirect_uri !== undefined && !client.callbacks.includes(params.redirect_uri)) {
-      throw new ApiError(400, 'bad.authParams', 'error in authParams - redirect_uri is not in the list of allowed callback URLs for this client');
+      throw new ApiError(
+        400,
+        'bad.authParams',
+        'error in authParams - redirect_uri is not in the list of allowed callback URLs for this client',
+      );
     }
     if (send === 'link' && params.redirect_uri === undefined) {
       const fallback = client.callbacks[0];
-      if (!fallback) throw new ApiError(400, 'bad.authParams', 'error in authParams - redirect_uri is required to send a link and the client has no callback URLs');
+      if (!fallback)
+        throw new ApiError(
+          400,
+          'bad.authParams',
+          'error in authParams - redirect_uri is required to send a link and the client has no callback URLs',
+        );
       params.redirect_uri = fallback;
     }
     return params;

@@ -7,7 +7,9 @@ const MAX_AUTH_PARAM_LENGTH = 2048;
 
 const sendEnum = (value: unknown) => {
   if (value === undefined || value === null) return null;
-  return typeof value === 'string' && (SEND_MODES as readonly string[]).includes(value) ? null : `error in send - No enum match for: ${echo(typeof value === 'string' ? value : JSON.stringify(value))}`;
+  return typeof value === 'string' && (SEND_MODES as readonly string[]).includes(value)
+    ? null
+    : `error in send - No enum match for: ${echo(typeof value === 'string' ? value : JSON.stringify(value))}`;
 };
 
 /** authParams is an object of scalar link parameters (scope, state, redirect_uri, response_type, nonce, ...). */
@@ -18,7 +20,8 @@ const authParamsShape = (value: unknown) => {
   if (entries.length > MAX_AUTH_PARAMS) return `error in authParams - too many properties (at most ${MAX_AUTH_PARAMS})`;
   for (const [key, param] of entries) {
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(key)) return `error in authParams - invalid property name: ${echo(key)}`;
-    if (!['string', 'number', 'boolean'].includes(typeof param)) return `error in authParams.${key} - invalid type: ${describeType(param)} (expected string)`;
+    if (!['string', 'number', 'boolean'].includes(typeof param))
+      return `error in authParams.${key} - invalid type: ${describeType(param)} (expected string)`;
     if (String(param).length > MAX_AUTH_PARAM_LENGTH) return `error in authParams.${key} - string is too long`;
   }
   return null;

@@ -25,7 +25,17 @@ const RESPONSE_TYPES = ['code', 'token', 'id_token', 'id_token token'];
 /** RFC 7636 §4.2: base64url of a SHA-256 digest. */
 const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 /** Link parameters that decide where and how the result is delivered; they must match what start stored. */
-const BOUND_LINK_PARAMS = ['redirect_uri', 'response_type', 'response_mode', 'code_challenge', 'code_challenge_method', 'nonce', 'scope', 'audience', 'state'];
+const BOUND_LINK_PARAMS = [
+  'redirect_uri',
+  'response_type',
+  'response_mode',
+  'code_challenge',
+  'code_challenge_method',
+  'nonce',
+  'scope',
+  'audience',
+  'state',
+];
 
 interface Flow {
   client: ClientEntity;
@@ -67,32 +77,49 @@ export class VerifyRedirectService {
       return { kind: 'redirect', location: await this.authorize(flow, ip) };
     } catch (err) {
       // Once client and redirect_uri are trusted, errors go to the application (RFC 6749 §4.1.2.1 / §4.2.2.1).
-      if (err instanceof ApiError && err.status < 500) return this.redirectWith(flow, { error: err.error, error_description: err.description });
+      if (err instanceof ApiError && err.status < 500)
+        return this.redirectWith(flow, { error: err.error, error_description: err.description });
       throw err;
     }
   }
 
   /** Only a known client and one of its callback URLs earn a redirect; anything else gets an error page. */
   private async flow(input: unknown): Promise<Flow | BrowserResponse> {
-    const params = Object.fromEntries(Object.entries(asParams(input)).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+    const params = Object.fromEntries(
+      Object.entries(asParams(input)).filter((entry): entry is [string, string] => typeof entry[1] === 'string'),
+    );
     const client = params.client_id ? await this.clients.findById(params.client_id) : null;
     if (!client) return errorPage(400, 'The link names an unknown application.');
     const redirectUri = params.redirect_uri;
     if (!redirectUri || !client.callbacks.includes(redirectUri) || !isWebUrl(redirectUri)) {
       return errorPage(400, 'The link’s redirect_uri is not an allowed callback URL of the application.');
     }
-    return { client, params, redirectUri, responseType: (params.response_type ?? 'code').split(' ').filter(Boolean).sort() };
+    return {
+      client,
+      params,
+      redirectUri,
+      responseType: (params.response_type ?? 'code').split(' ').filter(Boolean).sort(),
+    };
   }
 
   private async authorize(flow: Flow, ip: string): Promise<string> {
     const { client, params } = flow;
     const responseType = flow.responseType.join(' ');
-    if (!RESPONSE_TYPES.includes(responseType)) throw new ApiError(400, 'unsupported_response_type', `Unsupported response type: ${echo(responseType)}`);
+    if (!RESPONSE_TYPES.includes(responseType))
+      throw new ApiError(400, 'unsupported_response_type', `Unsupported response type: ${echo(responseType)}`);
     const wantsIdToken = flow.responseType.includes('id_token');
     // OIDC Core §3.2.2.1: nonce is required when an id_token is returned from the authorization endpoint.
-    if (wantsIdToken && !params.nonce) throw new ApiError(400, 'invalid_request', 'nonce is required when response_type includes id_token');
-    if (params.code_challenge !== undefined && (params.code_challenge_method !== 'S256' || !S256_CHALLENGE.test(params.code_challenge))) {
-      throw new ApiError(400, 'invalid_request', 'code_challenge must be a S256 challenge (code_challenge_method=S256)');
+    if (wantsIdToken && !params.nonce)
+      throw new ApiError(400, 'invalid_request', 'nonce is required when response_type includes id_token');
+    if (
+      params.code_challenge !== undefined &&
+      (params.code_challenge_method !== 'S256' || !S256_CHALLENGE.test(params.code_challenge))
+    ) {
+      throw new ApiError(
+        400,
+        'invalid_request',
+        'code_challenge must be a S256 challenge (code_challenge_method=S256)',
+      );
     }
     // RFC 9700 §2.1.1: a public client's code must be bound to a PKCE challenge, or whoever intercepts it can redeem it.
     if (responseType === 'code' && client.authMethod === 'none' && params.code_challenge === undefined) {
@@ -118,13 +145,26 @@ export class VerifyRedirectService {
       );
       if (connection.strategy === 'sms') await this.smsBreaker.recordVerified(identifier);
     } catch (err) {
-      if (err instanceof VerificationFailure) throw new ApiError(403, 'access_denied', failureDescription(err.reason, connection.strategy));
+      if (err instanceof VerificationFailure)
+        throw new ApiError(403, 'access_denied', failureDescription(err.reason, connection.strategy));
       throw err;
     }
-    if (responseType === 'code') return this.redirectWith(flow, { code: await this.issueCode(flow, user, scope) }).location;
-    const tokens = await this.issuer.issue({ clientId: client.clientId, user, scope, audience: params.audience, nonce: params.nonce });
+    if (responseType === 'code')
+      return this.redirectWith(flow, { code: await this.issueCode(flow, user, scope) }).location;
+    const tokens = await this.issuer.issue({
+      clientId: client.clientId,
+      user,
+      scope,
+      audience: params.audience,
+      nonce: params.nonce,
+    });
     const fragment: Record<string, string> = flow.responseType.includes('token')
-      ? { access_token: tokens.access_token, token_type: tokens.token_type, expires_in: String(tokens.expires_in), scope: tokens.scope }
+      ? {
+          access_token: tokens.access_token,
+          token_type: tokens.token_type,
+          expires_in: String(tokens.expires_in),
+          scope: tokens.scope,
+        }
       : {};
     if (wantsIdToken && tokens.id_token) fragment.id_token = tokens.id_token;
     return this.redirectWith(flow, fragment).location;
@@ -135,12 +175,22 @@ export class VerifyRedirectService {
    * forwarded mail) must not rewrite them, e.g. turn a PKCE-bound code flow into an implicit one or pick another
    * registered callback. Codes typed into auth0.js (digits) carry the SDK's own parameters and are not bound.
    */
-  private async requireUnalteredLink(clientId: string, connection: string, identifier: string, params: Record<string, string>): Promise<void> {
+  private async requireUnalteredLink(
+    clientId: string,
+    connection: string,
+    identifier: string,
+    params: Record<string, string>,
+  ): Promise<void> {
     if (/^\d+$/.test(params.verification_code ?? '')) return;
     const record = await this.verifications.findLive(clientId, connection, identifier);
     if (!record || record.send !== 'link') return;
     const altered = BOUND_LINK_PARAMS.filter((key) => params[key] !== record.authParams[key]);
-    if (altered.length > 0) throw new ApiError(400, 'invalid_request', `The link was altered (${altered.join(', ')}). Please try to login again.`);
+    if (altered.length > 0)
+      throw new ApiError(
+        400,
+        'invalid_request',
+        `The link was altered (${altered.join(', ')}). Please try to login again.`,
+      );
   }
 
   private async issueCode(flow: Flow, user: User, scope: string): Promise<string> {

@@ -5,8 +5,13 @@ import { endUserIp, ipLimitKey } from './client-ip';
 import { effectiveLimits } from './client-limits';
 
 describe(endUserIp.name, () => {
-  const request = (forwarded?: string) => ({ ip: '10.0.0.1', headers: forwarded === undefined ? {} : { 'auth0-forwarded-for': forwarded } }) as unknown as FastifyRequest;
-  const client = (authMethod: string, trustForwardedFor: boolean) => ({ authMethod, trustForwardedFor }) as ClientEntity;
+  const request = (forwarded?: string) =>
+    ({
+      ip: '10.0.0.1',
+      headers: forwarded === undefined ? {} : { 'auth0-forwarded-for': forwarded },
+    }) as unknown as FastifyRequest;
+  const client = (authMethod: string, trustForwardedFor: boolean) =>
+    ({ authMethod, trustForwardedFor }) as ClientEntity;
 
   it('should take auth0-forwarded-for only from a trusted confidential client, and only when it is an IP', () => {
     expect(endUserIp(request(' 203.0.113.7 '), client('client_secret_post', true))).toBe('203.0.113.7');
@@ -35,7 +40,14 @@ describe(effectiveLimits.name, () => {
   const defaults = loadConfig({}).rateLimit.defaults;
 
   it('should apply whole-number overrides and ignore anything else', () => {
-    const merged = effectiveLimits(defaults, { startPerIp: 5, startIdentifierCooldownMs: 0, startPerClient: 0, otpFailuresPerIp: '9', otpFailuresPerIdentifier: 2.5, unknown: 1 });
+    const merged = effectiveLimits(defaults, {
+      startPerIp: 5,
+      startIdentifierCooldownMs: 0,
+      startPerClient: 0,
+      otpFailuresPerIp: '9',
+      otpFailuresPerIdentifier: 2.5,
+      unknown: 1,
+    });
     expect(merged).toEqual({ ...defaults, startPerIp: 5, startIdentifierCooldownMs: 0 });
     expect(effectiveLimits(defaults, null)).toBe(defaults);
   });

@@ -13,7 +13,12 @@ export const FORWARDED_FOR_HEADER = 'auth0-forwarded-for';
  */
 export function endUserIp(req: FastifyRequest, client: ClientEntity): string {
   const forwarded = req.headers[FORWARDED_FOR_HEADER];
-  if (client.authMethod !== 'none' && client.trustForwardedFor && typeof forwarded === 'string' && isIP(forwarded.trim())) {
+  if (
+    client.authMethod !== 'none' &&
+    client.trustForwardedFor &&
+    typeof forwarded === 'string' &&
+    isIP(forwarded.trim())
+  ) {
     return forwarded.trim();
   }
   return req.ip;
@@ -31,5 +36,8 @@ export function ipLimitKey(ip: string): string {
   const left = head ? head.split(':') : [];
   const right = ip.includes('::') ? (tail ? tail.split(':') : []) : [];
   const groups = [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }

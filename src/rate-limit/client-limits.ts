@@ -10,7 +10,8 @@ const MINIMUM: Record<keyof ClientRateLimits, number> = {
   otpFailuresPerIdentifier: 1,
 };
 const NAMES = Object.keys(MINIMUM) as Array<keyof ClientRateLimits>;
-const isValid = (name: keyof ClientRateLimits, value: unknown) => Number.isSafeInteger(value) && (value as number) >= MINIMUM[name];
+const isValid = (name: keyof ClientRateLimits, value: unknown) =>
+  Number.isSafeInteger(value) && (value as number) >= MINIMUM[name];
 
 /**
  * The env defaults with a client's `rate_limits` overrides on top. The column is edited in migrations, so at run
@@ -34,10 +35,13 @@ export function parseRateLimitOverrides(json: string): Partial<ClientRateLimits>
   } catch {
     throw new Error('--rate-limits must be a JSON object');
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('--rate-limits must be a JSON object');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new Error('--rate-limits must be a JSON object');
   for (const [name, value] of Object.entries(parsed)) {
-    if (!NAMES.includes(name as keyof ClientRateLimits)) throw new Error(`--rate-limits: unknown limit ${name} (known: ${NAMES.join(', ')})`);
-    if (!isValid(name as keyof ClientRateLimits, value)) throw new Error(`--rate-limits: ${name} must be a whole number >= ${MINIMUM[name as keyof ClientRateLimits]}`);
+    if (!NAMES.includes(name as keyof ClientRateLimits))
+      throw new Error(`--rate-limits: unknown limit ${name} (known: ${NAMES.join(', ')})`);
+    if (!isValid(name as keyof ClientRateLimits, value))
+      throw new Error(`--rate-limits: ${name} must be a whole number >= ${MINIMUM[name as keyof ClientRateLimits]}`);
   }
   return parsed;
 }

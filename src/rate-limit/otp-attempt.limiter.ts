@@ -52,7 +52,12 @@ export class OtpAttemptLimiter {
     const decision = await this.store.consume(
       [
         { name: 'otp-failures-ip', key: `otp-ip:${ipLimitKey(subject.ip)}`, limit: limits.otpFailuresPerIp, windowMs },
-        { name: 'otp-failures-identifier', key: identifierKey(`otp-id:${subject.connection}`, subject.identifier), limit: limits.otpFailuresPerIdentifier, windowMs },
+        {
+          name: 'otp-failures-identifier',
+          key: identifierKey(`otp-id:${subject.connection}`, subject.identifier),
+          limit: limits.otpFailuresPerIdentifier,
+          windowMs,
+        },
       ],
       now,
     );

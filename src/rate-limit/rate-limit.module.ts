@@ -10,7 +10,10 @@ import { ForwardedIpLimitGuard, StartIpCounter, StartIpLimitGuard } from './star
 import { StartLimiter } from './start.limiter';
 
 /** The Redis sliding window, shared by the throttler's storage and the limiters. */
-@Module({ providers: [SlidingWindowStore, SlidingWindowThrottlerStorage], exports: [SlidingWindowStore, SlidingWindowThrottlerStorage] })
+@Module({
+  providers: [SlidingWindowStore, SlidingWindowThrottlerStorage],
+  exports: [SlidingWindowStore, SlidingWindowThrottlerStorage],
+})
 class RateLimitStorageModule {}
 
 /** Abuse protection: Redis-backed limits shared by every API replica (README "Abuse protection"). */
@@ -21,15 +24,33 @@ class RateLimitStorageModule {}
       inject: [AppConfig, SlidingWindowThrottlerStorage],
       // Auth0's per-IP limit on /passwordless/start (default 50 per hour); headers are set by its charge (StartIpCounter).
       useFactory: (config: AppConfig, storage: SlidingWindowThrottlerStorage) => ({
-        throttlers: [{ name: 'default', limit: config.rateLimit.defaults.startPerIp, ttl: config.rateLimit.startWindowMs }],
+        throttlers: [
+          { name: 'default', limit: config.rateLimit.defaults.startPerIp, ttl: config.rateLimit.startWindowMs },
+        ],
         storage,
         setHeaders: false,
       }),
     }),
     RateLimitStorageModule,
   ],
-  providers: [SmsDestinationPolicy, SmsConversionBreaker, StartIpCounter, StartIpLimitGuard, ForwardedIpLimitGuard, StartLimiter, OtpAttemptLimiter],
+  providers: [
+    SmsDestinationPolicy,
+    SmsConversionBreaker,
+    StartIpCounter,
+    StartIpLimitGuard,
+    ForwardedIpLimitGuard,
+    StartLimiter,
+    OtpAttemptLimiter,
+  ],
   // The counter is exported because a guard named in @UseGuards is instantiated in the controller's module.
-  exports: [ThrottlerModule, StartIpCounter, StartIpLimitGuard, ForwardedIpLimitGuard, StartLimiter, OtpAttemptLimiter, SmsConversionBreaker],
+  exports: [
+    ThrottlerModule,
+    StartIpCounter,
+    StartIpLimitGuard,
+    ForwardedIpLimitGuard,
+    StartLimiter,
+    OtpAttemptLimiter,
+    SmsConversionBreaker,
+  ],
 })
 export class RateLimitModule {}

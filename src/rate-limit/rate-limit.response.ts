@@ -13,13 +13,21 @@ export function rateLimitHeaders(state: LimitState, resetAtMs = state.resetAtMs)
 
 /** 429 for an exceeded limit: its headers, with Reset and Retry-After (RFC 9110 §10.2.3) at the earliest retry. */
 export function tooManyRequests(denied: NonNullable<LimitDecision['denied']>, nowMs: number): ApiError {
-  return pausedUntil(denied.retryAtMs, nowMs, rateLimitHeaders({ ...denied.state, remaining: 0 }, denied.retryAtMs), denied.state.rule.name);
+  return pausedUntil(
+    denied.retryAtMs,
+    nowMs,
+    rateLimitHeaders({ ...denied.state, remaining: 0 }, denied.retryAtMs),
+    denied.state.rule.name,
+  );
 }
 
 /** 429 for a send that is paused (circuit breaker) rather than counted. */
 export function pausedUntil(untilMs: number, nowMs: number, headers: Record<string, string>, reason: string): ApiError {
   const retryAfter = String(Math.max(1, Math.ceil((untilMs - nowMs) / 1000)));
-  return new ApiError(429, 'too_many_requests', TOO_MANY_REQUESTS_DESCRIPTION, `limit ${reason}`, { ...headers, 'Retry-After': retryAfter });
+  return new ApiError(429, 'too_many_requests', TOO_MANY_REQUESTS_DESCRIPTION, `limit ${reason}`, {
+    ...headers,
+    'Retry-After': retryAfter,
+  });
 }
 
 /** Identifiers (emails, phone numbers) are hashed into keys so Redis holds no personal data in clear. */

@@ -188,7 +188,10 @@ export class SlidingWindowStore {
   private readonly logger = new Logger(SlidingWindowStore.name);
   private readonly redis: ScriptedRedis;
 
-  constructor(@Inject(REDIS) redis: Redis, private readonly config: AppConfig) {
+  constructor(
+    @Inject(REDIS) redis: Redis,
+    private readonly config: AppConfig,
+  ) {
     redis.defineCommand('pwlRateLimitConsume', { lua: CONSUME_SCRIPT });
     redis.defineCommand('pwlRateLimitRefund', { lua: REFUND_SCRIPT, numberOfKeys: 1 });
     this.redis = redis as ScriptedRedis;
@@ -204,7 +207,15 @@ export class SlidingWindowStore {
     const keys = rules.map((r) => this.redisKey(r.key));
     const { once } = options;
     if (once) keys.push(once.redisKey);
-    const call = () => this.redis.pwlRateLimitConsume(keys.length, ...keys, Math.floor(nowMs), options.leading ?? 0, once ? Math.max(1, Math.ceil(once.ttlMs)) : 0, ...args);
+    const call = () =>
+      this.redis.pwlRateLimitConsume(
+        keys.length,
+        ...keys,
+        Math.floor(nowMs),
+        options.leading ?? 0,
+        once ? Math.max(1, Math.ceil(once.ttlMs)) : 0,
+        ...args,
+      );
     const reply = once ? await call() : await this.failOpen(null, call);
     if (reply === null) return { allowed: true, states: [] };
     const rows = reply as Array<[number, number, number] | number>;
@@ -212,20 +223,37 @@ export class SlidingWindowStore {
     const repeated = rows[rules.length + 1] === 1;
     const states = rules.map((rule, i): LimitState => {
       const [count, resetAtMs] = rows[i] as [number, number, number];
-      return { rule, count, remaining: Math.max(0, rule.limit - count), resetAtMs, bucket: Math.floor(nowMs / sizes[i]) };
+      return {
+        rule,
+        count,
+        remaining: Math.max(0, rule.limit - count),
+        resetAtMs,
+        bucket: Math.floor(nowMs / sizes[i]),
+      };
     });
     if (denied === 0) return { allowed: !repeated, states, repeated };
-    return { allowed: false, states, denied: { state: states[denied - 1], retryAtMs: (rows[denied - 1] as number[])[2] }, repeated };
+    return {
+      allowed: false,
+      states,
+      denied: { state: states[denied - 1], retryAtMs: (rows[denied - 1] as number[])[2] },
+      repeated,
+    };
   }
 
   /** Undoes the hits a state charged, if its bucket is still counted. Best effort: a failure only over-counts. */
   async refund(state: LimitState): Promise<void> {
-    await this.failOpen(0, () => this.redis.pwlRateLimitRefund(this.redisKey(state.rule.key), state.bucket, state.rule.cost ?? 1));
+    await this.failOpen(0, () =>
+      this.redis.pwlRateLimitRefund(this.redisKey(state.rule.key), state.bucket, state.rule.cost ?? 1),
+    );
   }
 
   /** A value kept until `untilMs` (clock time), e.g. an open circuit breaker. Returns false if one was already set. */
   async setUntil(key: string, untilMs: number, nowMs: number): Promise<boolean> {
-    return this.failOpen(false, async () => (await this.redis.set(this.redisKey(key), String(untilMs), 'PX', Math.max(1, untilMs - nowMs), 'NX')) === 'OK');
+    return this.failOpen(
+      false,
+      async () =>
+        (await this.redis.set(this.redisKey(key), String(untilMs), 'PX', Math.max(1, untilMs - nowMs), 'NX')) === 'OK',
+    );
   }
 
   /** The latest `untilMs` among `keys` that is still in the future, or null. Fails open (null) without Redis. */

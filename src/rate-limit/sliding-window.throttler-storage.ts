@@ -16,9 +16,18 @@ export class SlidingWindowThrottlerStorage implements ThrottlerStorage {
     private readonly clock: Clock,
   ) {}
 
-  async increment(key: string, ttl: number, limit: number, _blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
+  async increment(
+    key: string,
+    ttl: number,
+    limit: number,
+    _blockDuration: number,
+    throttlerName: string,
+  ): Promise<ThrottlerStorageRecord> {
     const now = this.clock.now().getTime();
-    const decision = await this.store.consume([{ name: throttlerName, key: `throttler:${throttlerName}:${key}`, limit, windowMs: ttl }], now);
+    const decision = await this.store.consume(
+      [{ name: throttlerName, key: `throttler:${throttlerName}:${key}`, limit, windowMs: ttl }],
+      now,
+    );
     const state = decision.states[0];
     const secondsUntil = (atMs: number) => Math.max(0, Math.ceil((atMs - now) / 1000));
     return {

@@ -38,7 +38,11 @@ export class SmsConversionBreaker {
   async assertClosed(destination: SmsDestination, nowMs: number): Promise<void> {
     const until = await this.store.activeUntil(scopesOf(destination).map(openKey), nowMs);
     if (until !== null) {
-      const headers = { 'X-RateLimit-Limit': '0', 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset': String(Math.ceil(until / 1000)) };
+      const headers = {
+        'X-RateLimit-Limit': '0',
+        'X-RateLimit-Remaining': '0',
+        'X-RateLimit-Reset': String(Math.ceil(until / 1000)),
+      };
       throw pausedUntil(until, nowMs, headers, 'sms-breaker');
     }
   }
@@ -76,7 +80,12 @@ export class SmsConversionBreaker {
   async recordVerified(phoneNumber: string): Promise<void> {
     const now = this.clock.now().getTime();
     const windowMs = this.config.smsGuard.breaker.windowMs;
-    const rules = scopesOf(this.destinations.destinationOf(phoneNumber)).map((scope): LimitRule => ({ name: 'sms-verified', key: verifiedKey(scope), limit: 0, windowMs }));
+    const rules = scopesOf(this.destinations.destinationOf(phoneNumber)).map((scope): LimitRule => ({
+      name: 'sms-verified',
+      key: verifiedKey(scope),
+      limit: 0,
+      windowMs,
+    }));
     await this.store.consume(rules, now);
   }
 }

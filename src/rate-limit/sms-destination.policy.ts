@@ -29,7 +29,11 @@ export class SmsDestinationPolicy {
     const destination = this.destinationOf(phone);
     const allowed = connection.allowedCallingCodes ?? this.config.smsGuard.allowedCallingCodes;
     if (allowed !== '*' && !allowed.includes(destination.callingCode)) {
-      throw new ApiError(400, 'bad.phone_number', `error in phone_number - SMS to country calling code +${destination.callingCode} is not allowed for this connection`);
+      throw new ApiError(
+        400,
+        'bad.phone_number',
+        `error in phone_number - SMS to country calling code +${destination.callingCode} is not allowed for this connection`,
+      );
     }
     return destination;
   }
@@ -43,8 +47,18 @@ export class SmsDestinationPolicy {
 
   budgetRules(destination: SmsDestination): LimitRule[] {
     return [
-      { name: 'sms-country', key: `sms-country:${destination.callingCode}`, limit: this.config.smsGuard.countryBudgetPerHour, windowMs: HOUR_MS },
-      { name: 'sms-prefix', key: `sms-prefix:${destination.prefix}`, limit: this.config.smsGuard.prefixBudgetPerHour, windowMs: HOUR_MS },
+      {
+        name: 'sms-country',
+        key: `sms-country:${destination.callingCode}`,
+        limit: this.config.smsGuard.countryBudgetPerHour,
+        windowMs: HOUR_MS,
+      },
+      {
+        name: 'sms-prefix',
+        key: `sms-prefix:${destination.prefix}`,
+        limit: this.config.smsGuard.prefixBudgetPerHour,
+        windowMs: HOUR_MS,
+      },
     ];
   }
 }

@@ -19,7 +19,13 @@ describe(StartIpCounter.name, () => {
     nowMs = Date.UTC(2026, 10, 26, 12, 0, 0);
     refuseUntilMs = undefined;
     consume = jest.fn((rules: LimitRule[]): Promise<LimitDecision> => {
-      const states = rules.map((rule) => ({ rule, count: 1, remaining: rule.limit - 1, resetAtMs: nowMs + HOUR_MS, bucket: 0 }));
+      const states = rules.map((rule) => ({
+        rule,
+        count: 1,
+        remaining: rule.limit - 1,
+        resetAtMs: nowMs + HOUR_MS,
+        bucket: 0,
+      }));
       if (refuseUntilMs === undefined) return Promise.resolve({ allowed: true, states });
       return Promise.resolve({ allowed: false, states, denied: { state: states[0], retryAtMs: refuseUntilMs } });
     });
@@ -31,7 +37,9 @@ describe(StartIpCounter.name, () => {
   const context = (): ExecutionContext => {
     const request = { headers: {} } as FastifyRequest;
     const reply = { headers: jest.fn() } as unknown as FastifyReply;
-    return { switchToHttp: () => ({ getRequest: () => request, getResponse: () => reply }) } as unknown as ExecutionContext;
+    return {
+      switchToHttp: () => ({ getRequest: () => request, getResponse: () => reply }),
+    } as unknown as ExecutionContext;
   };
   /** One start from `ip`: begin, then the charge its limiter makes. Resolves to the status it would answer. */
   const start = async (ip: string): Promise<number> => {
@@ -72,7 +80,9 @@ describe(StartIpCounter.name, () => {
 
   it('should answer a remembered refusal with the same 429 headers, Retry-After counting down', async () => {
     refuseUntilMs = nowMs + 30_000;
-    const first = await counter.charge(counter.begin(context(), '203.0.113.4', 50), [], nowMs).catch((err: ApiError) => err);
+    const first = await counter
+      .charge(counter.begin(context(), '203.0.113.4', 50), [], nowMs)
+      .catch((err: ApiError) => err);
     nowMs += 10_000;
     const second = (() => {
       try {

@@ -105,7 +105,8 @@ export class StartIpCounter {
     // replayed assertion must not get that far (it would charge an IP of the caller's choosing instead of its own, and
     // an assertion refused for the user's IP must still be spent). The guard then records the jti itself, as before;
     // unlike before, also when the connecting IP turns out to be over its limit (the answer is the same 429).
-    if (request.headers[FORWARDED_FOR_HEADER] === undefined) request.deferReplayMark = (mark) => (charge.replayMark = mark);
+    if (request.headers[FORWARDED_FOR_HEADER] === undefined)
+      request.deferReplayMark = (mark) => (charge.replayMark = mark);
     request.precedingRefusal = () => this.chargeBeforeError(charge);
     return charge;
   }
@@ -152,7 +153,12 @@ export class StartIpCounter {
   }
 
   private rule(ip: string, limit: number): LimitRule {
-    return { name: 'start-ip', key: `start-ip:${ipLimitKey(ip)}`, limit, windowMs: this.config.rateLimit.startWindowMs };
+    return {
+      name: 'start-ip',
+      key: `start-ip:${ipLimitKey(ip)}`,
+      limit,
+      windowMs: this.config.rateLimit.startWindowMs,
+    };
   }
 
   private throwIfRefused(charge: PendingIpCharge): void {
@@ -214,9 +220,14 @@ export class ForwardedIpLimitGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<LimitedRequest>();
-    if (!request.client || !request.ipCharge) throw new Error('ForwardedIpLimitGuard must run after StartIpLimitGuard and ClientAuthGuard');
+    if (!request.client || !request.ipCharge)
+      throw new Error('ForwardedIpLimitGuard must run after StartIpLimitGuard and ClientAuthGuard');
     const ip = endUserIp(request, request.client);
-    if (ip !== request.ip) request.ipCharge.moveTo(ip, effectiveLimits(this.config.rateLimit.defaults, request.client.rateLimits).startPerIp);
+    if (ip !== request.ip)
+      request.ipCharge.moveTo(
+        ip,
+        effectiveLimits(this.config.rateLimit.defaults, request.client.rateLimits).startPerIp,
+      );
     return true;
   }
 }

@@ -31,8 +31,14 @@ export class StartLimiter {
    * Throws 400 for a disallowed SMS destination and 429 (with Auth0's headers) when a limit is reached. The request's
    * per-IP charge (and deferred assertion jti) goes out in the same Redis call and decides first (StartIpCounter).
    */
-  async admit(client: ClientEntity, connection: ConnectionEntity, identifier: string, ipCharge: PendingIpCharge): Promise<void> {
-    const destination = connection.strategy === 'sms' ? this.destinations.allowedDestination(connection, identifier) : undefined;
+  async admit(
+    client: ClientEntity,
+    connection: ConnectionEntity,
+    identifier: string,
+    ipCharge: PendingIpCharge,
+  ): Promise<void> {
+    const destination =
+      connection.strategy === 'sms' ? this.destinations.allowedDestination(connection, identifier) : undefined;
     const now = this.clock.now().getTime();
     const limits = effectiveLimits(this.config.rateLimit.defaults, client.rateLimits);
     const windowMs = this.config.rateLimit.startWindowMs;
@@ -42,7 +48,12 @@ export class StartLimiter {
       { name: 'start-client', key: `start-client:${client.clientId}`, limit: limits.startPerClient, windowMs },
     ];
     if (limits.startIdentifierCooldownMs > 0) {
-      rules.push({ name: 'start-identifier-cooldown', key: `${id}:cooldown`, limit: 1, windowMs: limits.startIdentifierCooldownMs });
+      rules.push({
+        name: 'start-identifier-cooldown',
+        key: `${id}:cooldown`,
+        limit: 1,
+        windowMs: limits.startIdentifierCooldownMs,
+      });
     }
     if (destination) {
       await this.breaker.assertClosed(destination, now);

@@ -33,4 +33,3 @@ export class RedisModule implements OnApplicationShutdown {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }
-

@@ -57,13 +57,17 @@ export class SigningKeyStore implements OnApplicationBootstrap {
     for (const [index, input] of inputs.entries()) {
       let privateKey: KeyObject;
       try {
-        privateKey = 'pem' in input ? createPrivateKey(input.pem) : createPrivateKey({ key: input.jwk as JsonWebKey, format: 'jwk' });
+        privateKey =
+          'pem' in input
+            ? createPrivateKey(input.pem)
+            : createPrivateKey({ key: input.jwk as JsonWebKey, format: 'jwk' });
       } catch {
         throw new ConfigError(`Invalid configuration: SIGNING_KEYS[${index}] (not a private key)`);
       }
       keys.push(await toSigningKey(privateKey, input.kid, `SIGNING_KEYS[${index}]`));
     }
-    if (new Set(keys.map((k) => k.kid)).size !== keys.length) throw new ConfigError('Invalid configuration: SIGNING_KEYS (duplicate kid)');
+    if (new Set(keys.map((k) => k.kid)).size !== keys.length)
+      throw new ConfigError('Invalid configuration: SIGNING_KEYS (duplicate kid)');
     const activeKid = this.config.tokens.activeKid ?? keys[0].kid;
     return [...keys.filter((k) => k.kid === activeKid), ...keys.filter((k) => k.kid !== activeKid)];
   }
@@ -73,22 +77,44 @@ export class SigningKeyStore implements OnApplicationBootstrap {
       const { privateKey } = generateKeyPairSync('rsa', { modulusLength: MIN_RSA_BITS });
       const key = await toSigningKey(privateKey, undefined, 'generated key');
       const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
-      this.logger.warn(`No SIGNING_KEYS configured: generated development signing key ${key.kid} (stored encrypted in signing_keys).`);
-      return { kid: key.kid, alg: TOKEN_SIGNING_ALG, publicJwk: key.publicJwk, privateKeySealed: this.box.sealText(`signing-key:${key.kid}`, pem) };
+      this.logger.warn(
+        `No SIGNING_KEYS configured: generated development signing key ${key.kid} (stored encrypted in signing_keys).`,
+      );
+      return {
+        kid: key.kid,
+        alg: TOKEN_SIGNING_ALG,
+        publicJwk: key.publicJwk,
+        privateKeySealed: this.box.sealText(`signing-key:${key.kid}`, pem),
+      };
     });
-    return Promise.all(stored.map((row) => toSigningKey(createPrivateKey(this.box.openText(`signing-key:${row.kid}`, row.privateKeySealed)), row.kid, row.kid)));
+    return Promise.all(
+      stored.map((row) =>
+        toSigningKey(
+          createPrivateKey(this.box.openText(`signing-key:${row.kid}`, row.privateKeySealed)),
+          row.kid,
+          row.kid,
+        ),
+      ),
+    );
   }
 }
 
 async function toSigningKey(privateKey: KeyObject, kid: string | undefined, label: string): Promise<SigningKey> {
   const bits = privateKey.asymmetricKeyDetails?.modulusLength ?? 0;
   if (privateKey.asymmetricKeyType !== 'rsa' || bits < MIN_RSA_BITS) {
-    throw new ConfigError(`Invalid configuration: ${label} (must be an RSA key of at least ${MIN_RSA_BITS} bits for RS256)`);
+    throw new ConfigError(
+      `Invalid configuration: ${label} (must be an RSA key of at least ${MIN_RSA_BITS} bits for RS256)`,
+    );
   }
   const publicKey = createPublicKey(privateKey);
   const { kty, n, e } = publicKey.export({ format: 'jwk' });
   const base = { kty: kty!, n: n!, e: e! };
   // RFC 7638 thumbprint as the default kid: stable for the key and unique across keys.
   const resolvedKid = kid ?? (await calculateJwkThumbprint(base));
-  return { kid: resolvedKid, privateKey, publicKey, publicJwk: { ...base, kid: resolvedKid, alg: TOKEN_SIGNING_ALG, use: 'sig' } };
+  return {
+    kid: resolvedKid,
+    privateKey,
+    publicKey,
+    publicJwk: { ...base, kid: resolvedKid, alg: TOKEN_SIGNING_ALG, use: 'sig' },
+  };
 }

@@ -22,15 +22,21 @@ export class SigningKeysRepository {
   async loadOrCreate(generate: () => Promise<StoredSigningKey>): Promise<StoredSigningKey[]> {
     return this.dataSource.transaction(async (manager) => {
       await manager.query('SELECT pg_advisory_xact_lock($1)', [KEY_GENERATION_LOCK]);
-      const rows: Row[] = await manager.query('SELECT kid, alg, public_jwk, private_key_sealed FROM signing_keys ORDER BY created_at DESC, kid');
-      if (rows.length > 0) return rows.map((r) => ({ kid: r.kid, alg: r.alg, publicJwk: r.public_jwk, privateKeySealed: r.private_key_sealed }));
+      const rows: Row[] = await manager.query(
+        'SELECT kid, alg, public_jwk, private_key_sealed FROM signing_keys ORDER BY created_at DESC, kid',
+      );
+      if (rows.length > 0)
+        return rows.map((r) => ({
+          kid: r.kid,
+          alg: r.alg,
+          publicJwk: r.public_jwk,
+          privateKeySealed: r.private_key_sealed,
+        }));
       const key = await generate();
-      await manager.query('INSERT INTO signing_keys (kid, alg, public_jwk, private_key_sealed) VALUES ($1, $2, $3, $4)', [
-        key.kid,
-        key.alg,
-        JSON.stringify(key.publicJwk),
-        key.privateKeySealed,
-      ]);
+      await manager.query(
+        'INSERT INTO signing_keys (kid, alg, public_jwk, private_key_sealed) VALUES ($1, $2, $3, $4)',
+        [key.kid, key.alg, JSON.stringify(key.publicJwk), key.privateKeySealed],
+      );
       return [key];
     });
   }

@@ -52,7 +52,11 @@ export class TokenIssuer {
 
   /** Auth0 answers an unregistered API identifier this way; checked before any code is spent. */
   checkAudience(audience: string | undefined): void {
-    if (audience !== undefined && audience !== this.userinfoAudience && !this.config.tokens.audiences.includes(audience)) {
+    if (
+      audience !== undefined &&
+      audience !== this.userinfoAudience &&
+      !this.config.tokens.audiences.includes(audience)
+    ) {
       throw new ApiError(403, 'access_denied', `Service not found: ${audience.slice(0, 200)}`);
     }
   }
@@ -68,7 +72,10 @@ export class TokenIssuer {
     const now = Math.floor(this.clock.now().getTime() / 1000);
     const { accessTokenTtl, idTokenTtl } = this.config.tokens;
     const scopes = request.scope.split(' ');
-    const audience = request.audience && request.audience !== this.userinfoAudience ? [request.audience, this.userinfoAudience] : this.userinfoAudience;
+    const audience =
+      request.audience && request.audience !== this.userinfoAudience
+        ? [request.audience, this.userinfoAudience]
+        : this.userinfoAudience;
     const accessToken = await new SignJWT({ scope: request.scope, azp: request.clientId })
       .setProtectedHeader({ alg: TOKEN_SIGNING_ALG, kid: key.kid, typ: ACCESS_TOKEN_TYP })
       .setIssuer(this.config.issuerBaseUrl)
@@ -77,7 +84,12 @@ export class TokenIssuer {
       .setIssuedAt(now)
       .setExpirationTime(now + accessTokenTtl)
       .sign(key.privateKey);
-    const response: TokenResponse = { access_token: accessToken, token_type: 'Bearer', expires_in: accessTokenTtl, scope: request.scope };
+    const response: TokenResponse = {
+      access_token: accessToken,
+      token_type: 'Bearer',
+      expires_in: accessTokenTtl,
+      scope: request.scope,
+    };
     if (scopes.includes('openid')) {
       const claims: JWTPayload = { ...userClaims(request.user), at_hash: atHash(accessToken) };
       if (request.nonce !== undefined) claims.nonce = request.nonce;
@@ -96,14 +108,18 @@ export class TokenIssuer {
   /** Verifies an access token for /userinfo and returns its subject; undefined for anything not a live token of ours. */
   async verifyAccessToken(token: string): Promise<string | undefined> {
     try {
-      const { payload } = await jwtVerify(token, (header) => this.keys.findPublicKey(header.kid) ?? Promise.reject(new Error('unknown kid')), {
-        algorithms: [TOKEN_SIGNING_ALG],
-        typ: ACCESS_TOKEN_TYP,
-        issuer: this.config.issuerBaseUrl,
-        audience: this.userinfoAudience,
-        currentDate: this.clock.now(),
-        requiredClaims: ['sub', 'exp'],
-      });
+      const { payload } = await jwtVerify(
+        token,
+        (header) => this.keys.findPublicKey(header.kid) ?? Promise.reject(new Error('unknown kid')),
+        {
+          algorithms: [TOKEN_SIGNING_ALG],
+          typ: ACCESS_TOKEN_TYP,
+          issuer: this.config.issuerBaseUrl,
+          audience: this.userinfoAudience,
+          currentDate: this.clock.now(),
+          requiredClaims: ['sub', 'exp'],
+        },
+      );
       return payload.sub;
     } catch {
       return undefined;

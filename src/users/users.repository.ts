@@ -38,7 +38,10 @@ export class UsersRepository {
   }
 
   async findById(userId: string): Promise<User | null> {
-    const rows: UserRow[] = await this.dataSource.query('SELECT user_id, connection, identifier, verified FROM users WHERE user_id = $1', [userId]);
+    const rows: UserRow[] = await this.dataSource.query(
+      'SELECT user_id, connection, identifier, verified FROM users WHERE user_id = $1',
+      [userId],
+    );
     return rows[0] ? toUser(rows[0]) : null;
   }
 }

@@ -4,7 +4,11 @@ import type { VerificationEntity } from './verification.entity';
 export const RESERVED_LINK_PARAMS = ['client_id', 'connection', 'email', 'phone_number', 'verification_code'];
 
 /** `<ISSUER_BASE_URL>passwordless/verify_redirect?client_id&connection&email&verification_code&<authParams>`. */
-export function buildMagicLink(issuerBaseUrl: string, record: Pick<VerificationEntity, 'clientId' | 'connection' | 'identifier' | 'authParams'>, linkToken: string): string {
+export function buildMagicLink(
+  issuerBaseUrl: string,
+  record: Pick<VerificationEntity, 'clientId' | 'connection' | 'identifier' | 'authParams'>,
+  linkToken: string,
+): string {
   const url = new URL('passwordless/verify_redirect', issuerBaseUrl);
   url.searchParams.set('client_id', record.clientId);
   url.searchParams.set('connection', record.connection);

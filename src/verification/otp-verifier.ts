@@ -47,15 +47,24 @@ export class OtpVerifier {
     // Compared before the write, which then counts the attempt and spends the record in one statement: a result
     // counts only if that statement found the record still redeemable and under its attempt cap.
     const matched = this.matches(record, request);
-    const settled = await this.verifications.settleAttempt(record.id, { matched, consume: request.consume, maxAttempts: request.connection.maxAttempts, now });
-    if (!settled) throw new VerificationFailure(await this.whyUnavailable(record.id, request.connection.maxAttempts, now));
+    const settled = await this.verifications.settleAttempt(record.id, {
+      matched,
+      consume: request.consume,
+      maxAttempts: request.connection.maxAttempts,
+      now,
+    });
+    if (!settled)
+      throw new VerificationFailure(await this.whyUnavailable(record.id, request.connection.maxAttempts, now));
     if (!matched) throw new VerificationFailure('wrong');
     return record;
   }
 
   private matches(record: VerificationEntity, request: RedeemRequest): boolean {
     const code = this.hasher.matches(record.id, 'code', request.candidate, record.codeHmac);
-    const link = request.acceptLinkToken && record.linkTokenHmac !== null && this.hasher.matches(record.id, 'link', request.candidate, record.linkTokenHmac);
+    const link =
+      request.acceptLinkToken &&
+      record.linkTokenHmac !== null &&
+      this.hasher.matches(record.id, 'link', request.candidate, record.linkTokenHmac);
     return code || link;
   }
 

@@ -31,7 +31,9 @@ export class SecretBox {
     const cipher = createCipheriv('aes-256-gcm', this.config.secrets.encryptionKey, iv);
     cipher.setAAD(Buffer.from(aad));
     const data = Buffer.concat([cipher.update(text, 'utf8'), cipher.final()]);
-    return ['v1', iv, cipher.getAuthTag(), data].map((part) => (typeof part === 'string' ? part : part.toString('base64url'))).join('.');
+    return ['v1', iv, cipher.getAuthTag(), data]
+      .map((part) => (typeof part === 'string' ? part : part.toString('base64url')))
+      .join('.');
   }
 
   openText(aad: string, sealed: string): string {

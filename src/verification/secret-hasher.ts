@@ -15,7 +15,9 @@ export class SecretHasher {
   constructor(private readonly config: AppConfig) {}
 
   hash(recordId: string, purpose: SecretPurpose, secret: string): string {
-    return createHmac('sha256', this.config.secrets.codeHashSecret).update(`${purpose}\0${recordId}\0${secret}`).digest('hex');
+    return createHmac('sha256', this.config.secrets.codeHashSecret)
+      .update(`${purpose}\0${recordId}\0${secret}`)
+      .digest('hex');
   }
 
   /** Constant-time comparison of a candidate against a stored MAC (both fixed-length hex). */

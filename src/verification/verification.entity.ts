@@ -31,7 +31,8 @@ export class VerificationEntity {
   @Column({ name: 'superseded_at', type: 'timestamptz', nullable: true }) supersededAt!: Date | null;
   @Column({ name: 'delivery_status', type: 'varchar', length: 16, default: 'pending' }) deliveryStatus!: DeliveryStatus;
   @Column({ name: 'delivered_at', type: 'timestamptz', nullable: true }) deliveredAt!: Date | null;
-  @Column({ name: 'provider_message_id', type: 'varchar', length: 255, nullable: true }) providerMessageId!: string | null;
+  @Column({ name: 'provider_message_id', type: 'varchar', length: 255, nullable: true }) providerMessageId!:
+    string | null;
   @Column({ name: 'request_ip', type: 'varchar', length: 45, nullable: true }) requestIp!: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
 }

@@ -28,7 +28,16 @@ interface StartWrite {
   payload: DeliveryJobData;
 }
 
-export type NewVerification = Omit<VerificationEntity, 'failedAttempts' | 'consumedAt' | 'supersededAt' | 'deliveryStatus' | 'deliveredAt' | 'providerMessageId' | 'createdAt'>;
+export type NewVerification = Omit<
+  VerificationEntity,
+  | 'failedAttempts'
+  | 'consumedAt'
+  | 'supersededAt'
+  | 'deliveryStatus'
+  | 'deliveredAt'
+  | 'providerMessageId'
+  | 'createdAt'
+>;
 
 @Injectable()
 export class VerificationsRepository {
@@ -44,8 +53,12 @@ export class VerificationsRepository {
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectRepository(VerificationEntity) private readonly verifications: Repository<VerificationEntity>,
   ) {
-    this.entityColumns = verifications.metadata.columns.map((column) => `"${column.databaseName}" AS "${column.propertyName}"`).join(', ');
-    this.startWrites = new GroupCommit((items) => this.writeStarts(items), START_BATCH_SIZE, { retryItemsAlone: isItemSpecificDbError });
+    this.entityColumns = verifications.metadata.columns
+      .map((column) => `"${column.databaseName}" AS "${column.propertyName}"`)
+      .join(', ');
+    this.startWrites = new GroupCommit((items) => this.writeStarts(items), START_BATCH_SIZE, {
+      retryItemsAlone: isItemSpecificDbError,
+    });
   }
 
   /**
@@ -55,7 +68,11 @@ export class VerificationsRepository {
    * up. Starts that arrive while a write is in flight share the next statement and commit (group commit); resolves
    * once this start is committed.
    */
-  createSupersedingPrevious(record: NewVerification, outbox: { queue: QueueName; payload: DeliveryJobData }, now: Date): Promise<void> {
+  createSupersedingPrevious(
+    record: NewVerification,
+    outbox: { queue: QueueName; payload: DeliveryJobData },
+    now: Date,
+  ): Promise<void> {
     return this.startWrites.submit({
       id: record.id,
       client_id: record.clientId,
@@ -83,7 +100,9 @@ export class VerificationsRepository {
   private async writeStarts(items: StartWrite[]): Promise<void> {
     const keyed = items.map((item) => ({ key: `${item.client_id}|${item.connection}|${item.identifier}`, item }));
     keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    await this.dataSource.query('SELECT start_verifications($1::jsonb)', [JSON.stringify(keyed.map(({ item }) => item))]);
+    await this.dataSource.query('SELECT start_verifications($1::jsonb)', [
+      JSON.stringify(keyed.map(({ item }) => item)),
+    ]);
   }
 
   findById(id: string): Promise<VerificationEntity | null> {
@@ -112,7 +131,10 @@ export class VerificationsRepository {
    * False when the record is no longer redeemable (spent, superseded, expired or out of attempts): the outcome of the
    * comparison then counts for nothing.
    */
-  async settleAttempt(id: string, attempt: { matched: boolean; consume: boolean; maxAttempts: number; now: Date }): Promise<boolean> {
+  async settleAttempt(
+    id: string,
+    attempt: { matched: boolean; consume: boolean; maxAttempts: number; now: Date },
+  ): Promise<boolean> {
     const count = await affectedRows(
       this.dataSource,
       `UPDATE verifications

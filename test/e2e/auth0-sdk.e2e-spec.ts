@@ -36,10 +36,34 @@ describe('Auth0 Node SDK v4 against the service', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pwl-tls-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
     const port = await freePort();
     domain = `localhost:${port}`;
-    t = await startTestApp({ port, env: { ISSUER_BASE_URL: `https://${domain}/` }, tls: { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') } });
+    t = await startTestApp({
+      port,
+      env: { ISSUER_BASE_URL: `https://${domain}/` },
+      tls: { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') },
+    });
     inspector = new QueueInspector(t.config);
     client = await createClient(t.dataSource);
   });
@@ -53,23 +77,49 @@ describe('Auth0 Node SDK v4 against the service', () => {
   const sdk = async (env: Record<string, string>) => {
     const { stdout } = await promisify(execFile)(process.execPath, ['-e', SDK_SCRIPT], {
       cwd: join(__dirname, '..', '..'),
-      env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem'), DOMAIN: domain, CLIENT_ID: client.clientId, CLIENT_SECRET: client.secret!, ...env },
+      env: {
+        ...process.env,
+        NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem'),
+        DOMAIN: domain,
+        CLIENT_ID: client.clientId,
+        CLIENT_SECRET: client.secret!,
+        ...env,
+      },
       timeout: 20_000,
     });
-    return JSON.parse(stdout) as { ok: boolean; status?: number; data?: Record<string, unknown>; error?: string; statusCode?: number; message?: string };
+    return JSON.parse(stdout) as {
+      ok: boolean;
+      status?: number;
+      data?: Record<string, unknown>;
+      error?: string;
+      statusCode?: number;
+      message?: string;
+    };
   };
 
   it('should send a code with passwordless.sendEmail and log in with loginWithEmail, the SDK validating the id_token', async () => {
     const email = uniqueEmail();
     expect(await sdk({ MODE: 'send', EMAIL: email })).toMatchObject({ ok: true, status: 200 });
-    const [record] = await t.dataSource.query<Array<{ id: string }>>('SELECT id FROM verifications WHERE identifier = $1', [email]);
+    const [record] = await t.dataSource.query<Array<{ id: string }>>(
+      'SELECT id FROM verifications WHERE identifier = $1',
+      [email],
+    );
     const { code } = await readSecret(t, inspector, record.id, QueueName.Email);
 
     const wrong = await sdk({ MODE: 'login', EMAIL: email, CODE: code === '000000' ? '111111' : '000000' });
-    expect(wrong).toMatchObject({ ok: false, error: 'invalid_grant', statusCode: 403, message: 'Wrong email or verification code.' });
+    expect(wrong).toMatchObject({
+      ok: false,
+      error: 'invalid_grant',
+      statusCode: 403,
+      message: 'Wrong email or verification code.',
+    });
 
     const login = await sdk({ MODE: 'login', EMAIL: email, CODE: code });
-    expect(login).toMatchObject({ ok: true, status: 200, data: { token_type: 'Bearer', scope: 'openid email', expires_in: 86400 } });
+    expect(login).toMatchObject({
+      ok: true,
+      status: 200,
+      data: { token_type: 'Bearer', scope: 'openid email', expires_in: 86400 },
+    });
     expect(login.data?.id_token).toEqual(expect.any(String));
   });
 });

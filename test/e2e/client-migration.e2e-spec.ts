@@ -34,13 +34,33 @@ describe('client:new migrations', () => {
   }
 
   it('should insert a secret client that can then start a login, storing only the secret hash', async () => {
-    const migration = await applyGenerated(['--name', 'Acme web', '--type', 'regular_web', '--auth', 'client_secret_post', '--connections', 'email,sms', '--callbacks', 'https://acme.example/callback']);
+    const migration = await applyGenerated([
+      '--name',
+      'Acme web',
+      '--type',
+      'regular_web',
+      '--auth',
+      'client_secret_post',
+      '--connections',
+      'email,sms',
+      '--callbacks',
+      'https://acme.example/callback',
+    ]);
     expect(migration.source).not.toContain(migration.secret!);
     const [row] = await t.dataSource.query('SELECT * FROM clients WHERE client_id = $1', [migration.clientId]);
-    expect(row).toMatchObject({ name: 'Acme web', callbacks: ['https://acme.example/callback'], connections: ['email', 'sms'] });
+    expect(row).toMatchObject({
+      name: 'Acme web',
+      callbacks: ['https://acme.example/callback'],
+      connections: ['email', 'sms'],
+    });
     expect(row.client_secret_hash).toMatch(/^sha256:[0-9a-f]{64}$/);
 
-    const res = await t.post('/passwordless/start', { client_id: migration.clientId, client_secret: migration.secret, connection: 'email', email: uniqueEmail() });
+    const res = await t.post('/passwordless/start', {
+      client_id: migration.clientId,
+      client_secret: migration.secret,
+      connection: 'email',
+      email: uniqueEmail(),
+    });
     expect(res.status).toBe(200);
   });
 
@@ -48,10 +68,22 @@ describe('client:new migrations', () => {
     const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
     const jwksPath = join(dir, 'keys.json');
     writeFileSync(jwksPath, JSON.stringify({ keys: [await exportJWK(publicKey)] }));
-    const migration = await applyGenerated(['--name', 'Acme api', '--auth', 'private_key_jwt', '--connections', 'email', '--jwks-file', jwksPath]);
+    const migration = await applyGenerated([
+      '--name',
+      'Acme api',
+      '--auth',
+      'private_key_jwt',
+      '--connections',
+      'email',
+      '--jwks-file',
+      jwksPath,
+    ]);
     expect(migration.secret).toBeUndefined();
 
-    const assertion = await signAssertion({ clientId: migration.clientId, privateKey, alg: 'RS256' }, t.config.issuerBaseUrl);
+    const assertion = await signAssertion(
+      { clientId: migration.clientId, privateKey, alg: 'RS256' },
+      t.config.issuerBaseUrl,
+    );
     const res = await t.post('/passwordless/start', {
       client_id: migration.clientId,
       client_assertion: assertion,

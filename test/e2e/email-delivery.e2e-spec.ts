@@ -70,13 +70,20 @@ describe('Email delivery worker', () => {
     expect(record.delivered_at).toBeInstanceOf(Date);
 
     const attempts = await attemptsOf(t.dataSource, id);
-    expect(attempts).toEqual([{ attempt: 1, provider: 'smtp', outcome: 'sent', provider_message_id: mail.messageId, error: null }]);
+    expect(attempts).toEqual([
+      { attempt: 1, provider: 'smtp', outcome: 'sent', provider_message_id: mail.messageId, error: null },
+    ]);
     expect(JSON.stringify(attempts)).not.toContain(code);
   });
 
   it('should deliver a magic link whose token matches the stored HMAC and carries the auth params', async () => {
     const email = uniqueEmail();
-    const res = await start({ connection: 'email', email, send: 'link', authParams: { scope: 'openid email', state: 's-123' } });
+    const res = await start({
+      connection: 'email',
+      email,
+      send: 'link',
+      authParams: { scope: 'openid email', state: 's-123' },
+    });
     const id = res.body._id as string;
 
     const [mail] = await sink.waitFor(email);
@@ -106,7 +113,11 @@ describe('Email delivery worker', () => {
     expect(sink.mails(email)).toHaveLength(1);
     expect(record.provider_message_id).toBe(sink.mails(email)[0].messageId);
     const attempts = await attemptsOf(t.dataSource, id);
-    expect(attempts.map((a) => [a.attempt, a.outcome])).toEqual([[1, 'retry'], [2, 'retry'], [3, 'sent']]);
+    expect(attempts.map((a) => [a.attempt, a.outcome])).toEqual([
+      [1, 'retry'],
+      [2, 'retry'],
+      [3, 'sent'],
+    ]);
     // nodemailer reports the 421 as the connection the server closed with it.
     expect(attempts[0].error).toMatch(/^SMTP (421|ECONNECTION)/);
   });
@@ -119,7 +130,15 @@ describe('Email delivery worker', () => {
 
     await waitForStatus(t.dataSource, id, 'failed');
     const attempts = await attemptsOf(t.dataSource, id);
-    expect(attempts).toEqual([{ attempt: 1, provider: 'smtp', outcome: 'failed', provider_message_id: null, error: expect.stringMatching(/^SMTP 550 on RCPT TO/) }]);
+    expect(attempts).toEqual([
+      {
+        attempt: 1,
+        provider: 'smtp',
+        outcome: 'failed',
+        provider_message_id: null,
+        error: expect.stringMatching(/^SMTP 550 on RCPT TO/),
+      },
+    ]);
     const job = await inspector.job(QueueName.Email, id);
     expect(await job!.getState()).toBe('failed');
     expect(job!.attemptsMade).toBe(1);
@@ -135,7 +154,13 @@ describe('Email delivery worker', () => {
     const failed = await new FailedDeliveries(t.config).open();
     try {
       const [delivery] = await failed.list(QueueName.Email, id);
-      expect(delivery).toEqual({ queue: 'email', verificationId: id, attemptsMade: 1, failedAt: expect.any(Date), reason: expect.stringMatching(/^SMTP 550/) });
+      expect(delivery).toEqual({
+        queue: 'email',
+        verificationId: id,
+        attemptsMade: 1,
+        failedAt: expect.any(Date),
+        reason: expect.stringMatching(/^SMTP 550/),
+      });
       expect((await failed.list(QueueName.Email)).map((d) => d.verificationId)).toContain(id);
       await failed.retry(delivery);
     } finally {
@@ -143,7 +168,10 @@ describe('Email delivery worker', () => {
     }
     await waitForStatus(t.dataSource, id, 'sent');
     expect(sink.mails(email)).toHaveLength(1);
-    expect((await attemptsOf(t.dataSource, id)).map((a) => [a.attempt, a.outcome])).toEqual([[1, 'failed'], [1, 'sent']]);
+    expect((await attemptsOf(t.dataSource, id)).map((a) => [a.attempt, a.outcome])).toEqual([
+      [1, 'failed'],
+      [1, 'sent'],
+    ]);
   });
 
   it('should mark the record failed after the last transient failure', async () => {
@@ -187,7 +215,14 @@ describe('Email delivery worker', () => {
       expect(mail.subject).toBe('Votre code pour Acme <Shop>');
       expect(mail.html).toContain('pour Acme &lt;Shop&gt;');
       expect(mail.from).toBe('"Acme" <login@acme.example>');
-      expect(hasher.matches(res.body._id as string, 'code', code, (await recordOf(t.dataSource, res.body._id as string)).code_hmac)).toBe(true);
+      expect(
+        hasher.matches(
+          res.body._id as string,
+          'code',
+          code,
+          (await recordOf(t.dataSource, res.body._id as string)).code_hmac,
+        ),
+      ).toBe(true);
     });
 
     it('should fall back to the default English template for an unknown language', async () => {
@@ -199,7 +234,9 @@ describe('Email delivery worker', () => {
     });
 
     it('should fail a template error at once without sending', async () => {
-      const broken = await createConnection(t.dataSource, 'email', { templates: { default: { text: 'Code: {% if code %}{{ code }}' } } });
+      const broken = await createConnection(t.dataSource, 'email', {
+        templates: { default: { text: 'Code: {% if code %}{{ code }}' } },
+      });
       const brokenClient = await createClient(t.dataSource, { connections: [broken] });
       const email = uniqueEmail();
       const res = await start({ connection: broken, email, send: 'code' }, undefined, brokenClient);
@@ -237,20 +274,31 @@ describe('Email delivery worker', () => {
         ],
       );
       const data = { verificationId: id, sealedSecret: box.seal(id, { code: '123456' }) };
-      return { job: { data, attemptsMade: 0, attemptsStarted: 1, opts: { attempts: 3 } } as Job<DeliveryJobData>, email, id };
+      return {
+        job: { data, attemptsMade: 0, attemptsStarted: 1, opts: { attempts: 3 } } as Job<DeliveryJobData>,
+        email,
+        id,
+      };
     }
 
-    it.each(['sent', 'superseded', 'consumed', 'expired'])('should skip a record that is already %s without sending', async (state) => {
-      const delivery = worker.moduleRef.get(DeliveryService);
-      const { job, email, id } = await insertRecord(state);
-      await expect(delivery.deliver(QueueName.Email, job, worker.moduleRef.get(EmailChannel))).resolves.toBe(`skipped:${state}`);
-      expect(sink.mails(email)).toHaveLength(0);
-      expect(await attemptsOf(t.dataSource, id)).toEqual([]);
-    });
+    it.each(['sent', 'superseded', 'consumed', 'expired'])(
+      'should skip a record that is already %s without sending',
+      async (state) => {
+        const delivery = worker.moduleRef.get(DeliveryService);
+        const { job, email, id } = await insertRecord(state);
+        await expect(delivery.deliver(QueueName.Email, job, worker.moduleRef.get(EmailChannel))).resolves.toBe(
+          `skipped:${state}`,
+        );
+        expect(sink.mails(email)).toHaveLength(0);
+        expect(await attemptsOf(t.dataSource, id)).toEqual([]);
+      },
+    );
 
     it('should deliver a record an earlier version marked queued (records from before an upgrade)', async () => {
       const { job, email, id } = await insertRecord('queued');
-      await expect(worker.moduleRef.get(DeliveryService).deliver(QueueName.Email, job, worker.moduleRef.get(EmailChannel))).resolves.toBe('sent');
+      await expect(
+        worker.moduleRef.get(DeliveryService).deliver(QueueName.Email, job, worker.moduleRef.get(EmailChannel)),
+      ).resolves.toBe('sent');
       expect(sink.mails(email)).toHaveLength(1);
       expect((await recordOf(t.dataSource, id)).delivery_status).toBe('sent');
     });
@@ -258,19 +306,30 @@ describe('Email delivery worker', () => {
     it('should skip a record that expired by the worker clock', async () => {
       const { job, email } = await insertRecord('pending');
       const later = { now: () => new Date(Date.now() + 10 * 60_000) };
-      const delivery = new DeliveryService(worker.moduleRef.get(DeliveryAttemptsRepository), new SecretBox(t.config), later);
-      await expect(delivery.deliver(QueueName.Email, job, worker.moduleRef.get(EmailChannel))).resolves.toBe('skipped:expired');
+      const delivery = new DeliveryService(
+        worker.moduleRef.get(DeliveryAttemptsRepository),
+        new SecretBox(t.config),
+        later,
+      );
+      await expect(delivery.deliver(QueueName.Email, job, worker.moduleRef.get(EmailChannel))).resolves.toBe(
+        'skipped:expired',
+      );
       expect(sink.mails(email)).toHaveLength(0);
     });
 
     it('should mark the record failed when its job fails before any delivery (no handler for the job name)', async () => {
       const { job, id } = await insertRecord('pending');
-      const queue = new Queue(QueueName.Email, { connection: { url: t.config.redis.url }, prefix: t.config.redis.prefix });
+      const queue = new Queue(QueueName.Email, {
+        connection: { url: t.config.redis.url },
+        prefix: t.config.redis.prefix,
+      });
       try {
         // eslint-disable-next-line no-restricted-syntax -- a job no producer would create, to fail outside DeliveryService
         await queue.add('unknown-job', job.data, { jobId: `unknown-${id}`, removeOnFail: false });
         await waitForStatus(t.dataSource, id, 'failed');
-        expect((await queue.getJob(`unknown-${id}`))!.failedReason).toBe('No handler for job unknown-job on queue email');
+        expect((await queue.getJob(`unknown-${id}`))!.failedReason).toBe(
+          'No handler for job unknown-job on queue email',
+        );
         expect(await attemptsOf(t.dataSource, id)).toEqual([]);
       } finally {
         await queue.close();
@@ -284,13 +343,17 @@ describe('Email delivery worker', () => {
         succeed: () => Promise.reject(new Error('connection terminated')),
       });
       const delivery = new DeliveryService(failingRecord, new SecretBox(t.config), worker.moduleRef.get(Clock));
-      await expect(delivery.deliver(QueueName.Email, job, worker.moduleRef.get(EmailChannel))).rejects.toBeInstanceOf(UnrecoverableError);
+      await expect(delivery.deliver(QueueName.Email, job, worker.moduleRef.get(EmailChannel))).rejects.toBeInstanceOf(
+        UnrecoverableError,
+      );
       expect(sink.mails(email)).toHaveLength(1);
     });
 
     it('should read records delivered at the same time together, each with its own state', async () => {
       const repo = worker.moduleRef.get(DeliveryAttemptsRepository);
-      const [live, sent, expired] = await Promise.all(['pending', 'sent', 'expired'].map((state) => insertRecord(state)));
+      const [live, sent, expired] = await Promise.all(
+        ['pending', 'sent', 'expired'].map((state) => insertRecord(state)),
+      );
       const now = new Date();
       const inAnHour = new Date(now.getTime() + 3_600_000);
 
@@ -308,7 +371,13 @@ describe('Email delivery worker', () => {
     it('should record successes that finish together each with its own outcome, and a record twice in them as sent once', async () => {
       const repo = worker.moduleRef.get(DeliveryAttemptsRepository);
       const [a, b, c] = await Promise.all(['pending', 'pending', 'pending'].map((state) => insertRecord(state)));
-      const log = (id: string, attempt: number) => ({ verificationId: id, queue: 'email', attempt, provider: 'smtp', startedAt: new Date() });
+      const log = (id: string, attempt: number) => ({
+        verificationId: id,
+        queue: 'email',
+        attempt,
+        provider: 'smtp',
+        startedAt: new Date(),
+      });
 
       // The first goes out alone; the three that arrive meanwhile share the next statement.
       const outcomes = await Promise.all([

@@ -33,7 +33,8 @@ describe('POST /oauth/token (OTP grant) failed-attempt limits and SMS conversion
     const email = uniqueEmail();
     const { code } = await startFlow(t, inspector, web, { connection: 'email', email, send: 'code' });
     const wrong = code === '000000' ? '111111' : '000000';
-    for (let i = 0; i < 2; i++) expect((await otpGrant(t, web, { username: email, otp: wrong, realm: 'email' })).status).toBe(403);
+    for (let i = 0; i < 2; i++)
+      expect((await otpGrant(t, web, { username: email, otp: wrong, realm: 'email' })).status).toBe(403);
     const refused = await otpGrant(t, web, { username: email, otp: code, realm: 'email' });
     expect(refused.status).toBe(429);
     expect(refused.body.error).toBe('too_many_requests');
@@ -50,7 +51,13 @@ describe('POST /oauth/token (OTP grant) failed-attempt limits and SMS conversion
     const email = uniqueEmail();
     const { code } = await startFlow(t, inspector, web, { connection: 'email', email, send: 'code' });
     const verify = (verificationCode: string) =>
-      t.post('/passwordless/verify', { client_id: web.clientId, client_secret: web.secret, connection: 'email', email, verification_code: verificationCode });
+      t.post('/passwordless/verify', {
+        client_id: web.clientId,
+        client_secret: web.secret,
+        connection: 'email',
+        email,
+        verification_code: verificationCode,
+      });
     const wrong = code === '000000' ? '111111' : '000000';
     for (let i = 0; i < 2; i++) expect((await verify(wrong)).status).toBe(401);
     const refused = await verify(code);
@@ -63,7 +70,8 @@ describe('POST /oauth/token (OTP grant) failed-attempt limits and SMS conversion
     const linked = await createClient(t.dataSource, { callbacks: ['https://app.example.com/callback'] });
     const { code } = await startFlow(t, inspector, linked, { connection: 'email', email, send: 'code' });
     const wrong = code === '000000' ? '111111' : '000000';
-    for (let i = 0; i < 2; i++) expect((await otpGrant(t, linked, { username: email, otp: wrong, realm: 'email' })).status).toBe(403);
+    for (let i = 0; i < 2; i++)
+      expect((await otpGrant(t, linked, { username: email, otp: wrong, realm: 'email' })).status).toBe(403);
     const form = new URLSearchParams({
       client_id: linked.clientId,
       redirect_uri: 'https://app.example.com/callback',
@@ -73,9 +81,14 @@ describe('POST /oauth/token (OTP grant) failed-attempt limits and SMS conversion
       response_type: 'token',
       state: 's-l',
     });
-    const res = await t.post('/passwordless/verify_redirect', form.toString(), { 'content-type': 'application/x-www-form-urlencoded' });
+    const res = await t.post('/passwordless/verify_redirect', form.toString(), {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
     const target = new URL(res.headers.get('location') ?? 'about:blank');
-    expect(Object.fromEntries(new URLSearchParams(target.hash.slice(1)))).toMatchObject({ error: 'too_many_requests', state: 's-l' });
+    expect(Object.fromEntries(new URLSearchParams(target.hash.slice(1)))).toMatchObject({
+      error: 'too_many_requests',
+      state: 's-l',
+    });
   });
 
   it('should report verified SMS codes to the conversion breaker, keeping a converting prefix open', async () => {
@@ -86,6 +99,15 @@ describe('POST /oauth/token (OTP grant) failed-attempt limits and SMS conversion
       const { code } = await startFlow(t, inspector, web, { connection: 'sms', phone_number: phone });
       expect((await otpGrant(t, web, { username: phone, otp: code, realm: 'sms' })).status).toBe(200);
     }
-    expect((await t.post('/passwordless/start', { client_id: web.clientId, client_secret: web.secret, connection: 'sms', phone_number: '+61412345099' })).status).toBe(200);
+    expect(
+      (
+        await t.post('/passwordless/start', {
+          client_id: web.clientId,
+          client_secret: web.secret,
+          connection: 'sms',
+          phone_number: '+61412345099',
+        })
+      ).status,
+    ).toBe(200);
   });
 });

@@ -7,7 +7,10 @@ import { startTestApp, type TestApp } from '../utils/test-app';
 
 const API = 'https://api.example.com/';
 const WRONG_EMAIL = { error: 'invalid_grant', error_description: 'Wrong email or verification code.' };
-const MAX_ATTEMPTS = { error: 'invalid_grant', error_description: "You've reached the maximum number of attempts. Please try to login again." };
+const MAX_ATTEMPTS = {
+  error: 'invalid_grant',
+  error_description: "You've reached the maximum number of attempts. Please try to login again.",
+};
 
 describe('POST /oauth/token (passwordless OTP grant)', () => {
   let t: TestApp;
@@ -25,24 +28,50 @@ describe('POST /oauth/token (passwordless OTP grant)', () => {
     await t.close();
   });
 
-  const emailCode = async (client: TestClient = web, email = uniqueEmail()) => ({ email, ...(await startFlow(t, inspector, client, { connection: 'email', email, send: 'code' })) });
+  const emailCode = async (client: TestClient = web, email = uniqueEmail()) => ({
+    email,
+    ...(await startFlow(t, inspector, client, { connection: 'email', email, send: 'code' })),
+  });
   const jwks = async () => createLocalJWKSet((await t.get('/.well-known/jwks.json')).body as unknown as JSONWebKeySet);
   const failedAttempts = async (id: string) => (await redemptionState(t, id)).failedAttempts;
 
   describe('success', () => {
     it('should exchange an email code for an id_token that verifies against the served JWKS', async () => {
       const { email, code } = await emailCode(web, uniqueEmail().replace('user', 'User'));
-      const res = await otpGrant(t, web, { username: email, otp: code, realm: 'email', scope: 'openid email offline_access' });
+      const res = await otpGrant(t, web, {
+        username: email,
+        otp: code,
+        realm: 'email',
+        scope: 'openid email offline_access',
+      });
 
       expect(res.status).toBe(200);
       expect(res.headers.get('cache-control')).toBe('no-store');
-      expect(res.body).toEqual({ access_token: expect.any(String), id_token: expect.any(String), token_type: 'Bearer', expires_in: 86400, scope: 'openid email' });
-      expect(decodeProtectedHeader(res.body.id_token as string)).toMatchObject({ alg: 'RS256', kid: expect.any(String) });
-      const { payload } = await jwtVerify(res.body.id_token as string, await jwks(), { issuer: 'https://tenant.example.com/', audience: web.clientId });
-      expect(payload).toMatchObject({ sub: expect.stringMatching(/^email\|[0-9a-f]{24}$/), email: email.toLowerCase(), email_verified: true });
+      expect(res.body).toEqual({
+        access_token: expect.any(String),
+        id_token: expect.any(String),
+        token_type: 'Bearer',
+        expires_in: 86400,
+        scope: 'openid email',
+      });
+      expect(decodeProtectedHeader(res.body.id_token as string)).toMatchObject({
+        alg: 'RS256',
+        kid: expect.any(String),
+      });
+      const { payload } = await jwtVerify(res.body.id_token as string, await jwks(), {
+        issuer: 'https://tenant.example.com/',
+        audience: web.clientId,
+      });
+      expect(payload).toMatchObject({
+        sub: expect.stringMatching(/^email\|[0-9a-f]{24}$/),
+        email: email.toLowerCase(),
+        email_verified: true,
+      });
       expect(payload.exp! - payload.iat!).toBe(36000);
       expect(payload.nonce).toBeUndefined();
-      const users = await t.dataSource.query('SELECT user_id, verified FROM users WHERE identifier = $1', [email.toLowerCase()]);
+      const users = await t.dataSource.query('SELECT user_id, verified FROM users WHERE identifier = $1', [
+        email.toLowerCase(),
+      ]);
       expect(users).toEqual([{ user_id: payload.sub, verified: true }]);
     });
 
@@ -50,14 +79,27 @@ describe('POST /oauth/token (passwordless OTP grant)', () => {
       const phone = uniquePhone();
       const login = async () => {
         const { code } = await startFlow(t, inspector, web, { connection: 'sms', phone_number: phone });
-        return t.post('/oauth/token', { ...credentials(web), grant_type: OTP_GRANT, username: phone, otp: code, realm: 'sms', scope: 'openid' });
+        return t.post('/oauth/token', {
+          ...credentials(web),
+          grant_type: OTP_GRANT,
+          username: phone,
+          otp: code,
+          realm: 'sms',
+          scope: 'openid',
+        });
       };
       const first = await login();
       const second = await login();
       expect(first.status).toBe(200);
-      const claims = [first, second].map(async (res) => (await jwtVerify(res.body.id_token as string, await jwks())).payload);
+      const claims = [first, second].map(
+        async (res) => (await jwtVerify(res.body.id_token as string, await jwks())).payload,
+      );
       const [a, b] = await Promise.all(claims);
-      expect(a).toMatchObject({ sub: expect.stringMatching(/^sms\|[0-9a-f]{24}$/), phone_number: phone, phone_verified: true });
+      expect(a).toMatchObject({
+        sub: expect.stringMatching(/^sms\|[0-9a-f]{24}$/),
+        phone_number: phone,
+        phone_verified: true,
+      });
       expect(b.sub).toBe(a.sub);
     });
 
@@ -74,13 +116,24 @@ describe('POST /oauth/token (passwordless OTP grant)', () => {
 
     it('should issue an access token for a configured audience, also valid at /userinfo', async () => {
       const { email, code } = await emailCode();
-      const res = await otpGrant(t, web, { username: email, otp: code, realm: 'email', audience: API, scope: 'openid' });
+      const res = await otpGrant(t, web, {
+        username: email,
+        otp: code,
+        realm: 'email',
+        audience: API,
+        scope: 'openid',
+      });
       expect(res.status).toBe(200);
-      const { payload, protectedHeader } = await jwtVerify(res.body.access_token as string, await jwks(), { issuer: 'https://tenant.example.com/', audience: API });
+      const { payload, protectedHeader } = await jwtVerify(res.body.access_token as string, await jwks(), {
+        issuer: 'https://tenant.example.com/',
+        audience: API,
+      });
       expect(protectedHeader.typ).toBe('at+jwt');
       expect(payload.aud).toEqual([API, 'https://tenant.example.com/userinfo']);
       expect(payload).toMatchObject({ azp: web.clientId, scope: 'openid' });
-      expect((await t.get('/userinfo', { authorization: `Bearer ${res.body.access_token as string}` })).status).toBe(200);
+      expect((await t.get('/userinfo', { authorization: `Bearer ${res.body.access_token as string}` })).status).toBe(
+        200,
+      );
     });
 
     it('should authenticate a private_key_jwt client and a public native client', async () => {
@@ -107,7 +160,10 @@ describe('POST /oauth/token (passwordless OTP grant)', () => {
     it('should refuse a client without the grant, and a single-page app', async () => {
       const noGrant = await createClient(t.dataSource, { grantTypes: ['authorization_code'] });
       const spa = await createClient(t.dataSource, { authMethod: 'none', appType: 'spa' });
-      const expected = { error: 'unauthorized_client', error_description: `Grant type '${OTP_GRANT}' not allowed for the client.` };
+      const expected = {
+        error: 'unauthorized_client',
+        error_description: `Grant type '${OTP_GRANT}' not allowed for the client.`,
+      };
       for (const client of [noGrant, spa]) {
         const res = await otpGrant(t, client, { username: uniqueEmail(), otp: '123456', realm: 'email' });
         expect({ status: res.status, body: res.body }).toEqual({ status: 403, body: expected });
@@ -121,23 +177,38 @@ describe('POST /oauth/token (passwordless OTP grant)', () => {
       [{ username: 'a@example.com', otp: '1', realm: 'nope' }, 'the connection was not found'],
     ])('should answer 400 invalid_request for %j', async (fields, description) => {
       const res = await otpGrant(t, web, fields);
-      expect({ status: res.status, body: res.body }).toEqual({ status: 400, body: { error: 'invalid_request', error_description: description } });
+      expect({ status: res.status, body: res.body }).toEqual({
+        status: 400,
+        body: { error: 'invalid_request', error_description: description },
+      });
     });
 
     it('should answer the connection was disabled when the realm is not enabled for the client', async () => {
       const emailOnly = await createClient(t.dataSource, { connections: ['email'] });
       const res = await otpGrant(t, emailOnly, { username: uniquePhone(), otp: '123456', realm: 'sms' });
-      expect({ status: res.status, body: res.body }).toEqual({ status: 400, body: { error: 'invalid_request', error_description: 'the connection was disabled' } });
+      expect({ status: res.status, body: res.body }).toEqual({
+        status: 400,
+        body: { error: 'invalid_request', error_description: 'the connection was disabled' },
+      });
     });
 
     it('should refuse grant_type problems and repeated parameters', async () => {
       const missing = await t.postForm('/oauth/token', credentials(web));
-      expect({ status: missing.status, body: missing.body }).toEqual({ status: 400, body: { error: 'invalid_request', error_description: 'missing grant_type parameter' } });
+      expect({ status: missing.status, body: missing.body }).toEqual({
+        status: 400,
+        body: { error: 'invalid_request', error_description: 'missing grant_type parameter' },
+      });
       const unknown = await t.postForm('/oauth/token', { ...credentials(web), grant_type: 'password' });
-      expect({ status: unknown.status, body: unknown.body }).toEqual({ status: 400, body: { error: 'unsupported_grant_type', error_description: 'Unsupported grant type: password' } });
+      expect({ status: unknown.status, body: unknown.body }).toEqual({
+        status: 400,
+        body: { error: 'unsupported_grant_type', error_description: 'Unsupported grant type: password' },
+      });
       const form = `${new URLSearchParams({ ...credentials(web), grant_type: OTP_GRANT, username: 'a@example.com', realm: 'email' }).toString()}&otp=1&otp=2`;
       const repeated = await t.post('/oauth/token', form, { 'content-type': 'application/x-www-form-urlencoded' });
-      expect({ status: repeated.status, body: repeated.body }).toEqual({ status: 400, body: { error: 'invalid_request', error_description: 'otp parameter must be a string' } });
+      expect({ status: repeated.status, body: repeated.body }).toEqual({
+        status: 400,
+        body: { error: 'invalid_request', error_description: 'otp parameter must be a string' },
+      });
     });
 
     it('should answer a non-object body with Basic client authentication as missing parameters, never a 5xx', async () => {
@@ -150,10 +221,17 @@ describe('POST /oauth/token (passwordless OTP grant)', () => {
     });
 
     it('should refuse bad client authentication', async () => {
-      const wrong = await t.postForm('/oauth/token', { client_id: web.clientId, client_secret: 'nope', grant_type: OTP_GRANT });
+      const wrong = await t.postForm('/oauth/token', {
+        client_id: web.clientId,
+        client_secret: 'nope',
+        grant_type: OTP_GRANT,
+      });
       expect({ status: wrong.status, error: wrong.body.error }).toEqual({ status: 401, error: 'invalid_client' });
       const none = await t.postForm('/oauth/token', { client_id: web.clientId, grant_type: OTP_GRANT });
-      expect({ status: none.status, body: none.body }).toEqual({ status: 403, body: { error: 'unauthorized_client', error_description: 'Client authentication is required' } });
+      expect({ status: none.status, body: none.body }).toEqual({
+        status: 403,
+        body: { error: 'unauthorized_client', error_description: 'Client authentication is required' },
+      });
     });
 
     it('should answer Wrong email/phone when no code was requested or the code is wrong', async () => {
@@ -163,23 +241,39 @@ describe('POST /oauth/token (passwordless OTP grant)', () => {
         const p = uniquePhone();
         return { phone: p, ...(await startFlow(t, inspector, web, { connection: 'sms', phone_number: p })) };
       })();
-      const wrong = await otpGrant(t, web, { username: phone, otp: code === '000000' ? '111111' : '000000', realm: 'sms' });
-      expect({ status: wrong.status, body: wrong.body }).toEqual({ status: 403, body: { error: 'invalid_grant', error_description: 'Wrong phone number or verification code.' } });
+      const wrong = await otpGrant(t, web, {
+        username: phone,
+        otp: code === '000000' ? '111111' : '000000',
+        realm: 'sms',
+      });
+      expect({ status: wrong.status, body: wrong.body }).toEqual({
+        status: 403,
+        body: { error: 'invalid_grant', error_description: 'Wrong phone number or verification code.' },
+      });
       const malformed = await otpGrant(t, web, { username: '+1', otp: code, realm: 'sms' });
       expect(malformed.body.error_description).toBe('Wrong phone number or verification code.');
     });
 
     it('should refuse an unknown audience without spending the code', async () => {
       const { email, code } = await emailCode();
-      const res = await otpGrant(t, web, { username: email, otp: code, realm: 'email', audience: 'https://other.example.com/' });
-      expect({ status: res.status, body: res.body }).toEqual({ status: 403, body: { error: 'access_denied', error_description: 'Service not found: https://other.example.com/' } });
+      const res = await otpGrant(t, web, {
+        username: email,
+        otp: code,
+        realm: 'email',
+        audience: 'https://other.example.com/',
+      });
+      expect({ status: res.status, body: res.body }).toEqual({
+        status: 403,
+        body: { error: 'access_denied', error_description: 'Service not found: https://other.example.com/' },
+      });
       expect((await otpGrant(t, web, { username: email, otp: code, realm: 'email' })).status).toBe(200);
     });
 
     it('should allow three failed attempts, then refuse even the right code', async () => {
       const { email, code, id } = await emailCode();
       const wrongCode = code === '000000' ? '111111' : '000000';
-      for (let i = 0; i < 3; i++) expect((await otpGrant(t, web, { username: email, otp: wrongCode, realm: 'email' })).body).toEqual(WRONG_EMAIL);
+      for (let i = 0; i < 3; i++)
+        expect((await otpGrant(t, web, { username: email, otp: wrongCode, realm: 'email' })).body).toEqual(WRONG_EMAIL);
       const res = await otpGrant(t, web, { username: email, otp: code, realm: 'email' });
       expect({ status: res.status, body: res.body }).toEqual({ status: 403, body: MAX_ATTEMPTS });
       expect(await failedAttempts(id)).toBe(3);
@@ -196,7 +290,9 @@ describe('POST /oauth/token (passwordless OTP grant)', () => {
       const email = uniqueEmail();
       const first = await emailCode(web, email);
       const second = await emailCode(web, email);
-      expect((await otpGrant(t, web, { username: email, otp: first.code, realm: 'email' })).body).toEqual(first.code === second.code ? expect.anything() : WRONG_EMAIL);
+      expect((await otpGrant(t, web, { username: email, otp: first.code, realm: 'email' })).body).toEqual(
+        first.code === second.code ? expect.anything() : WRONG_EMAIL,
+      );
       expect((await otpGrant(t, web, { username: email, otp: second.code, realm: 'email' })).status).toBe(200);
     });
   });
@@ -205,7 +301,9 @@ describe('POST /oauth/token (passwordless OTP grant)', () => {
     it('should never let 20 concurrent wrong guesses exceed the attempt cap', async () => {
       const { email, code, id } = await emailCode();
       const wrongCode = code === '000000' ? '111111' : '000000';
-      const results = await Promise.all(Array.from({ length: 20 }, () => otpGrant(t, web, { username: email, otp: wrongCode, realm: 'email' })));
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => otpGrant(t, web, { username: email, otp: wrongCode, realm: 'email' })),
+      );
       expect(results.every((r) => r.status === 403)).toBe(true);
       expect(results.filter((r) => r.body.error_description === WRONG_EMAIL.error_description)).toHaveLength(3);
       expect(await failedAttempts(id)).toBe(3);
@@ -214,7 +312,9 @@ describe('POST /oauth/token (passwordless OTP grant)', () => {
 
     it('should redeem a code exactly once when 10 requests race with it', async () => {
       const { email, code } = await emailCode();
-      const results = await Promise.all(Array.from({ length: 10 }, () => otpGrant(t, web, { username: email, otp: code, realm: 'email' })));
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () => otpGrant(t, web, { username: email, otp: code, realm: 'email' })),
+      );
       expect(results.filter((r) => r.status === 200)).toHaveLength(1);
       // A right code counts no failed attempt, so every loser lost the race to spend the code (never "too many attempts").
       const losers = results.filter((r) => r.status !== 200);
@@ -226,7 +326,11 @@ describe('POST /oauth/token (passwordless OTP grant)', () => {
       const { email, code, id } = await emailCode();
       const wrongCode = code === '000000' ? '111111' : '000000';
       for (let i = 0; i < 2; i++) await otpGrant(t, web, { username: email, otp: wrongCode, realm: 'email' });
-      const [right, ...wrong] = await Promise.all([code, wrongCode, wrongCode, wrongCode, wrongCode].map((otp) => otpGrant(t, web, { username: email, otp, realm: 'email' })));
+      const [right, ...wrong] = await Promise.all(
+        [code, wrongCode, wrongCode, wrongCode, wrongCode].map((otp) =>
+          otpGrant(t, web, { username: email, otp, realm: 'email' }),
+        ),
+      );
       const consumed = (await redemptionState(t, id)).consumedAt;
       // Either the right code spent the record first (every later wrong guess then found it spent), or a wrong guess
       // took the last attempt (the right code is then refused): never both, never past the cap.
@@ -261,7 +365,12 @@ describe('POST /oauth/token (passwordless OTP grant)', () => {
       const { email, code } = await emailCode();
       const tokens = (await otpGrant(t, web, { username: email, otp: code, realm: 'email', scope: 'openid' })).body;
       const [header, payload] = (tokens.access_token as string).split('.');
-      for (const authorization of [undefined, 'Bearer nope', `Bearer ${header}.${payload}.AAAA`, `Bearer ${tokens.id_token as string}`]) {
+      for (const authorization of [
+        undefined,
+        'Bearer nope',
+        `Bearer ${header}.${payload}.AAAA`,
+        `Bearer ${tokens.id_token as string}`,
+      ]) {
         const res = await t.get('/userinfo', authorization ? { authorization } : {});
         expect(res.status).toBe(401);
         expect(res.body.error).toBe('invalid_token');
@@ -295,7 +404,10 @@ describe('POST /oauth/token code expiry (injected clock)', () => {
     const res = await otpGrant(t, web, { username: email, otp: code, realm: 'email' });
     expect({ status: res.status, body: res.body }).toEqual({
       status: 403,
-      body: { error: 'invalid_grant', error_description: 'The verification code has expired. Please try to login again.' },
+      body: {
+        error: 'invalid_grant',
+        error_description: 'The verification code has expired. Please try to login again.',
+      },
     });
   });
 

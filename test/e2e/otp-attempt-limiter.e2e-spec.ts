@@ -9,13 +9,22 @@ const WINDOW_MS = 600_000;
 
 describe(OtpAttemptLimiter.name, () => {
   const clock = new ManualClock();
-  const client = { clientId: 'otp-client', authMethod: 'client_secret_post', rateLimits: {} } as unknown as ClientEntity;
+  const client = {
+    clientId: 'otp-client',
+    authMethod: 'client_secret_post',
+    rateLimits: {},
+  } as unknown as ClientEntity;
   let t: TestApp;
   let sut: OtpAttemptLimiter;
 
   beforeAll(async () => {
     t = await startTestApp({
-      env: { REDIS_PREFIX: isolatedRedisPrefix(), RATE_LIMIT_OTP_FAILURES_PER_IDENTIFIER: '3', RATE_LIMIT_OTP_FAILURES_PER_IP: '5', RATE_LIMIT_OTP_WINDOW_MS: String(WINDOW_MS) },
+      env: {
+        REDIS_PREFIX: isolatedRedisPrefix(),
+        RATE_LIMIT_OTP_FAILURES_PER_IDENTIFIER: '3',
+        RATE_LIMIT_OTP_FAILURES_PER_IP: '5',
+        RATE_LIMIT_OTP_WINDOW_MS: String(WINDOW_MS),
+      },
       overrides: [{ provide: Clock, useValue: clock }],
     });
     sut = t.app.get(OtpAttemptLimiter);
@@ -23,14 +32,26 @@ describe(OtpAttemptLimiter.name, () => {
 
   afterAll(() => t.close());
 
-  const subject = (overrides: Partial<OtpAttemptSubject> = {}): OtpAttemptSubject => ({ client, ip: uniqueIp(), connection: 'email', identifier: uniqueEmail(), ...overrides });
+  const subject = (overrides: Partial<OtpAttemptSubject> = {}): OtpAttemptSubject => ({
+    client,
+    ip: uniqueIp(),
+    connection: 'email',
+    identifier: uniqueEmail(),
+    ...overrides,
+  });
 
   it('should refuse a 4th failed attempt on an identifier from any IP with Auth0’s 429, until the window slides', async () => {
     const identifier = uniqueEmail();
     for (let i = 0; i < 3; i++) await sut.begin(subject({ identifier }));
     const refused = await sut.begin(subject({ identifier })).catch((err: unknown) => err);
-    expect(refused).toMatchObject({ status: 429, error: 'too_many_requests', headers: { 'X-RateLimit-Limit': '3', 'X-RateLimit-Remaining': '0' } });
-    expect(Number((refused as { headers: Record<string, string> }).headers['Retry-After'])).toBeLessThanOrEqual(WINDOW_MS / 1000);
+    expect(refused).toMatchObject({
+      status: 429,
+      error: 'too_many_requests',
+      headers: { 'X-RateLimit-Limit': '3', 'X-RateLimit-Remaining': '0' },
+    });
+    expect(Number((refused as { headers: Record<string, string> }).headers['Retry-After'])).toBeLessThanOrEqual(
+      WINDOW_MS / 1000,
+    );
 
     clock.advance(WINDOW_MS);
     await expect(sut.begin(subject({ identifier }))).resolves.toBeDefined();

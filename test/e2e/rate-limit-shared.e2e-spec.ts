@@ -15,7 +15,13 @@ describe('Rate limits shared by two API instances on one Redis', () => {
   afterAll(() => Promise.all(apps.map((app) => app.close())));
 
   const start = (app: TestApp, email: string) =>
-    app.post('/passwordless/start', { client_id: client.clientId, client_secret: client.secret, connection: 'email', email, send: 'code' });
+    app.post('/passwordless/start', {
+      client_id: client.clientId,
+      client_secret: client.secret,
+      connection: 'email',
+      email,
+      send: 'code',
+    });
 
   it('should admit exactly the per-IP limit across both instances, even for concurrent requests, and store only those', async () => {
     const emails = Array.from({ length: 12 }, uniqueEmail);
@@ -24,7 +30,10 @@ describe('Rate limits shared by two API instances on one Redis', () => {
     const statuses = responses.map((r) => r.status);
     expect(statuses.filter((s) => s === 200)).toHaveLength(5);
     expect(statuses.filter((s) => s === 429)).toHaveLength(7);
-    const stored = await apps[0].dataSource.query('SELECT count(*)::int AS n FROM verifications WHERE identifier = ANY($1)', [emails]);
+    const stored = await apps[0].dataSource.query(
+      'SELECT count(*)::int AS n FROM verifications WHERE identifier = ANY($1)',
+      [emails],
+    );
     expect(stored[0].n).toBe(5);
     const remaining = responses.filter((r) => r.status === 200).map((r) => r.headers.get('x-ratelimit-remaining'));
     expect(remaining.sort()).toEqual(['0', '1', '2', '3', '4']);

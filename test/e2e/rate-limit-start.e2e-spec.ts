@@ -6,7 +6,8 @@ import { isolatedRedisPrefix, startTestApp, type TestApp, type TestResponse } fr
 
 const TOO_MANY = {
   error: 'too_many_requests',
-  error_description: 'Too many requests. Check the X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset headers.',
+  error_description:
+    'Too many requests. Check the X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset headers.',
 };
 const HOUR = 3_600_000;
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -40,9 +41,12 @@ describe('POST /passwordless/start limits', () => {
     t.post('/passwordless/start', { client_id: client.clientId, client_secret: client.secret, ...body }, headers);
   const email = (client: TestClient, address: string, ip: string, extra: Record<string, string> = {}) =>
     start(client, { connection: 'email', email: address, send: 'code' }, { 'x-forwarded-for': ip, ...extra });
-  const sms = (phone: string, ip = uniqueIp()) => start(web, { connection: 'sms', phone_number: phone }, { 'x-forwarded-for': ip });
+  const sms = (phone: string, ip = uniqueIp()) =>
+    start(web, { connection: 'sms', phone_number: phone }, { 'x-forwarded-for': ip });
   const recordsFor = async (identifier: string) =>
-    Number((await t.dataSource.query('SELECT count(*) AS n FROM verifications WHERE identifier = $1', [identifier]))[0].n);
+    Number(
+      (await t.dataSource.query('SELECT count(*) AS n FROM verifications WHERE identifier = $1', [identifier]))[0].n,
+    );
   const nowSeconds = () => Math.ceil(clock.now().getTime() / 1000);
 
   /** A 429 for the limit of size `limit`, retryable within `maxRetryAfter` seconds. */
@@ -117,7 +121,9 @@ describe('POST /passwordless/start limits', () => {
   });
 
   it('should apply a client’s own overrides: a global budget per client and a longer cooldown', async () => {
-    const small = await createClient(t.dataSource, { rateLimits: { startPerClient: 2, startIdentifierCooldownMs: 120_000, startPerIp: 'ignored' } });
+    const small = await createClient(t.dataSource, {
+      rateLimits: { startPerClient: 2, startIdentifierCooldownMs: 120_000, startPerIp: 'ignored' },
+    });
     const address = uniqueEmail();
     expect((await email(small, address, uniqueIp())).status).toBe(200);
     clock.advance(60_000);
@@ -135,9 +141,13 @@ describe('POST /passwordless/start limits', () => {
       const first = await email(backend, uniqueEmail(), serverIp, { 'auth0-forwarded-for': users[0] });
       expect(first.status).toBe(200);
       expect(first.headers.get('x-ratelimit-limit')).toBe('1');
-      expect((await t.dataSource.query('SELECT request_ip FROM verifications WHERE id = $1', [first.body._id]))[0].request_ip).toBe(users[0]);
+      expect(
+        (await t.dataSource.query('SELECT request_ip FROM verifications WHERE id = $1', [first.body._id]))[0]
+          .request_ip,
+      ).toBe(users[0]);
       // More starts than the server IP's own limit (3): each was moved from there and counted per user instead.
-      for (const user of users.slice(1)) expect((await email(backend, uniqueEmail(), serverIp, { 'auth0-forwarded-for': user })).status).toBe(200);
+      for (const user of users.slice(1))
+        expect((await email(backend, uniqueEmail(), serverIp, { 'auth0-forwarded-for': user })).status).toBe(200);
       expectTooMany(await email(backend, uniqueEmail(), serverIp, { 'auth0-forwarded-for': users[0] }), 1, HOUR / 1000);
     });
 
@@ -145,7 +155,8 @@ describe('POST /passwordless/start limits', () => {
       const backend = await createClient(t.dataSource, { trustForwardedFor: true });
       const serverIp = uniqueIp();
       const guess = { ...backend, secret: 'guess' };
-      for (let i = 0; i < 3; i++) expect((await email(guess, uniqueEmail(), serverIp, { 'auth0-forwarded-for': uniqueIp() })).status).toBe(401);
+      for (let i = 0; i < 3; i++)
+        expect((await email(guess, uniqueEmail(), serverIp, { 'auth0-forwarded-for': uniqueIp() })).status).toBe(401);
       expectTooMany(await email(guess, uniqueEmail(), serverIp, { 'auth0-forwarded-for': uniqueIp() }), 3, 3600);
       expectTooMany(await email(backend, uniqueEmail(), serverIp, { 'auth0-forwarded-for': uniqueIp() }), 3, 3600);
     });
@@ -153,14 +164,25 @@ describe('POST /passwordless/start limits', () => {
     // With the header the assertion's jti is checked during authentication, before the charge can move: a replay must
     // not choose the IP it is charged to, and an assertion refused for its user's IP is spent all the same.
     it('should charge a replayed assertion to the connecting IP, and spend an assertion refused for its user’s IP', async () => {
-      const backend = await createClient(t.dataSource, { authMethod: 'private_key_jwt', trustForwardedFor: true, rateLimits: { startPerIp: 1 } });
+      const backend = await createClient(t.dataSource, {
+        authMethod: 'private_key_jwt',
+        trustForwardedFor: true,
+        rateLimits: { startPerIp: 1 },
+      });
       const serverIp = uniqueIp();
       const user = uniqueIp();
       const assertion = () => signAssertion(backend, t.config.issuerBaseUrl, { at: nowSeconds() });
       const startAs = (signed: string, forwardedFor: string, connectingIp = serverIp) =>
         t.post(
           '/passwordless/start',
-          { client_id: backend.clientId, client_assertion: signed, client_assertion_type: ASSERTION_TYPE, connection: 'email', email: uniqueEmail(), send: 'code' },
+          {
+            client_id: backend.clientId,
+            client_assertion: signed,
+            client_assertion_type: ASSERTION_TYPE,
+            connection: 'email',
+            email: uniqueEmail(),
+            send: 'code',
+          },
           { 'x-forwarded-for': connectingIp, 'auth0-forwarded-for': forwardedFor },
         );
       const used = await assertion();
@@ -179,15 +201,21 @@ describe('POST /passwordless/start limits', () => {
     it('should ignore it from a client that is not trusted, and values that are not an IP, counting the connecting IP', async () => {
       const untrusted = await createClient(t.dataSource);
       const trusted = await createClient(t.dataSource, { trustForwardedFor: true });
-      for (const [client, forwarded] of [[untrusted, () => uniqueIp()], [trusted, () => 'not-an-ip']] as const) {
+      for (const [client, forwarded] of [
+        [untrusted, () => uniqueIp()],
+        [trusted, () => 'not-an-ip'],
+      ] as const) {
         const ip = uniqueIp();
-        for (let i = 0; i < 3; i++) expect((await email(client, uniqueEmail(), ip, { 'auth0-forwarded-for': forwarded() })).status).toBe(200);
+        for (let i = 0; i < 3; i++)
+          expect((await email(client, uniqueEmail(), ip, { 'auth0-forwarded-for': forwarded() })).status).toBe(200);
         expect((await email(client, uniqueEmail(), ip, { 'auth0-forwarded-for': forwarded() })).status).toBe(429);
       }
     });
 
     it('should refuse to store the trust flag on a public client', async () => {
-      await expect(createClient(t.dataSource, { authMethod: 'none', trustForwardedFor: true })).rejects.toThrow(/clients_forwarded_for_confidential_only/);
+      await expect(createClient(t.dataSource, { authMethod: 'none', trustForwardedFor: true })).rejects.toThrow(
+        /clients_forwarded_for_confidential_only/,
+      );
     });
   });
 
@@ -195,17 +223,25 @@ describe('POST /passwordless/start limits', () => {
     it('should refuse a calling code outside the allowed list with a clear 400 and write nothing', async () => {
       const res = await sms('+33612345678');
       expect(res.status).toBe(400);
-      expect(res.body).toEqual({ error: 'bad.phone_number', error_description: 'error in phone_number - SMS to country calling code +33 is not allowed for this connection' });
+      expect(res.body).toEqual({
+        error: 'bad.phone_number',
+        error_description: 'error in phone_number - SMS to country calling code +33 is not allowed for this connection',
+      });
       expect(await recordsFor('+33612345678')).toBe(0);
     });
 
     it('should let a connection list its own calling codes', async () => {
       const connection = `sms-fr-${randomInt(0, 1e9)}`;
-      await t.dataSource.query(`INSERT INTO connections (name, strategy, sender, allowed_calling_codes) VALUES ($1, 'sms', 'App', '["33"]')`, [connection]);
+      await t.dataSource.query(
+        `INSERT INTO connections (name, strategy, sender, allowed_calling_codes) VALUES ($1, 'sms', 'App', '["33"]')`,
+        [connection],
+      );
       const client = await createClient(t.dataSource, { connections: [connection] });
       const res = await start(client, { connection, phone_number: '+33612340001' }, { 'x-forwarded-for': uniqueIp() });
       expect(res.status).toBe(200);
-      expect((await start(client, { connection, phone_number: uniquePhone() }, { 'x-forwarded-for': uniqueIp() })).status).toBe(400);
+      expect(
+        (await start(client, { connection, phone_number: uniquePhone() }, { 'x-forwarded-for': uniqueIp() })).status,
+      ).toBe(400);
     });
 
     it('should cap sends per number prefix per hour', async () => {
@@ -229,7 +265,9 @@ describe('POST /passwordless/start limits', () => {
     clock.advance(31_000);
     const [a, b] = [await email(web, known, uniqueIp()), await email(web, uniqueEmail(), uniqueIp())];
     expect(a.status).toBe(b.status);
-    expect([...a.headers.keys()].filter((h) => h !== 'date').sort()).toEqual([...b.headers.keys()].filter((h) => h !== 'date').sort());
+    expect([...a.headers.keys()].filter((h) => h !== 'date').sort()).toEqual(
+      [...b.headers.keys()].filter((h) => h !== 'date').sort(),
+    );
     expect(Object.keys(a.body).sort()).toEqual(Object.keys(b.body).sort());
     expect(a.headers.get('x-ratelimit-remaining')).toBe(b.headers.get('x-ratelimit-remaining'));
   });

@@ -14,7 +14,9 @@ describe('POST /passwordless/start while Redis is down', () => {
 
   beforeAll(async () => {
     redis = await RedisProcess.start();
-    t = await startTestApp({ env: { REDIS_URL: redis.url, OUTBOX_RELAY_INTERVAL_MS: '100', ENQUEUE_TIMEOUT_MS: '300' } });
+    t = await startTestApp({
+      env: { REDIS_URL: redis.url, OUTBOX_RELAY_INTERVAL_MS: '100', ENQUEUE_TIMEOUT_MS: '300' },
+    });
     client = await createClient(t.dataSource);
   });
 
@@ -26,7 +28,13 @@ describe('POST /passwordless/start while Redis is down', () => {
   });
 
   const emailStart = (email = uniqueEmail()) =>
-    t.post('/passwordless/start', { client_id: client.clientId, client_secret: client.secret, connection: 'email', email, send: 'code' });
+    t.post('/passwordless/start', {
+      client_id: client.clientId,
+      client_secret: client.secret,
+      connection: 'email',
+      email,
+      send: 'code',
+    });
   /** The record's job on the email queue, read through a connection made after Redis is back (waits as QueueInspector.job). */
   const emailJob = async (id: string, timeoutMs?: number) => {
     const inspector = new QueueInspector(t.config);
@@ -46,7 +54,8 @@ describe('POST /passwordless/start while Redis is down', () => {
 
   it('should still answer 200 and end in a queued job once Redis returns (transactional outbox)', async () => {
     const id = await emailStartWhileRedisDown();
-    const outboxRows = () => t.dataSource.query('SELECT relay_attempts FROM delivery_outbox WHERE verification_id = $1', [id]);
+    const outboxRows = () =>
+      t.dataSource.query('SELECT relay_attempts FROM delivery_outbox WHERE verification_id = $1', [id]);
     expect(await outboxRows()).toHaveLength(1);
 
     await redis.restart();
@@ -65,7 +74,10 @@ describe('POST /passwordless/start while Redis is down', () => {
     expect([first.status, second.status]).toEqual([200, 200]);
     const ids = [first.body._id as string, second.body._id as string];
     const outboxRows = async () => {
-      const rows = await t.dataSource.query<Array<{ verification_id: string }>>('SELECT verification_id FROM delivery_outbox WHERE verification_id = ANY($1)', [ids]);
+      const rows = await t.dataSource.query<Array<{ verification_id: string }>>(
+        'SELECT verification_id FROM delivery_outbox WHERE verification_id = ANY($1)',
+        [ids],
+      );
       return rows.map((row) => row.verification_id);
     };
     // The live record's row waits for Redis. The superseded one's may be gone already: a relay pass that finds no live
@@ -84,7 +96,9 @@ describe('POST /passwordless/start while Redis is down', () => {
     await t.dataSource.query(`UPDATE delivery_outbox SET queue = 'fax' WHERE verification_id = $1`, [id]);
     await redis.restart();
 
-    const attempts = async () => (await t.dataSource.query('SELECT relay_attempts FROM delivery_outbox WHERE verification_id = $1', [id]))[0]?.relay_attempts as number | undefined;
+    const attempts = async () =>
+      (await t.dataSource.query('SELECT relay_attempts FROM delivery_outbox WHERE verification_id = $1', [id]))[0]
+        ?.relay_attempts as number | undefined;
     await waitFor(async () => ((await attempts()) ?? 0) >= 2, 15000);
     const [row] = await t.dataSource.query('SELECT delivery_status FROM verifications WHERE id = $1', [id]);
     expect(row.delivery_status).toBe('pending');
@@ -103,18 +117,26 @@ describe('POST /passwordless/start while Redis is down', () => {
       send: 'code',
     });
     expect([res.status, res.body.error]).toEqual([503, 'temporarily_unavailable']);
-    expect(await t.dataSource.query('SELECT 1 FROM verifications WHERE client_id = $1', [jwtClient.clientId])).toHaveLength(0);
+    expect(
+      await t.dataSource.query('SELECT 1 FROM verifications WHERE client_id = $1', [jwtClient.clientId]),
+    ).toHaveLength(0);
     await redis.restart();
   });
 
   it('should let SMS starts through the rate limits and the breaker (they fail open) while Redis is down', async () => {
     await redis.stop();
     const phone = uniquePhone();
-    const res = await t.post('/passwordless/start', { client_id: client.clientId, client_secret: client.secret, connection: 'sms', phone_number: phone });
+    const res = await t.post('/passwordless/start', {
+      client_id: client.clientId,
+      client_secret: client.secret,
+      connection: 'sms',
+      phone_number: phone,
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-ratelimit-limit')).toBeNull();
     await redis.restart();
-    const outboxRows = () => t.dataSource.query('SELECT 1 FROM delivery_outbox WHERE verification_id = $1', [res.body._id]);
+    const outboxRows = () =>
+      t.dataSource.query('SELECT 1 FROM delivery_outbox WHERE verification_id = $1', [res.body._id]);
     await waitFor(async () => (await outboxRows()).length === 0, 15000);
   });
 });
@@ -134,11 +156,19 @@ describe('the outbox relay thread', () => {
     const client = await createClient(t.dataSource);
     const thread = relayThread();
     await thread!.terminate();
-    const res = await t.post('/passwordless/start', { client_id: client.clientId, client_secret: client.secret, connection: 'email', email: uniqueEmail(), send: 'code' });
+    const res = await t.post('/passwordless/start', {
+      client_id: client.clientId,
+      client_secret: client.secret,
+      connection: 'email',
+      email: uniqueEmail(),
+      send: 'code',
+    });
     expect(res.status).toBe(200);
     const inspector = new QueueInspector(t.config);
     try {
-      expect((await inspector.job(QueueName.Email, res.body._id as string, 15000))?.data.verificationId).toBe(res.body._id);
+      expect((await inspector.job(QueueName.Email, res.body._id as string, 15000))?.data.verificationId).toBe(
+        res.body._id,
+      );
     } finally {
       await inspector.close();
     }
@@ -147,14 +177,33 @@ describe('the outbox relay thread', () => {
 
   it('should move every start without its timer, whether it commits during a pass, between spaced passes or when idle', async () => {
     const client = await createClient(t.dataSource);
-    const start = () => t.post('/passwordless/start', { client_id: client.clientId, client_secret: client.secret, connection: 'email', email: uniqueEmail(), send: 'code' });
+    const start = () =>
+      t.post('/passwordless/start', {
+        client_id: client.clientId,
+        client_secret: client.secret,
+        connection: 'email',
+        email: uniqueEmail(),
+        send: 'code',
+      });
     const ids: string[] = [];
-    for (const [burst, pauseMs] of [[1, 0], [8, 5], [1, 0], [20, 30], [3, 0], [1, 100], [12, 0]]) {
+    for (const [burst, pauseMs] of [
+      [1, 0],
+      [8, 5],
+      [1, 0],
+      [20, 30],
+      [3, 0],
+      [1, 100],
+      [12, 0],
+    ]) {
       const responses = await Promise.all(Array.from({ length: burst }, start));
       expect(responses.map((r) => r.status)).toEqual(Array(burst).fill(200));
       ids.push(...responses.map((r) => r.body._id as string));
       await sleep(pauseMs);
     }
-    await waitFor(async () => (await t.dataSource.query('SELECT 1 FROM delivery_outbox WHERE verification_id = ANY($1)', [ids])).length === 0, 5000);
+    await waitFor(
+      async () =>
+        (await t.dataSource.query('SELECT 1 FROM delivery_outbox WHERE verification_id = ANY($1)', [ids])).length === 0,
+      5000,
+    );
   });
 });

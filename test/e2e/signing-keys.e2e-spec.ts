@@ -14,10 +14,16 @@ describe('Token signing keys', () => {
     const first = await startTestApp();
     const second = await startTestApp();
     try {
-      const kids = await Promise.all([first, second].map(async (t) => ((await t.get('/.well-known/jwks.json')).body.keys as Array<{ kid: string }>).map((k) => k.kid)));
+      const kids = await Promise.all(
+        [first, second].map(async (t) =>
+          ((await t.get('/.well-known/jwks.json')).body.keys as Array<{ kid: string }>).map((k) => k.kid),
+        ),
+      );
       expect(kids[0]).toHaveLength(1);
       expect(kids[1]).toEqual(kids[0]);
-      const rows = await first.dataSource.query<Array<{ kid: string; private_key_sealed: string }>>('SELECT kid, private_key_sealed FROM signing_keys');
+      const rows = await first.dataSource.query<Array<{ kid: string; private_key_sealed: string }>>(
+        'SELECT kid, private_key_sealed FROM signing_keys',
+      );
       expect(rows.map((r) => r.kid)).toEqual(kids[0]);
       expect(rows[0].private_key_sealed).toMatch(/^v1\./);
       expect(rows[0].private_key_sealed).not.toContain('PRIVATE KEY');
@@ -49,7 +55,9 @@ describe('Token signing keys', () => {
     beforeAll(async () => {
       const old = rsaKey().export({ format: 'pem', type: 'pkcs1' }).toString();
       const current = { ...rsaKey().export({ format: 'jwk' }), kid: 'current' };
-      t = await startTestApp({ env: { SIGNING_KEYS: JSON.stringify([{ kid: 'old', pem: old }, current]), SIGNING_KEY_ACTIVE_KID: 'current' } });
+      t = await startTestApp({
+        env: { SIGNING_KEYS: JSON.stringify([{ kid: 'old', pem: old }, current]), SIGNING_KEY_ACTIVE_KID: 'current' },
+      });
       inspector = new QueueInspector(t.config);
     });
 
@@ -73,8 +81,12 @@ describe('Token signing keys', () => {
   });
 
   it('should refuse to boot with a key that is not a usable RS256 private key', async () => {
-    const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
-    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const small = generateKeyPairSync('rsa', { modulusLength: 1024 })
+      .privateKey.export({ format: 'pem', type: 'pkcs8' })
+      .toString();
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .privateKey.export({ format: 'pem', type: 'pkcs8' })
+      .toString();
     for (const keys of [[{ kid: 'a', pem: small }], [{ kid: 'b', pem: ec }], [{ kid: 'c', pem: 'not a key' }]]) {
       await expect(startTestApp({ env: { SIGNING_KEYS: JSON.stringify(keys) } })).rejects.toThrow(/SIGNING_KEYS\[0\]/);
     }

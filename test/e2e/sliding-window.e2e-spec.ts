@@ -32,7 +32,11 @@ describe('SlidingWindowStore', () => {
     const r = rule(5);
     expect(await counts(r, [t0, t0, t0, t0 + 1000, t0 + 1000])).toEqual([1, 2, 3, 4, 5]);
     const refused = await store.consume([r], t0 + 1500);
-    expect([refused.allowed, refused.denied?.retryAtMs, refused.states[0].resetAtMs]).toEqual([false, t0 + 60_000, t0 + 60_000]);
+    expect([refused.allowed, refused.denied?.retryAtMs, refused.states[0].resetAtMs]).toEqual([
+      false,
+      t0 + 60_000,
+      t0 + 60_000,
+    ]);
 
     const charged = await store.consume([{ ...r, limit: 6 }], t0 + 1500);
     await store.refund(charged.states[0]);
@@ -56,7 +60,13 @@ describe('SlidingWindowStore', () => {
     let onceKeys = 0;
     const once = () => ({ redisKey: `${t.config.redis.prefix}:once-test:${++onceKeys}`, ttlMs: 60_000 });
     /** Current hits of each rule, read without charging (cost 0). */
-    const hits = async (...rules: LimitRule[]) => (await store.consume(rules.map((r) => ({ ...r, cost: 0 })), t0)).states.map((state) => state.count);
+    const hits = async (...rules: LimitRule[]) =>
+      (
+        await store.consume(
+          rules.map((r) => ({ ...r, cost: 0 })),
+          t0,
+        )
+      ).states.map((state) => state.count);
 
     it('should charge nothing and leave the once-key unset when a leading rule refuses', async () => {
       const [ip, other, mark] = [rule(1), rule(5), once()];
@@ -92,7 +102,10 @@ describe('SlidingWindowStore', () => {
 
     it('should refuse on a check-only rule without ever charging it', async () => {
       const [connecting, user] = [rule(2), rule(5)];
-      for (let i = 0; i < 3; i++) expect((await store.consume([{ ...connecting, checkOnly: true }, user], t0, { leading: 2 })).allowed).toBe(true);
+      for (let i = 0; i < 3; i++)
+        expect((await store.consume([{ ...connecting, checkOnly: true }, user], t0, { leading: 2 })).allowed).toBe(
+          true,
+        );
       expect(await hits(connecting, user)).toEqual([0, 3]);
       await store.consume([connecting], t0);
       await store.consume([connecting], t0);

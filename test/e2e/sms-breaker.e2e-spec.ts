@@ -30,14 +30,22 @@ describe('SMS conversion breaker', () => {
 
   afterAll(() => t.close());
 
-  const send = (phone: string) => t.post('/passwordless/start', { client_id: client.clientId, client_secret: client.secret, connection: 'sms', phone_number: phone });
+  const send = (phone: string) =>
+    t.post('/passwordless/start', {
+      client_id: client.clientId,
+      client_secret: client.secret,
+      connection: 'sms',
+      phone_number: phone,
+    });
 
   it('should pause a prefix whose codes are never verified, log the trip, and reopen after the cool-off', async () => {
     const warn = jest.spyOn(Logger.prototype, 'warn');
     // One country per test (here Germany), so the country-level breaker sees only this test's traffic.
     const phones = Array.from({ length: 6 }, (_, i) => `+49151234567${i}1`);
     for (const phone of phones.slice(0, 4)) expect((await send(phone)).status).toBe(200);
-    const tripped = warn.mock.calls.map(([line]) => String(line)).filter((line) => line.startsWith('sms_breaker_tripped'));
+    const tripped = warn.mock.calls
+      .map(([line]) => String(line))
+      .filter((line) => line.startsWith('sms_breaker_tripped'));
     expect(tripped).toHaveLength(2);
     expect(tripped.join('\n')).toContain('"scope":"prefix","value":"+49151","sent":4,"verified":0');
     warn.mockRestore();

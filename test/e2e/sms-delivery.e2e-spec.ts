@@ -10,15 +10,34 @@ import { filePrefix, startTestWorker, type TestWorker } from '../utils/test-work
 /** Default SMS: application name in the text, Web OTP binding line last (origin host of ISSUER_BASE_URL). */
 const DEFAULT_SMS = /^(\d{6}) is your verification code for (.+)\.\n\n@tenant\.example\.com #(\d{6})$/;
 
-async function startStack(name: string, env: Record<string, string>): Promise<{ t: TestApp; worker: TestWorker; client: TestClient }> {
-  const fullEnv = { REDIS_PREFIX: filePrefix(name), WORKER_QUEUES: 'sms', DELIVERY_MAX_ATTEMPTS: '3', DELIVERY_BACKOFF_MS: '20', ...env };
+async function startStack(
+  name: string,
+  env: Record<string, string>,
+): Promise<{ t: TestApp; worker: TestWorker; client: TestClient }> {
+  const fullEnv = {
+    REDIS_PREFIX: filePrefix(name),
+    WORKER_QUEUES: 'sms',
+    DELIVERY_MAX_ATTEMPTS: '3',
+    DELIVERY_BACKOFF_MS: '20',
+    ...env,
+  };
   const t = await startTestApp({ env: fullEnv });
   const worker = await startTestWorker(fullEnv);
   return { t, worker, client: await createClient(t.dataSource) };
 }
 
-const startSms = (t: TestApp, client: TestClient, phone: string, connection = 'sms', headers?: Record<string, string>) =>
-  t.post('/passwordless/start', { client_id: client.clientId, client_secret: client.secret, connection, phone_number: phone }, headers);
+const startSms = (
+  t: TestApp,
+  client: TestClient,
+  phone: string,
+  connection = 'sms',
+  headers?: Record<string, string>,
+) =>
+  t.post(
+    '/passwordless/start',
+    { client_id: client.clientId, client_secret: client.secret, connection, phone_number: phone },
+    headers,
+  );
 
 describe('SMS delivery worker', () => {
   describe('Twilio', () => {
@@ -57,7 +76,9 @@ describe('SMS delivery worker', () => {
       expect(new SecretHasher(t.config).matches(id, 'code', code, record.code_hmac)).toBe(true);
       expect(message.from).toBe('+15005550006');
       expect(record.provider_message_id).toBe(message.sid);
-      expect(await attemptsOf(t.dataSource, id)).toEqual([{ attempt: 1, provider: 'twilio', outcome: 'sent', provider_message_id: message.sid, error: null }]);
+      expect(await attemptsOf(t.dataSource, id)).toEqual([
+        { attempt: 1, provider: 'twilio', outcome: 'sent', provider_message_id: message.sid, error: null },
+      ]);
     });
 
     it('should fail at once on Twilio error 21211 (invalid number)', async () => {
@@ -68,7 +89,13 @@ describe('SMS delivery worker', () => {
 
       await waitForStatus(t.dataSource, id, 'failed');
       expect(await attemptsOf(t.dataSource, id)).toEqual([
-        { attempt: 1, provider: 'twilio', outcome: 'failed', provider_message_id: null, error: 'Twilio HTTP 400: error 21211' },
+        {
+          attempt: 1,
+          provider: 'twilio',
+          outcome: 'failed',
+          provider_message_id: null,
+          error: 'Twilio HTTP 400: error 21211',
+        },
       ]);
       expect(twilio.requestsTo(phone)).toBe(1);
       expect(twilio.sentTo(phone)).toHaveLength(0);
@@ -91,19 +118,28 @@ describe('SMS delivery worker', () => {
 
     it('should send through a Messaging Service instead of a sender when one is configured', async () => {
       const config = worker.config;
-      const sut = new TwilioSmsProvider({ ...config, sms: { ...config.sms, twilio: { ...config.sms.twilio, from: undefined, messagingServiceSid: 'MG0123' } } });
+      const sut = new TwilioSmsProvider({
+        ...config,
+        sms: { ...config.sms, twilio: { ...config.sms.twilio, from: undefined, messagingServiceSid: 'MG0123' } },
+      });
       const phone = uniquePhone();
       const { providerMessageId } = await sut.send({ to: phone, from: 'Acme', body: 'hello' });
-      expect(twilio.sentTo(phone)).toEqual([{ sid: providerMessageId, to: phone, from: undefined, messagingServiceSid: 'MG0123', body: 'hello' }]);
+      expect(twilio.sentTo(phone)).toEqual([
+        { sid: providerMessageId, to: phone, from: undefined, messagingServiceSid: 'MG0123', body: 'hello' },
+      ]);
     });
 
     it('should use a per-language SMS template and still end with the Web OTP line', async () => {
-      const connection = await createConnection(t.dataSource, 'sms', { templates: { fr: { sms: 'Votre code {{ application.name }} : {{ password }}' } } });
+      const connection = await createConnection(t.dataSource, 'sms', {
+        templates: { fr: { sms: 'Votre code {{ application.name }} : {{ password }}' } },
+      });
       const frClient = await createClient(t.dataSource, { connections: [connection] });
       const phone = uniquePhone();
       const res = await startSms(t, frClient, phone, connection, { 'x-request-language': 'fr' });
       await waitForStatus(t.dataSource, res.body._id as string, 'sent');
-      expect(twilio.sentTo(phone)[0].body).toMatch(new RegExp(`^Votre code Test ${frClient.clientId.slice(0, 6)} : (\\d{6})\\n\\n@tenant\\.example\\.com #\\1$`));
+      expect(twilio.sentTo(phone)[0].body).toMatch(
+        new RegExp(`^Votre code Test ${frClient.clientId.slice(0, 6)} : (\\d{6})\\n\\n@tenant\\.example\\.com #\\1$`),
+      );
     });
   });
 
@@ -139,11 +175,19 @@ describe('SMS delivery worker', () => {
 
       const record = await waitForStatus(t.dataSource, id, 'sent');
       const [message] = gateway.sentTo(phone);
-      expect(message.body).toEqual({ recipient: phone, body: expect.stringMatching(DEFAULT_SMS), sender: 'Passwordless' });
+      expect(message.body).toEqual({
+        recipient: phone,
+        body: expect.stringMatching(DEFAULT_SMS),
+        sender: 'Passwordless',
+      });
       const code = DEFAULT_SMS.exec(message.body.body)![1];
       expect(new SecretHasher(t.config).matches(id, 'code', code, record.code_hmac)).toBe(true);
       const token = message.authorization!.replace(/^Bearer /, '');
-      const { payload } = await jwtVerify(token, Buffer.from(secret), { audience: 'urn:sms-gateway', subject: 'passwordless', algorithms: ['HS256'] });
+      const { payload } = await jwtVerify(token, Buffer.from(secret), {
+        audience: 'urn:sms-gateway',
+        subject: 'passwordless',
+        algorithms: ['HS256'],
+      });
       expect(payload.exp! - payload.iat!).toBe(300);
       expect(record.provider_message_id).toBe(message.id);
     });

@@ -32,13 +32,16 @@ describe('start_verifications(jsonb)', () => {
     payload: { verificationId: 'x', sealedSecret: 'y' },
   });
   type Query = (sql: string, params: unknown[]) => Promise<unknown>;
-  const batch = (query: Query, items: Array<ReturnType<typeof item>>) => query('SELECT start_verifications($1::jsonb)', [JSON.stringify(items)]);
+  const batch = (query: Query, items: Array<ReturnType<typeof item>>) =>
+    query('SELECT start_verifications($1::jsonb)', [JSON.stringify(items)]);
   const rows = (query: Query, ids: string[]) =>
     query(
       `SELECT v.id, v.superseded_at, v.auth_params, v.request_language, EXISTS (SELECT 1 FROM delivery_outbox o WHERE o.verification_id = v.id) AS outbox
          FROM verifications v WHERE v.id = ANY($1) ORDER BY v.created_at`,
       [ids],
-    ) as Promise<Array<{ id: string; superseded_at: Date | null; outbox: boolean; auth_params: object; request_language: string }>>;
+    ) as Promise<
+      Array<{ id: string; superseded_at: Date | null; outbox: boolean; auth_params: object; request_language: string }>
+    >;
 
   /** Runs `body` in a transaction that is rolled back: no other test's relay ever sees these rows. */
   const rolledBack = async (body: (query: Query) => Promise<void>) => {
@@ -60,7 +63,10 @@ describe('start_verifications(jsonb)', () => {
       await batch(query, [before]);
       await batch(query, later);
 
-      const result = await rows(query, [before, ...later].map((i) => i.id));
+      const result = await rows(
+        query,
+        [before, ...later].map((i) => i.id),
+      );
       expect(result.map((r) => [r.id, r.superseded_at?.toISOString() ?? null, r.outbox])).toEqual([
         [before.id, '2026-11-26T10:00:01.000Z', true], // the relay drops this row as not live
         [later[0].id, '2026-11-26T10:00:03.000Z', false],
@@ -74,14 +80,24 @@ describe('start_verifications(jsonb)', () => {
   it('should be read back by findLive (raw SQL) exactly as TypeORM hydrates the entity', async () => {
     const query: Query = (sql, params) => t.dataSource.query(sql, params);
     const code = item(uniqueEmail(), '2026-11-26T12:00:00Z');
-    const link = { ...item(uniqueEmail(), '2026-11-26T12:00:01Z'), send: 'link', link_token_hmac: 'b'.repeat(64), request_language: null };
+    const link = {
+      ...item(uniqueEmail(), '2026-11-26T12:00:01Z'),
+      send: 'link',
+      link_token_hmac: 'b'.repeat(64),
+      request_language: null,
+    };
     await batch(query, [code, link]);
     const verifications = t.app.get(VerificationsRepository);
     for (const written of [code, link]) {
       const found = await verifications.findLive(client.clientId, 'email', written.identifier);
       expect(found).toBeInstanceOf(VerificationEntity);
       expect(found).toEqual(await t.dataSource.getRepository(VerificationEntity).findOneBy({ id: written.id }));
-      expect(found).toMatchObject({ id: written.id, failedAttempts: 0, consumedAt: null, expiresAt: new Date(written.expires_at) });
+      expect(found).toMatchObject({
+        id: written.id,
+        failedAttempts: 0,
+        consumedAt: null,
+        expiresAt: new Date(written.expires_at),
+      });
     }
   });
 

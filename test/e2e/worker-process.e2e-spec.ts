@@ -46,7 +46,10 @@ describe('Worker process', () => {
     removeBuild(build);
   });
 
-  async function startWorker(): Promise<{ worker: WorkerChild; health: () => Promise<{ status: number; body: Record<string, unknown> }> }> {
+  async function startWorker(): Promise<{
+    worker: WorkerChild;
+    health: () => Promise<{ status: number; body: Record<string, unknown> }>;
+  }> {
     const port = await freePort();
     const worker = spawnWorker(build, { ...env, WORKER_HEALTH_PORT: String(port) });
     children.push(worker);
@@ -61,7 +64,15 @@ describe('Worker process', () => {
   }
 
   const startEmail = async (email: string) =>
-    (await t.post('/passwordless/start', { client_id: client.clientId, client_secret: client.secret, connection: 'email', email, send: 'code' })).body._id as string;
+    (
+      await t.post('/passwordless/start', {
+        client_id: client.clientId,
+        client_secret: client.secret,
+        connection: 'email',
+        email,
+        send: 'code',
+      })
+    ).body._id as string;
 
   it('should report health, finish the in-flight job on SIGTERM and take no new job after it', async () => {
     const { worker, health } = await startWorker();
@@ -92,10 +103,18 @@ describe('Worker process', () => {
   });
 
   it('should refuse to boot without the settings its queues need, naming the key', async () => {
-    const worker = spawnWorker(build, { ...env, WORKER_QUEUES: 'email,sms', SMTP_URL: '', SMS_PROVIDER: 'http', SMS_GATEWAY_URL: '' });
+    const worker = spawnWorker(build, {
+      ...env,
+      WORKER_QUEUES: 'email,sms',
+      SMTP_URL: '',
+      SMS_PROVIDER: 'http',
+      SMS_GATEWAY_URL: '',
+    });
     children.push(worker);
     expect(await worker.exited).toEqual({ code: 1, signal: null });
-    expect(worker.output()).toContain('SMTP_URL (required with EMAIL_PROVIDER=smtp); SMS_GATEWAY_URL (required with SMS_PROVIDER=http)');
+    expect(worker.output()).toContain(
+      'SMTP_URL (required with EMAIL_PROVIDER=smtp); SMS_GATEWAY_URL (required with SMS_PROVIDER=http)',
+    );
   });
 
   it('should deliver a job exactly once after its worker was killed mid-send (stalled-job recovery)', async () => {

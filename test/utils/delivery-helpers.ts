@@ -3,8 +3,19 @@ import type { DataSource } from 'typeorm';
 import type { ConnectionTemplates } from '../../src/verification/connection.entity';
 import { waitFor } from './redis-process';
 
-export type RecordRow = Record<string, unknown> & { id: string; delivery_status: string; code_hmac: string; link_token_hmac: string | null };
-export type AttemptRow = { attempt: number; provider: string; outcome: string; provider_message_id: string | null; error: string | null };
+export type RecordRow = Record<string, unknown> & {
+  id: string;
+  delivery_status: string;
+  code_hmac: string;
+  link_token_hmac: string | null;
+};
+export type AttemptRow = {
+  attempt: number;
+  provider: string;
+  outcome: string;
+  provider_message_id: string | null;
+  error: string | null;
+};
 
 export async function recordOf(dataSource: DataSource, id: string): Promise<RecordRow> {
   const rows: RecordRow[] = await dataSource.query('SELECT * FROM verifications WHERE id = $1', [id]);
@@ -12,7 +23,12 @@ export async function recordOf(dataSource: DataSource, id: string): Promise<Reco
 }
 
 /** Polls until the record's delivery status is `status` (the worker records it right after the provider answered). */
-export async function waitForStatus(dataSource: DataSource, id: string, status: string, timeoutMs = 10_000): Promise<RecordRow> {
+export async function waitForStatus(
+  dataSource: DataSource,
+  id: string,
+  status: string,
+  timeoutMs = 10_000,
+): Promise<RecordRow> {
   await waitFor(async () => (await recordOf(dataSource, id))?.delivery_status === status, timeoutMs, 20);
   return recordOf(dataSource, id);
 }
@@ -25,7 +41,11 @@ export function attemptsOf(dataSource: DataSource, id: string): Promise<AttemptR
 }
 
 /** A connection of its own (unique name) so a test can set templates and sender without touching shared rows. */
-export async function createConnection(dataSource: DataSource, strategy: 'email' | 'sms', options: { sender?: string; templates?: ConnectionTemplates } = {}): Promise<string> {
+export async function createConnection(
+  dataSource: DataSource,
+  strategy: 'email' | 'sms',
+  options: { sender?: string; templates?: ConnectionTemplates } = {},
+): Promise<string> {
   const name = `${strategy}-${randomBytes(5).toString('hex')}`;
   await dataSource.query('INSERT INTO connections (name, strategy, sender, templates) VALUES ($1, $2, $3, $4)', [
     name,

@@ -1,7 +1,12 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { exportJWK, exportPKCS8, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import type { DataSource } from 'typeorm';
-import { PASSWORDLESS_OTP_GRANT, type AppType, type PublicJwk, type TokenEndpointAuthMethod } from '../../src/clients/client.entity';
+import {
+  PASSWORDLESS_OTP_GRANT,
+  type AppType,
+  type PublicJwk,
+  type TokenEndpointAuthMethod,
+} from '../../src/clients/client.entity';
 import { hashClientSecret } from '../../src/clients/client-secret';
 
 export interface TestClient {
@@ -83,7 +88,11 @@ export interface AssertionClaims {
 }
 
 /** Signs a private_key_jwt client assertion the way the Auth0 SDKs do (no kid, aud = issuer with trailing slash). */
-export async function signAssertion(client: TestClient, audience: string, claims: AssertionClaims = {}): Promise<string> {
+export async function signAssertion(
+  client: TestClient,
+  audience: string,
+  claims: AssertionClaims = {},
+): Promise<string> {
   if (!client.privateKey) throw new Error('client has no private key');
   const now = claims.at ?? Math.floor(Date.now() / 1000);
   const jwt = new SignJWT({})

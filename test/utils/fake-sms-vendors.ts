@@ -23,7 +23,12 @@ class HttpStub {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const recorded = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+        const recorded = {
+          method: req.method ?? '',
+          url: req.url ?? '',
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        };
         this.requests.push(recorded);
         const reply = this.respond(recorded);
         res.writeHead(reply.status, { 'content-type': 'application/json' }).end(JSON.stringify(reply.body));
@@ -96,14 +101,19 @@ export class FakeTwilio {
       return { status: 404, body: { code: 20404, message: 'The requested resource was not found', status: 404 } };
     }
     const expected = `Basic ${Buffer.from(`${this.accountSid}:${this.authToken}`).toString('base64')}`;
-    if (req.headers.authorization !== expected) return { status: 401, body: { code: 20003, message: 'Authenticate', status: 401 } };
+    if (req.headers.authorization !== expected)
+      return { status: 401, body: { code: 20003, message: 'Authenticate', status: 401 } };
     const form = new URLSearchParams(req.body);
     const to = form.get('To') ?? '';
     const failure = this.scripts.get(to)?.shift();
     if (failure !== undefined && failure >= 20000) {
-      return { status: 400, body: { code: failure, message: `The 'To' number ${to} is not a valid phone number.`, status: 400 } };
+      return {
+        status: 400,
+        body: { code: failure, message: `The 'To' number ${to} is not a valid phone number.`, status: 400 },
+      };
     }
-    if (failure !== undefined) return { status: failure, body: { code: 20500, message: 'Internal Server Error', status: failure } };
+    if (failure !== undefined)
+      return { status: failure, body: { code: 20500, message: 'Internal Server Error', status: failure } };
     const message = {
       sid: `SM${randomBytes(16).toString('hex')}`,
       to,
@@ -146,7 +156,8 @@ export class FakeSmsGateway {
   }
 
   requestsTo(recipient: string): number {
-    return this.stub.requests.filter((r) => (JSON.parse(r.body) as { recipient?: string }).recipient === recipient).length;
+    return this.stub.requests.filter((r) => (JSON.parse(r.body) as { recipient?: string }).recipient === recipient)
+      .length;
   }
 
   close(): Promise<void> {

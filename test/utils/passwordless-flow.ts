@@ -20,9 +20,18 @@ export const credentials = (client: TestClient): Record<string, string> =>
  * POST /passwordless/start, then read the code (and link token) the way a delivery worker would: from the BullMQ job,
  * opened with the service's SecretBox.
  */
-export async function startFlow(t: TestApp, inspector: QueueInspector, client: TestClient, body: Record<string, unknown>): Promise<StartedFlow> {
+export async function startFlow(
+  t: TestApp,
+  inspector: QueueInspector,
+  client: TestClient,
+  body: Record<string, unknown>,
+): Promise<StartedFlow> {
   const auth = client.privateKey
-    ? { client_id: client.clientId, client_assertion: await signAssertion(client, t.config.issuerBaseUrl), client_assertion_type: JWT_BEARER }
+    ? {
+        client_id: client.clientId,
+        client_assertion: await signAssertion(client, t.config.issuerBaseUrl),
+        client_assertion_type: JWT_BEARER,
+      }
     : credentials(client);
   const res = await t.post('/passwordless/start', { ...auth, ...body });
   if (res.status !== 200) throw new Error(`start failed: ${res.status} ${res.text}`);
@@ -30,7 +39,12 @@ export async function startFlow(t: TestApp, inspector: QueueInspector, client: T
   return { id, ...(await readSecret(t, inspector, id, body.connection === 'sms' ? QueueName.Sms : QueueName.Email)) };
 }
 
-export async function readSecret(t: TestApp, inspector: QueueInspector, id: string, queue: QueueName): Promise<DeliverySecret> {
+export async function readSecret(
+  t: TestApp,
+  inspector: QueueInspector,
+  id: string,
+  queue: QueueName,
+): Promise<DeliverySecret> {
   const job = await inspector.job(queue, id);
   if (!job) throw new Error(`no delivery job for ${id}`);
   return new SecretBox(t.config).open(id, job.data.sealedSecret);
@@ -43,8 +57,14 @@ export function otpGrant(t: TestApp, client: TestClient, fields: Record<string, 
 
 /** A clock tests can move, injected in place of the real one. */
 /** How far a verification record has been redeemed: failed attempts counted, and when it was spent (or null). */
-export async function redemptionState(t: TestApp, id: string): Promise<{ failedAttempts: number; consumedAt: Date | null }> {
-  const rows = await t.dataSource.query<Array<{ failed_attempts: number; consumed_at: Date | null }>>('SELECT failed_attempts, consumed_at FROM verifications WHERE id = $1', [id]);
+export async function redemptionState(
+  t: TestApp,
+  id: string,
+): Promise<{ failedAttempts: number; consumedAt: Date | null }> {
+  const rows = await t.dataSource.query<Array<{ failed_attempts: number; consumed_at: Date | null }>>(
+    'SELECT failed_attempts, consumed_at FROM verifications WHERE id = $1',
+    [id],
+  );
   return { failedAttempts: rows[0].failed_attempts, consumedAt: rows[0].consumed_at };
 }
 

@@ -20,7 +20,11 @@ export class RedisProcess {
 
   async restart(): Promise<void> {
     const binary = process.env.REDIS_SERVER_BIN ?? 'redis-server';
-    this.child = spawn(binary, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    this.child = spawn(
+      binary,
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
     await waitFor(async () => {
       const probe = new IORedis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
       try {

@@ -41,7 +41,11 @@ export class SmtpSink {
       onRcptTo: (address, _session, callback) => {
         const reply = this.scripts.get(address.address.toLowerCase())?.shift();
         if (reply === undefined || reply < 400) return callback();
-        callback(Object.assign(new Error(reply >= 500 ? 'Recipient address rejected' : 'Try again later'), { responseCode: reply }));
+        callback(
+          Object.assign(new Error(reply >= 500 ? 'Recipient address rejected' : 'Try again later'), {
+            responseCode: reply,
+          }),
+        );
       },
       onData: (stream, session, callback) => {
         this.accept(stream, session).then(

@@ -44,7 +44,6 @@ export interface TestAppOptions {
  */
 export const isolatedRedisPrefix = () => `${process.env.REDIS_PREFIX}-${randomBytes(4).toString('hex')}`;
 
-
 /** Boots the real API module against this run's Postgres and Redis and listens on an ephemeral loopback port. */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const config = loadConfig({ ...process.env, ...options.env });
@@ -53,9 +52,13 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     .useValue(config)
     .overrideProvider(OUTBOX_RELAY_THREAD_SCRIPT)
     .useValue(join(process.env.TEST_BUILD_DIR!, 'src', 'delivery', 'outbox-relay.thread.js'));
-  for (const override of options.overrides ?? []) builder = builder.overrideProvider(override.provide).useValue(override.useValue);
+  for (const override of options.overrides ?? [])
+    builder = builder.overrideProvider(override.provide).useValue(override.useValue);
   const moduleRef = await builder.compile();
-  const app = moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(config, options.tls), nestAppOptions(config));
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(
+    createFastifyAdapter(config, options.tls),
+    nestAppOptions(config),
+  );
   try {
     await configureHttpApp(app);
     await app.listen(options.port ?? 0, '127.0.0.1');
@@ -72,14 +75,22 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     baseUrl,
     post: (path, body, headers) => postJson(`${baseUrl}${path}`, body, headers),
     postForm: (path, fields, headers) =>
-      request(`${baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, body: new URLSearchParams(fields).toString() }),
+      request(`${baseUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body: new URLSearchParams(fields).toString(),
+      }),
     get: (path, headers) => request(`${baseUrl}${path}`, { headers }),
     close: () => app.close(),
   };
 }
 
 /** POSTs JSON (or a raw string body with the given content type) and parses the JSON answer. */
-export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<TestResponse> {
+export async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<TestResponse> {
   const raw = typeof body === 'string' ? body : JSON.stringify(body);
   return request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: raw });
 }

@@ -12,7 +12,13 @@ const ROOT = join(__dirname, '..', '..');
 export function compileSources(name: string): string {
   const outDir = join(ROOT, '.test-build', name);
   const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.spec.ts') ? [join(dir, e.name)] : []));
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory()
+        ? walk(join(dir, e.name))
+        : e.name.endsWith('.ts') && !e.name.endsWith('.spec.ts')
+          ? [join(dir, e.name)]
+          : [],
+    );
   for (const file of walk(join(ROOT, 'src'))) {
     const { code } = transformFileSync(file, {
       jsc: {
@@ -44,10 +50,15 @@ export interface WorkerChild {
 
 /** Starts `node <build>/src/worker.js` with the given environment. */
 export function spawnWorker(outDir: string, env: Record<string, string>, nodeArgs: string[] = []): WorkerChild {
-  const child = spawn(process.execPath, [...nodeArgs, join(outDir, 'src', 'worker.js')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, join(outDir, 'src', 'worker.js')], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return { child, output: () => output, exited, running: () => child.exitCode === null && child.signalCode === null };
 }

@@ -21,6 +21,8 @@ export class AbuseProtectionSettings1795639500005 implements MigrationInterface 
 
   public async down(q: QueryRunner): Promise<void> {
     await q.query('ALTER TABLE connections DROP COLUMN allowed_calling_codes');
-    await q.query('ALTER TABLE clients DROP CONSTRAINT clients_forwarded_for_confidential_only, DROP COLUMN trust_forwarded_for, DROP COLUMN rate_limits');
+    await q.query(
+      'ALTER TABLE clients DROP CONSTRAINT clients_forwarded_for_confidential_only, DROP COLUMN trust_forwarded_for, DROP COLUMN rate_limits',
+    );
   }
 }

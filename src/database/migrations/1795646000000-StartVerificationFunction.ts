@@ -34,6 +34,8 @@ export class StartVerificationFunction1795646000000 implements MigrationInterfac
   }
 
   public async down(q: QueryRunner): Promise<void> {
-    await q.query('DROP FUNCTION start_verification(char, varchar, varchar, varchar, varchar, char, char, jsonb, varchar, timestamptz, varchar, timestamptz, varchar, jsonb)');
+    await q.query(
+      'DROP FUNCTION start_verification(char, varchar, varchar, varchar, varchar, char, char, jsonb, varchar, timestamptz, varchar, timestamptz, varchar, jsonb)',
+    );
   }
 }

@@ -20,7 +20,8 @@ export class EmailChannel implements DeliveryChannel {
   }
 
   async send(target: DeliveryTarget, secret: DeliverySecret): Promise<SendResult> {
-    if (target.send === 'link' && !secret.linkToken) throw new DeliveryError('link requested but the job carries no link token', true);
+    if (target.send === 'link' && !secret.linkToken)
+      throw new DeliveryError('link requested but the job carries no link token', true);
     const link = target.send === 'link' ? buildMagicLink(this.config.issuerBaseUrl, target, secret.linkToken!) : null;
     const rendered = this.renderer.renderEmail(target.templates, target.requestLanguage, {
       code: secret.code,

@@ -63,7 +63,11 @@ export class MimeMessageBuilder {
     if (!sender) {
       const node = new MimeNode(false).setHeader('From', from);
       const address = node.getEnvelope().from || '';
-      sender = { header: node.encodeHeaderValue('From', from), address, domain: address.split('@').pop() || 'localhost' };
+      sender = {
+        header: node.encodeHeaderValue('From', from),
+        address,
+        domain: address.split('@').pop() || 'localhost',
+      };
       if (this.senders.size >= SENDER_CACHE_LIMIT) this.senders.clear();
       this.senders.set(from, sender);
     }

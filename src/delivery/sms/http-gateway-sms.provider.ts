@@ -22,7 +22,10 @@ export class HttpGatewaySmsProvider implements SmsProvider {
     const { url, jwt } = this.config.sms.gateway;
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     if (jwt) {
-      const token = new SignJWT({}).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuedAt().setExpirationTime(GATEWAY_JWT_TTL);
+      const token = new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setIssuedAt()
+        .setExpirationTime(GATEWAY_JWT_TTL);
       if (jwt.subject) token.setSubject(jwt.subject);
       if (jwt.audience) token.setAudience(jwt.audience);
       headers.authorization = `Bearer ${await token.sign(jwt.secret)}`;

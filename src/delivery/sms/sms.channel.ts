@@ -32,7 +32,11 @@ export class SmsChannel implements DeliveryChannel {
       phone_number: target.identifier,
       operation: null,
     });
-    return this.sms.send({ to: target.identifier, from: target.sender, body: withWebOtpLine(text, this.domain, secret.code) });
+    return this.sms.send({
+      to: target.identifier,
+      from: target.sender,
+      body: withWebOtpLine(text, this.domain, secret.code),
+    });
   }
 }
 

@@ -25,7 +25,11 @@ describe(MessageRenderer.name, () => {
   });
 
   it('should render the default link email with the link and without the code', () => {
-    const mail = sut.renderEmail({}, null, vars({ send: 'link', link: 'https://t.example/passwordless/verify_redirect?a=1&b=2' }));
+    const mail = sut.renderEmail(
+      {},
+      null,
+      vars({ send: 'link', link: 'https://t.example/passwordless/verify_redirect?a=1&b=2' }),
+    );
     expect(mail.subject).toBe('Sign in to Acme & Co');
     expect(mail.text).toContain('https://t.example/passwordless/verify_redirect?a=1&b=2');
     expect(mail.html).toContain('href="https://t.example/passwordless/verify_redirect?a=1&amp;b=2"');
@@ -34,17 +38,25 @@ describe(MessageRenderer.name, () => {
 
   it('should render Auth0’s canonical template', () => {
     const canonical = `{% if send == 'link' or send == 'link_ios' or send == 'link_android' %}Your verification link is: {{ link }}{% elsif send == 'code' %}Your verification code is: {{ code }}{% endif %}`;
-    expect(sut.renderEmail({ default: { text: canonical } }, null, vars()).text).toBe('Your verification code is: 123456');
+    expect(sut.renderEmail({ default: { text: canonical } }, null, vars()).text).toBe(
+      'Your verification code is: 123456',
+    );
   });
 
   it('should turn a Liquid syntax error and an unknown filter into permanent errors', () => {
-    expect(() => sut.renderEmail({ default: { subject: '{% if code %}' } }, null, vars())).toThrow(expect.objectContaining({ permanent: true }));
+    expect(() => sut.renderEmail({ default: { subject: '{% if code %}' } }, null, vars())).toThrow(
+      expect.objectContaining({ permanent: true }),
+    );
     expect(() => sut.renderSms({ default: { sms: '{{ code | nope }}' } }, null, vars())).toThrow(DeliveryError);
   });
 });
 
 describe(pickTemplate.name, () => {
-  const templates = { 'fr-CA': { subject: 'ca' }, fr: { subject: 'fr', text: 'fr text' }, DEFAULT: { subject: 'default', sms: 'sms default' } };
+  const templates = {
+    'fr-CA': { subject: 'ca' },
+    fr: { subject: 'fr', text: 'fr text' },
+    DEFAULT: { subject: 'default', sms: 'sms default' },
+  };
 
   it('should prefer the exact language, then its primary subtag, then default, then the built-in, field by field', () => {
     expect(pickTemplate(templates, 'fr-ca', 'subject')).toBe('ca');

@@ -53,7 +53,13 @@ export class MessageRenderer {
     return this.render(this.plain, 'sms', templates, language, vars).trim();
   }
 
-  private render(engine: Liquid, field: TemplateField, templates: ConnectionTemplates, language: string | null, vars: TemplateVariables): string {
+  private render(
+    engine: Liquid,
+    field: TemplateField,
+    templates: ConnectionTemplates,
+    language: string | null,
+    vars: TemplateVariables,
+  ): string {
     const source = pickTemplate(templates, language, field);
     try {
       return engine.renderSync(this.parse(engine, source), vars) as string;

@@ -55,8 +55,13 @@ const MAX_BATCH = 100;
  */
 @Injectable()
 export class DeliveryAttemptsRepository {
-  private readonly reads = new GroupCommit<{ verificationId: string; now: Date }, DeliveryStart>((items) => this.beginAll(items), MAX_BATCH);
-  private readonly successes = new GroupCommit<Success, boolean>((items) => this.succeedAll(items), MAX_BATCH, { retryItemsAlone: isItemSpecificDbError });
+  private readonly reads = new GroupCommit<{ verificationId: string; now: Date }, DeliveryStart>(
+    (items) => this.beginAll(items),
+    MAX_BATCH,
+  );
+  private readonly successes = new GroupCommit<Success, boolean>((items) => this.succeedAll(items), MAX_BATCH, {
+    retryItemsAlone: isItemSpecificDbError,
+  });
 
   private readonly genericPlans = new WeakSet<PoolClient>();
 
@@ -193,8 +198,10 @@ export class DeliveryAttemptsRepository {
 
   /** The job ended in the failed set by a path that did not record it (stalled too often, an error before sending). */
   async markFailed(verificationId: string): Promise<void> {
-    await this.run('delivery_mark_failed', "UPDATE verifications SET delivery_status = 'failed' WHERE id = $1 AND delivery_status IN ('pending', 'queued')", [
-      verificationId,
-    ]);
+    await this.run(
+      'delivery_mark_failed',
+      "UPDATE verifications SET delivery_status = 'failed' WHERE id = $1 AND delivery_status IN ('pending', 'queued')",
+      [verificationId],
+    );
   }
 }

@@ -4,10 +4,12 @@ import { DeliveryError, httpDeliveryError, sanitiseError } from './delivery-erro
 
 describe('delivery failure classification', () => {
   it('should treat SMTP 4xx and socket errors as transient and 5xx as permanent', () => {
-    expect(smtpDeliveryError(Object.assign(new Error('x'), { responseCode: 451, command: 'RCPT TO', code: 'EENVELOPE' }))).toEqual(
-      expect.objectContaining({ permanent: false, message: 'SMTP 451 on RCPT TO (EENVELOPE)' }),
+    expect(
+      smtpDeliveryError(Object.assign(new Error('x'), { responseCode: 451, command: 'RCPT TO', code: 'EENVELOPE' })),
+    ).toEqual(expect.objectContaining({ permanent: false, message: 'SMTP 451 on RCPT TO (EENVELOPE)' }));
+    expect(smtpDeliveryError(Object.assign(new Error('x'), { responseCode: 550, code: 'EENVELOPE' })).permanent).toBe(
+      true,
     );
-    expect(smtpDeliveryError(Object.assign(new Error('x'), { responseCode: 550, code: 'EENVELOPE' })).permanent).toBe(true);
     expect(smtpDeliveryError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ESOCKET' }))).toEqual(
       expect.objectContaining({ permanent: false, message: 'SMTP ESOCKET: connect ECONNREFUSED' }),
     );
@@ -26,7 +28,10 @@ describe('delivery failure classification', () => {
   });
 
   it('should mask secrets echoed in an error and cap its length', () => {
-    const text = sanitiseError(new DeliveryError(`rejected body "Your code is 424242" ${'x'.repeat(600)}`, true), ['424242', undefined]);
+    const text = sanitiseError(new DeliveryError(`rejected body "Your code is 424242" ${'x'.repeat(600)}`, true), [
+      '424242',
+      undefined,
+    ]);
     expect(text).not.toContain('424242');
     expect(text).toContain('[redacted]');
     expect(text.length).toBe(500);
@@ -36,7 +41,11 @@ describe('delivery failure classification', () => {
 
 describe(withWebOtpLine.name, () => {
   it('should append the Web OTP binding line once', () => {
-    expect(withWebOtpLine('Code 123456', 'login.example.com', '123456')).toBe('Code 123456\n\n@login.example.com #123456');
-    expect(withWebOtpLine('Code\n\n@login.example.com #123456', 'login.example.com', '123456')).toBe('Code\n\n@login.example.com #123456');
+    expect(withWebOtpLine('Code 123456', 'login.example.com', '123456')).toBe(
+      'Code 123456\n\n@login.example.com #123456',
+    );
+    expect(withWebOtpLine('Code\n\n@login.example.com #123456', 'login.example.com', '123456')).toBe(
+      'Code\n\n@login.example.com #123456',
+    );
   });
 });

@@ -19,11 +19,19 @@ export function httpDeliveryError(vendor: string, status: number, detail: string
 }
 
 /** POST with a timeout; network errors and timeouts become transient DeliveryErrors. */
-export async function postWithTimeout(vendor: string, url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
+export async function postWithTimeout(
+  vendor: string,
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+): Promise<Response> {
   try {
     return await fetch(url, { ...init, method: 'POST', signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
-    const reason = (err as Error).name === 'TimeoutError' ? `timed out after ${timeoutMs} ms` : `request failed (${(err as Error).message})`;
+    const reason =
+      (err as Error).name === 'TimeoutError'
+        ? `timed out after ${timeoutMs} ms`
+        : `request failed (${(err as Error).message})`;
     throw new DeliveryError(`${vendor} ${reason}`, false);
   }
 }
@@ -32,7 +40,8 @@ const MAX_ERROR_LENGTH = 500;
 
 /** The error text stored with an attempt: secrets that might have been echoed back are masked, length is capped. */
 export function sanitiseError(err: unknown, secrets: Array<string | undefined>): string {
-  let text = err instanceof DeliveryError ? err.message : err instanceof Error ? `${err.name}: ${err.message}` : 'Unknown error';
+  let text =
+    err instanceof DeliveryError ? err.message : err instanceof Error ? `${err.name}: ${err.message}` : 'Unknown error';
   for (const secret of secrets) if (secret) text = text.split(secret).join('[redacted]');
   return text.replace(/\s+/g, ' ').trim().slice(0, MAX_ERROR_LENGTH);
 }

@@ -16,12 +16,16 @@ export abstract class JobProcessor extends WorkerHost {
 
   process(job: Job<DeliveryJobData>): Promise<DeliveryOutcome> {
     const handler = this.handlers[job.name as JobName];
-    if (!handler) return Promise.reject(new UnrecoverableError(`No handler for job ${job.name} on queue ${this.queue}`));
+    if (!handler)
+      return Promise.reject(new UnrecoverableError(`No handler for job ${job.name} on queue ${this.queue}`));
     return handler(job);
   }
 }
 
-const CHANNELS: Record<QueueName, Type<DeliveryChannel>> = { [QueueName.Email]: EmailChannel, [QueueName.Sms]: SmsChannel };
+const CHANNELS: Record<QueueName, Type<DeliveryChannel>> = {
+  [QueueName.Email]: EmailChannel,
+  [QueueName.Sms]: SmsChannel,
+};
 
 export interface ProcessorOptions {
   concurrency: number;
@@ -44,7 +48,9 @@ export function deliveryProcessorFor(queue: QueueName, options: ProcessorOptions
   })
   class DeliveryProcessor extends JobProcessor {
     readonly queue = queue;
-    readonly handlers = { [JobName.DeliverVerification]: (job: Job<DeliveryJobData>) => this.delivery.deliver(queue, job, this.channel) };
+    readonly handlers = {
+      [JobName.DeliverVerification]: (job: Job<DeliveryJobData>) => this.delivery.deliver(queue, job, this.channel),
+    };
 
     constructor(
       private readonly delivery: DeliveryService,
@@ -53,6 +59,8 @@ export function deliveryProcessorFor(queue: QueueName, options: ProcessorOptions
       super();
     }
   }
-  Object.defineProperty(DeliveryProcessor, 'name', { value: `${queue[0].toUpperCase()}${queue.slice(1)}DeliveryProcessor` });
+  Object.defineProperty(DeliveryProcessor, 'name', {
+    value: `${queue[0].toUpperCase()}${queue.slice(1)}DeliveryProcessor`,
+  });
   return DeliveryProcessor;
 }

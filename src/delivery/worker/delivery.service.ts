@@ -28,7 +28,13 @@ export class DeliveryService {
 
   async deliver(queue: QueueName, job: Job<DeliveryJobData>, channel: DeliveryChannel): Promise<DeliveryOutcome> {
     const { verificationId, sealedSecret } = job.data;
-    const log = { verificationId, queue, attempt: job.attemptsStarted || job.attemptsMade + 1, provider: channel.provider, startedAt: this.clock.now() };
+    const log = {
+      verificationId,
+      queue,
+      attempt: job.attemptsStarted || job.attemptsMade + 1,
+      provider: channel.provider,
+      startedAt: this.clock.now(),
+    };
     const start = await this.attempts.begin(verificationId, log.startedAt);
     if (start.skip) {
       this.logger.debug(`Skipping ${verificationId}: ${start.skip}`);
@@ -46,7 +52,9 @@ export class DeliveryService {
       const final = permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       const error = sanitiseError(err, [secret?.code, secret?.linkToken, sealedSecret]);
       await this.attempts.fail(log, error, final, this.clock.now());
-      this.logger.warn(`Delivery of ${verificationId} failed (${permanent ? 'permanent' : final ? 'last attempt' : 'will retry'}): ${error}`);
+      this.logger.warn(
+        `Delivery of ${verificationId} failed (${permanent ? 'permanent' : final ? 'last attempt' : 'will retry'}): ${error}`,
+      );
       if (permanent) throw new UnrecoverableError(error);
       throw new DeliveryError(error, false);
     }
@@ -64,7 +72,9 @@ export class DeliveryService {
       } catch (err) {
         if (attempt >= RECORD_TRIES) {
           this.logger.error(`Sent ${log.verificationId} but could not record it: ${(err as Error).message}`);
-          throw new UnrecoverableError(`sent (provider id ${providerMessageId ?? 'none'}) but the outcome could not be recorded`);
+          throw new UnrecoverableError(
+            `sent (provider id ${providerMessageId ?? 'none'}) but the outcome could not be recorded`,
+          );
         }
         await new Promise((resolve) => setTimeout(resolve, RECORD_RETRY_DELAY_MS * attempt));
       }

@@ -32,8 +32,11 @@ describe(jobHandlerProblems.name, () => {
   });
 
   it('should report a handler for a job name the queue does not carry', () => {
-    expect(jobHandlerProblems([QueueName.Email], [{ queue: QueueName.Email, jobNames: [JobName.DeliverVerification, 'other' as JobName] }])).toEqual([
-      'queue email has a handler for unknown job other',
-    ]);
+    expect(
+      jobHandlerProblems(
+        [QueueName.Email],
+        [{ queue: QueueName.Email, jobNames: [JobName.DeliverVerification, 'other' as JobName] }],
+      ),
+    ).toEqual(['queue email has a handler for unknown job other']);
   });
 });

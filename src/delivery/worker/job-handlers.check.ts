@@ -22,6 +22,7 @@ export function jobHandlerProblems(queues: readonly QueueName[], processors: rea
       if (!JOBS_BY_QUEUE[queue].includes(name)) problems.push(`queue ${queue} has a handler for unknown job ${name}`);
     }
   }
-  for (const p of processors) if (!queues.includes(p.queue)) problems.push(`processor for queue ${p.queue}, which is not in WORKER_QUEUES`);
+  for (const p of processors)
+    if (!queues.includes(p.queue)) problems.push(`processor for queue ${p.queue}, which is not in WORKER_QUEUES`);
   return problems;
 }

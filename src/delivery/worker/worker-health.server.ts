@@ -26,7 +26,9 @@ export class WorkerHealthServer implements OnApplicationBootstrap, OnApplication
         res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not_found"}');
         return;
       }
-      void this.report().then(({ ok, body }) => res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body)));
+      void this.report().then(({ ok, body }) =>
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(body)),
+      );
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -43,7 +45,15 @@ export class WorkerHealthServer implements OnApplicationBootstrap, OnApplication
   private async report() {
     const checks = await this.health.check();
     const ok = this.runner.state === 'running' && checks.status === 'ok';
-    return { ok, body: { status: ok ? 'ok' : 'unavailable', state: this.runner.state, queues: this.runner.queues, checks: checks.checks } };
+    return {
+      ok,
+      body: {
+        status: ok ? 'ok' : 'unavailable',
+        state: this.runner.state,
+        queues: this.runner.queues,
+        checks: checks.checks,
+      },
+    };
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -28,9 +28,13 @@ export class WorkerRunner implements OnApplicationBootstrap, BeforeApplicationSh
   ) {}
 
   onApplicationBootstrap(): void {
-    const hosts = this.discovery.getProviders().map((wrapper) => wrapper.instance as unknown).filter((i): i is WorkerHost => i instanceof WorkerHost);
+    const hosts = this.discovery
+      .getProviders()
+      .map((wrapper) => wrapper.instance as unknown)
+      .filter((i): i is WorkerHost => i instanceof WorkerHost);
     const foreign = hosts.filter((host) => !(host instanceof JobProcessor)).map((host) => host.constructor.name);
-    if (foreign.length > 0) throw new Error(`Worker boot check failed: processors without declared handlers: ${foreign.join(', ')}`);
+    if (foreign.length > 0)
+      throw new Error(`Worker boot check failed: processors without declared handlers: ${foreign.join(', ')}`);
     this.processors = hosts as JobProcessor[];
     const problems = jobHandlerProblems(
       this.config.worker.queues as QueueName[],
@@ -40,7 +44,9 @@ export class WorkerRunner implements OnApplicationBootstrap, BeforeApplicationSh
 
     for (const processor of this.processors) {
       processor.worker.on('failed', (job) => void this.onFailed(job));
-      processor.worker.run().catch((err: unknown) => this.logger.error(`Worker for ${processor.queue} stopped: ${(err as Error).message}`));
+      processor.worker
+        .run()
+        .catch((err: unknown) => this.logger.error(`Worker for ${processor.queue} stopped: ${(err as Error).message}`));
       this.logger.log(`Consuming queue ${processor.queue} (concurrency ${processor.worker.concurrency})`);
     }
     this.state = 'running';

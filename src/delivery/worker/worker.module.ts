@@ -40,7 +40,13 @@ export class WorkerModule {
       lockDurationMs: worker.lockDurationMs,
       stalledIntervalMs: worker.stalledIntervalMs,
     });
-    const providers: Provider[] = [DeliveryService, DeliveryAttemptsRepository, MessageRenderer, WorkerRunner, WorkerHealthServer];
+    const providers: Provider[] = [
+      DeliveryService,
+      DeliveryAttemptsRepository,
+      MessageRenderer,
+      WorkerRunner,
+      WorkerHealthServer,
+    ];
     if (worker.queues.includes(QueueName.Email)) {
       providers.push(EmailChannel, { provide: EMAIL_PROVIDER, useClass: EMAIL_PROVIDERS[config.email.provider] });
       providers.push(deliveryProcessorFor(QueueName.Email, options(QueueName.Email)));
@@ -62,7 +68,10 @@ export class WorkerModule {
         BullModule.forRootAsync({
           inject: [AppConfig],
           // Blocking worker connections must retry forever rather than fail a command (BullMQ requirement).
-          useFactory: (c: AppConfig) => ({ prefix: c.redis.prefix, connection: { url: c.redis.url, maxRetriesPerRequest: null } }),
+          useFactory: (c: AppConfig) => ({
+            prefix: c.redis.prefix,
+            connection: { url: c.redis.url, maxRetriesPerRequest: null },
+          }),
         }),
         // Registering the queues also brings in @nestjs/bullmq's explorer, which creates the workers for the processors.
         BullModule.registerQueue(...worker.queues.map((name) => ({ name }))),
