@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { entropyPool } from '../common/random.source';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { AppConfig } from '../config/app-config';
 
 export interface DeliverySecret {
@@ -27,7 +26,7 @@ export class SecretBox {
   /** Seals any text bound to `aad` (also used for the generated development signing key). */
   sealText(aad: string, text: string): string {
     // A 96-bit IV never used before with this key (NIST SP 800-38D §8.2.2: random IVs, far below 2^32 per key).
-    const iv = entropyPool.buffer(12);
+    const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.config.secrets.encryptionKey, iv);
     cipher.setAAD(Buffer.from(aad));
     const data = Buffer.concat([cipher.update(text, 'utf8'), cipher.final()]);
