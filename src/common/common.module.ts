@@ -1,7 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { Clock } from './clock';
 import { RandomSource } from './random.source';
-import { LookupCaches } from './ttl-cache';
+import { LookupCaches } from './lookup-caches';
 
 /** Process-wide adapters for the clock and randomness (so services stay deterministic under test) and the lookup caches. */
 @Global()
