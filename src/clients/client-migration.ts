@@ -8,7 +8,7 @@ import {
   type TokenEndpointAuthMethod,
 } from './client.entity';
 import { hashClientSecret } from './client-secret';
-import type { ClientRateLimits } from '../config/app-config';
+import type { ClientRateLimits } from '../config/sections/rate-limit.config';
 import { parseRateLimitOverrides } from '../rate-limit/client-limits';
 
 export interface NewClientSpec {

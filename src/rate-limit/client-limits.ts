@@ -1,4 +1,4 @@
-import type { ClientRateLimits } from '../config/app-config';
+import type { ClientRateLimits } from '../config/sections/rate-limit.config';
 
 /** The limits a client may override in its `rate_limits` column; only the cooldown may be 0 (off). */
 const MINIMUM: Record<keyof ClientRateLimits, number> = {

@@ -1,7 +1,8 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
-import { AppConfig, ConfigError, type SigningKeyInput } from '../config/app-config';
+import { AppConfig, ConfigError } from '../config/app-config';
+import type { SigningKeyInput } from '../config/sections/signing-key-input';
 import { SecretBox } from '../verification/secret-box';
 import { SigningKeysRepository } from './signing-keys.repository';
 

@@ -1,0 +1,51 @@
+import { Transform } from 'class-transformer';
+import { IsInt, Min } from 'class-validator';
+import { configSection } from '../config-section';
+import { toInt } from '../env-transforms';
+
+class RateLimitVars {
+  @Transform(toInt) @IsInt() @Min(1) RATE_LIMIT_START_PER_IP = 50;
+  @Transform(toInt) @IsInt() @Min(1000) RATE_LIMIT_START_WINDOW_MS = 3_600_000;
+  @Transform(toInt) @IsInt() @Min(1) RATE_LIMIT_START_PER_IDENTIFIER = 10;
+  @Transform(toInt) @IsInt() @Min(0) RATE_LIMIT_START_IDENTIFIER_COOLDOWN_MS = 30_000;
+  @Transform(toInt) @IsInt() @Min(1) RATE_LIMIT_START_PER_CLIENT = 10_000;
+  @Transform(toInt) @IsInt() @Min(1) RATE_LIMIT_OTP_FAILURES_PER_IP = 50;
+  @Transform(toInt) @IsInt() @Min(1) RATE_LIMIT_OTP_FAILURES_PER_IDENTIFIER = 10;
+  @Transform(toInt) @IsInt() @Min(1000) RATE_LIMIT_OTP_WINDOW_MS = 3_600_000;
+}
+
+/** Limits a client may override in its `rate_limits` column (same names, camelCase). */
+export interface ClientRateLimits {
+  startPerIp: number;
+  startPerIdentifier: number;
+  startIdentifierCooldownMs: number;
+  startPerClient: number;
+  otpFailuresPerIp: number;
+  otpFailuresPerIdentifier: number;
+}
+
+export interface RateLimitConfig {
+  readonly rateLimit: {
+    startWindowMs: number;
+    otpWindowMs: number;
+    defaults: ClientRateLimits;
+  };
+}
+
+export const rateLimitSection = configSection({
+  vars: RateLimitVars,
+  build: (vars): RateLimitConfig => ({
+    rateLimit: {
+      startWindowMs: vars.RATE_LIMIT_START_WINDOW_MS,
+      otpWindowMs: vars.RATE_LIMIT_OTP_WINDOW_MS,
+      defaults: {
+        startPerIp: vars.RATE_LIMIT_START_PER_IP,
+        startPerIdentifier: vars.RATE_LIMIT_START_PER_IDENTIFIER,
+        startIdentifierCooldownMs: vars.RATE_LIMIT_START_IDENTIFIER_COOLDOWN_MS,
+        startPerClient: vars.RATE_LIMIT_START_PER_CLIENT,
+        otpFailuresPerIp: vars.RATE_LIMIT_OTP_FAILURES_PER_IP,
+        otpFailuresPerIdentifier: vars.RATE_LIMIT_OTP_FAILURES_PER_IDENTIFIER,
+      },
+    },
+  }),
+});
