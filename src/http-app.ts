@@ -5,10 +5,11 @@ import { refuseNulInUrls, registerBodyParsers } from './common/body-parsers';
 import { loggerLevels } from './common/logger-levels';
 import type { AppConfig } from './config/app-config';
 
-/** `tls` serves HTTPS directly (tests that must look like a real tenant to the Auth0 SDK); production terminates TLS in front. */
+/** `tls` serves HTTPS directly (tests that must look like a real Auth0 tenant); production terminates TLS in front. */
 export function createFastifyAdapter(config: AppConfig, tls?: { key: string; cert: string }): FastifyAdapter {
-  // skipMiddie: the app has no Nest middleware, so @fastify/middie's per-request hook (4% of a start's CPU) is not
-  // installed. Adding Nest middleware requires removing this option (Nest then fails at init without middie).
+  // skipMiddie: the app has no Nest middleware, so @fastify/middie's per-request hook is not installed
+  // (docs/decisions/020-no-middleware-hook.md). Adding Nest middleware requires removing this option (Nest then
+  // fails at init without middie).
   const options = {
     bodyLimit: config.http.bodyLimit,
     trustProxy: config.http.trustProxy,

@@ -7,9 +7,7 @@ export const REDIS = Symbol('REDIS');
 /**
  * Shared ioredis client for request-path commands (jti replay, rate limits); fails fast instead of queueing.
  * No auto-pipelining: it keeps one pipeline in flight per connection, so a command issued while one is out waits for
- * that reply before it is even written. With one command per start (all its limits in one script call) that wait was
- * the larger cost: the limit call took 2.7–3.6 ms under the benchmark's load with it and 1.5–2.4 ms without, for no
- * measurable difference in CPU per start (docs/benchmarks.md, fifth session).
+ * that reply before it is even written (docs/decisions/011-request-redis-without-auto-pipelining.md).
  */
 export function createRequestRedis(config: AppConfig): Redis {
   return new IORedis(config.redis.url, {

@@ -15,6 +15,6 @@ export class ConnectionEntity {
   /** From address (email) or sender id / number (sms). */
   @Column({ type: 'text' }) sender!: string;
   @Column({ type: 'jsonb', default: () => "'{}'" }) templates!: ConnectionTemplates;
-  /** SMS only: country calling codes this connection may send to (`["1","44"]`); null uses SMS_ALLOWED_CALLING_CODES. */
+  /** SMS only: calling codes this connection may send to (`["1","44"]`); null uses SMS_ALLOWED_CALLING_CODES. */
   @Column({ name: 'allowed_calling_codes', type: 'jsonb', nullable: true }) allowedCallingCodes!: string[] | null;
 }

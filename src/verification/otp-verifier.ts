@@ -77,7 +77,7 @@ export class OtpVerifier {
   }
 }
 
-/** Auth0's descriptions for a refused code (../shared/docs/auth0-passwordless.md §4.3), shared by every endpoint. */
+/** Auth0's descriptions for a refused code (docs/auth0-compatibility.md), shared by every endpoint. */
 export function failureDescription(reason: VerificationFailureReason, strategy: ConnectionEntity['strategy']): string {
   switch (reason) {
     case 'wrong':

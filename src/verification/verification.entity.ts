@@ -2,9 +2,9 @@ import { Column, CreateDateColumn, Entity, PrimaryColumn } from 'typeorm';
 
 export type SendMode = 'code' | 'link';
 /**
- * `pending` until a worker settles the delivery (`sent`, or `failed` after its last attempt). `queued` is no longer
- * written: earlier versions' outbox relay marked the records it had put on a queue with it, so records from before an
- * upgrade (or from an old replica during one) may still hold it, and it means what `pending` means.
+ * `pending` until a worker settles the delivery (`sent`, or `failed` after its last attempt). `queued` is never
+ * written but may be found in existing rows; it means what `pending` means
+ * (docs/decisions/007-records-stay-pending-until-a-worker-settles-them.md).
  */
 export type DeliveryStatus = 'pending' | 'queued' | 'sent' | 'failed';
 

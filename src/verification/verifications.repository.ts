@@ -111,8 +111,8 @@ export class VerificationsRepository {
 
   /**
    * The latest record for an identifier, if it is still pending (the partial unique index allows at most one). Raw SQL
-   * with the entity's columns aliased to its property names: the token exchange runs this on every login, and building
-   * and hydrating it through the query builder cost about 5% of an exchange's CPU (docs/benchmarks.md).
+   * with the entity's columns aliased to its property names: the token exchange runs this on every login, and the
+   * query builder's building and hydration are a measurable share of it (docs/decisions/013-raw-sql-on-hot-paths.md).
    */
   async findLive(clientId: string, connection: string, identifier: string): Promise<VerificationEntity | null> {
     const rows: VerificationEntity[] = await this.dataSource.query(

@@ -12,7 +12,7 @@ import { START_VERIFICATIONS_LOOP } from './1795647500000-StartVerificationsBatc
  * VOLATILE, so each statement sees what committed before its locks were granted (see StartVerificationFunction).
  * The supersede stays one UPDATE per start on purpose: with scalar parameters its cached plan is always the lookup in
  * the live-record index, whereas a join against the batch was cached as a walk over every live record when the plan
- * was made while the table was young (measured: 26 ms per batch at 50,000 rows).
+ * was made while the table was young (docs/decisions/004-set-based-start-batch.md).
  */
 export class SetBasedStartBatch1795648000000 implements MigrationInterface {
   name = 'SetBasedStartBatch1795648000000';
