@@ -1,4 +1,4 @@
-/** class-transformer `@Transform`s for environment strings: anything not in the expected form is left for validation. */
+/** class-transformer `@Transform`s for env strings: anything not in the expected form is left for validation. */
 type TransformInput = { value: unknown };
 
 export const toInt = ({ value }: TransformInput) =>

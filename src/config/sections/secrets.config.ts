@@ -2,7 +2,7 @@ import { IsOptional, IsString, Matches, MinLength } from 'class-validator';
 import { configSection } from '../config-section';
 
 const DEV_CODE_HASH_SECRET = 'development-only-code-hash-secret-do-not-use-in-production';
-const DEV_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64'); // development only, see README
+const DEV_ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64'); // development only, see docs/configuration.md
 
 class SecretsVars {
   @IsOptional() @IsString() @MinLength(32) CODE_HASH_SECRET?: string;

@@ -5,7 +5,8 @@ import { toInt, toNumber } from '../env-transforms';
 
 /**
  * Where SMS may go unless a connection lists its own codes: North America and low-fraud-risk European and Pacific
- * markets. Premium-rate pumping targets other ranges first; widen the list deliberately (README "Abuse protection").
+ * markets. Premium-rate pumping targets other ranges first; widen the list deliberately
+ * (docs/operations.md, "SMS pumping").
  */
 const DEFAULT_SMS_CALLING_CODES = '1,31,32,33,34,39,41,43,44,45,46,47,49,61,64,81,351,353,358';
 
@@ -21,7 +22,7 @@ class SmsGuardVars {
   @Transform(toInt) @IsInt() @Min(1000) SMS_BREAKER_COOLOFF_MS = 1_800_000;
 }
 
-/** SMS pumping guards (README "Abuse protection"). */
+/** SMS pumping guards (docs/operations.md, "Rate limits and abuse protection"). */
 export interface SmsGuardConfig {
   readonly smsGuard: {
     /** `*` allows every calling code. */
