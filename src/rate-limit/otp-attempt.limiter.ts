@@ -35,7 +35,8 @@ export class OtpAttempt {
  * after the fact would let N concurrent guesses all pass the check before any was recorded.
  *
  * Usage (the OTP grant and the legacy /passwordless/verify), after client authentication and body validation:
- *   const user = await otpAttempts.attempt({ client, ip, connection: realm, identifier }, () => verify(...)); // may throw 429
+ *   // may throw 429:
+ *   const user = await otpAttempts.attempt({ client, ip, connection: realm, identifier }, () => verify(...));
  */
 @Injectable()
 export class OtpAttemptLimiter {

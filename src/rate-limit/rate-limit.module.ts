@@ -16,13 +16,13 @@ import { StartLimiter } from './start.limiter';
 })
 class RateLimitStorageModule {}
 
-/** Abuse protection: Redis-backed limits shared by every API replica (README "Abuse protection"). */
+/** Abuse protection: Redis-backed limits shared by every API replica (docs/operations.md). */
 @Module({
   imports: [
     ThrottlerModule.forRootAsync({
       imports: [RateLimitStorageModule],
       inject: [AppConfig, SlidingWindowThrottlerStorage],
-      // Auth0's per-IP limit on /passwordless/start (default 50 per hour); headers are set by its charge (StartIpCounter).
+      // Auth0's per-IP limit on /passwordless/start (default 50/hour); its charge (StartIpCounter) sets the headers.
       useFactory: (config: AppConfig, storage: SlidingWindowThrottlerStorage) => ({
         throttlers: [
           { name: 'default', limit: config.rateLimit.defaults.startPerIp, ttl: config.rateLimit.startWindowMs },

@@ -16,7 +16,8 @@ const BUCKETS_PER_WINDOW = 60;
  * a rolling deploy) drops them as expired buckets, which makes the next call recount.
  * Two tiers: the first `leading` rules are decided and charged on their own (a refusal among them charges nothing), the
  * others all-or-nothing after them, so a refusal among those leaves the leading ones charged. Between the tiers an
- * optional key is set if absent (SET NX PX, e.g. a client assertion's jti): if it was there, the others are not charged.
+ * optional key is set if absent (SET NX PX, e.g. a client assertion's jti): if it was there, the others are not
+ * charged.
  * KEYS: one hash per rule, then the optional once-key. ARGV: now (ms), leading, once-key TTL (ms, 0 = no once-key),
  * then per rule: limit (0 = count only), bucket size (ms), cost (0 = read only, negative = check only).
  * Returns, per rule: hits after the call, when the oldest counted hit leaves the window, and (if exceeded) the

@@ -18,7 +18,7 @@ export interface SmsDestination {
 /**
  * SMS pumping (toll fraud) sends codes to premium ranges the attacker is paid for. Sending only to allowed calling
  * codes, with hourly budgets per country and per number prefix, caps what one campaign can cost (Stytch and Clerk
- * ship country allowlists; see ../shared/docs/peers.md §3).
+ * ship country allowlists too).
  */
 @Injectable()
 export class SmsDestinationPolicy {

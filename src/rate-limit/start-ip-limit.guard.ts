@@ -75,7 +75,7 @@ type LimitedRequest = RequestWithPrecedingRefusal & {
 
 /** Bounds the refusals remembered per replica (one entry per refused IP and limit). */
 const MAX_REMEMBERED_REFUSALS = 10_000;
-/** A refusal is remembered until its retry time but no longer than this, so an operator's reset of a key takes effect. */
+/** A refusal is remembered until its retry time, at most this long, so an operator's reset of a key takes effect. */
 const MAX_REFUSAL_MEMORY_MS = 60_000;
 
 /** Charges starts to IPs (Auth0's per-IP limit, default 50 per hour) and sets X-RateLimit-* on the answer. */
@@ -126,7 +126,7 @@ export class StartIpCounter {
     try {
       decision = await this.store.consume([...ipRules, ...rules], now, { leading: ipRules.length, once: replayMark });
     } catch (err) {
-      // Only a call with a once-key fails: without Redis single use cannot be proven, so refuse (as AssertionReplayStore).
+      // Only a call with a once-key fails: single use cannot be proven without Redis (as in AssertionReplayStore).
       throw temporarilyUnavailable(`jti store unavailable: ${(err as Error).message}`);
     }
     const ipStates = decision.states.slice(0, ipRules.length);
