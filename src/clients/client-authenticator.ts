@@ -7,7 +7,7 @@ import type { ClientEntity } from './client.entity';
 import { clientSecretMatches } from './client-secret';
 import { ClientsRepository } from './clients.repository';
 
-/** How an endpoint words the errors it shares with others (Auth0's start endpoint uses `bad.*`, OAuth uses RFC 6749). */
+/** How an endpoint words the errors it shares (Auth0's start endpoint uses `bad.*`, OAuth uses RFC 6749). */
 export type ClientAuthDialect = 'passwordless' | 'oauth';
 
 export interface ClientAuthInput {

@@ -29,9 +29,9 @@ export class ClientEntity {
   @Column({ type: 'jsonb', default: () => "'[]'" }) callbacks!: string[];
   @Column({ name: 'grant_types', type: 'jsonb', default: () => "'[]'" }) grantTypes!: string[];
   @Column({ name: 'connections', type: 'jsonb', default: () => "'[]'" }) connections!: string[];
-  /** Overrides of the env rate limits for this client (README "Abuse protection"); invalid entries are ignored. */
+  /** Overrides of the env rate limits for this client (docs/operations.md); invalid entries are ignored. */
   @Column({ name: 'rate_limits', type: 'jsonb', default: () => "'{}'" }) rateLimits!: Partial<ClientRateLimits>;
-  /** Auth0's "Trust Token Endpoint IP Header": take the end user's IP from `auth0-forwarded-for` (confidential only). */
+  /** Auth0's "Trust Token Endpoint IP Header": the end user's IP from `auth0-forwarded-for` (confidential only). */
   @Column({ name: 'trust_forwarded_for', type: 'boolean', default: false }) trustForwardedFor!: boolean;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
 }
