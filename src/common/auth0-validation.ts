@@ -65,8 +65,8 @@ export const requiredString =
 
 /**
  * The Auth0 body DTOs declare no class-transformer decorators, so turning a JSON object into the DTO is a plain copy
- * onto a new instance; doing that directly skips class-transformer's per-property metadata walk, about 8% of a
- * start's CPU (docs/benchmarks.md). Arrays and primitives still go through class-transformer. The pipe has already
+ * onto a new instance; doing that directly skips class-transformer's per-property metadata walk on every start
+ * (docs/decisions/012-validation-shortcut.md). Arrays and primitives still go through class-transformer. The pipe has already
  * stripped `__proto__` keys (and the body parser refuses them), so the copy cannot replace the prototype.
  * Note that ValidationPipe keeps the transformer in a module-level variable: every ValidationPipe in the process uses
  * the one given to the last one constructed, which is why this must stay equivalent for decorator-free DTOs.
@@ -99,8 +99,8 @@ export function auth0ValidationOptions(priority: string[]): ValidationPipeOption
 }
 
 /**
- * A body that passes is answered without class-validator's executor, which costs a start ~25-30 µs and 20 KB of garbage
- * to say "no errors" (docs/benchmarks.md). The shortcut runs the very checks the DTO's Auth0Field decorators gave
+ * A body that passes is answered without class-validator's executor, whose work and garbage only say "no errors"
+ * (docs/decisions/012-validation-shortcut.md). The shortcut runs the very checks the DTO's Auth0Field decorators gave
  * class-validator, on the same instance. Anything it does not accept goes through ValidationPipe: an unknown key; at
  * any depth a key ValidationPipe would strip, an array or a binary value; a failing field; a body that is not a JSON
  * object; a class with other decorators. So every error still comes from class-validator, and the shortcut only ever

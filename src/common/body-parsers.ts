@@ -69,7 +69,7 @@ export function refuseNulInUrls(fastify: FastifyInstance): void {
 
 /**
  * Replaces Fastify's body parsers: JSON (with prototype-poisoning protection), forms, and JSON sent as text/plain —
- * the Auth0 Node SDK sends that when a caller passes custom headers (../shared/docs/stack.md §9).
+ * the Auth0 Node SDK sends that when a caller passes custom headers.
  */
 export function registerBodyParsers(fastify: FastifyInstance): void {
   const parseJson = (_req: FastifyRequest, raw: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
