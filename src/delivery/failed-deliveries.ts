@@ -12,9 +12,9 @@ export interface FailedDelivery {
 }
 
 /**
- * The dead-letter view of delivery, for `npm run deliveries:retry`: failed jobs stay in BullMQ's failed set
- * for 7 days (FAILED_JOB_RETENTION_SECONDS). Retrying moves a job back to waiting with fresh attempts and its record from `failed` back
- * to `pending`; the worker still skips a record that expired, was superseded or consumed meanwhile.
+ * The dead-letter view of delivery, for `npm run deliveries:retry`: failed jobs stay in BullMQ's failed set for 7 days
+ * (FAILED_JOB_RETENTION_SECONDS). Retrying moves a job back to waiting with fresh attempts and its record from `failed`
+ * back to `pending`; the worker still skips a record that expired, was superseded or consumed meanwhile.
  */
 export class FailedDeliveries {
   private readonly queues = new Map<QueueName, Queue<DeliveryJobData>>();

@@ -17,13 +17,14 @@ export class OutboxRepository {
 
   /**
    * Takes up to `limit` of the oldest rows out of the outbox and hands them to `publish` inside the transaction, each
-   * flagged live or not: if `publish` throws, the transaction rolls back and the rows stay for a later pass. SKIP LOCKED
-   * lets several API replicas relay at once without waiting on or duplicating each other. Returns the number of rows
-   * taken.
+   * flagged live or not: if `publish` throws, the transaction rolls back and the rows stay for a later pass.
+   * SKIP LOCKED lets several relays run at once without waiting on or duplicating each other. Returns the number of
+   * rows taken.
    *
    * The records are not written: a record stays `pending` until a worker settles it (`sent` or `failed`), and whether
    * its job is still in the outbox or already on the queue is this table's business (a row here = not yet relayed).
-   * Marking them `queued` cost an UPDATE per start, a sixth of the start's Postgres work (docs/benchmarks.md).
+   * Marking them would cost an UPDATE per start
+   * (docs/decisions/007-records-stay-pending-until-a-worker-settles-them.md).
    *
    * A row can come back after its job was published (the COMMIT failed after `publish` succeeded). That is safe: the
    * job id is deterministic, so a job still on the queue or running is not added twice, and a job the worker already
@@ -31,8 +32,8 @@ export class OutboxRepository {
    */
   async takeBatch(limit: number, publish: (rows: OutboxRow[]) => Promise<void>): Promise<number> {
     return this.dataSource.transaction(async (manager) => {
-      // Both lookups go through primary keys (`= ANY(ARRAY(…))` is planned as an index scan whatever the statistics say;
-      // a join here was planned as a hash join over the whole verifications table while it was young or freshly
+      // Both lookups go through primary keys (`= ANY(ARRAY(…))` is planned as an index scan whatever the statistics
+      // say; a join here was planned as a hash join over the whole verifications table while it was young or freshly
       // emptied), and `coalesce(…) IS NULL` keeps the planner from walking the partial index on live records instead.
       // The check takes no row lock: a record a concurrent start supersedes a moment later may still be published, and
       // the worker skips it (it re-checks every record before sending).

@@ -4,7 +4,7 @@ import type { SendResult } from '../worker/delivery-channel';
 import { DeliveryError, httpDeliveryError, postWithTimeout } from '../worker/delivery-error';
 import type { SmsMessage, SmsProvider } from './sms.provider';
 
-/** Twilio error codes that mean "this number can never receive this message": fail at once even if the HTTP status says otherwise. */
+/** Twilio error codes meaning "this number can never receive this message": fail at once whatever the HTTP status. */
 const PERMANENT_TWILIO_CODES = new Set([21211, 21214, 21408, 21610, 21612, 21614]);
 
 /** Twilio Programmable Messaging over its REST API with plain fetch (no SDK). */

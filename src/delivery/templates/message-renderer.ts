@@ -4,7 +4,7 @@ import type { ConnectionTemplates } from '../../verification/connection.entity';
 import { DeliveryError } from '../worker/delivery-error';
 import { DEFAULT_TEMPLATES, type TemplateField } from './default-templates';
 
-/** Auth0's template variables (../shared/docs/auth0-passwordless.md §3.2). */
+/** Auth0's template variables (docs/operations.md, "Message templates"). */
 export interface TemplateVariables {
   code: string;
   link: string | null;
