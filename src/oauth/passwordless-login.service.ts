@@ -27,7 +27,7 @@ export class PasswordlessLoginService {
     private readonly clock: Clock,
   ) {}
 
-  /** `refuseSpa`: Auth0 cannot enable the grant on single-page apps for /oauth/token ("You cannot use this endpoint from SPAs"). */
+  /** `refuseSpa`: Auth0 cannot enable the grant on SPAs for /oauth/token ("You cannot use this endpoint from SPAs"). */
   requireOtpGrant(client: ClientEntity, refuseSpa: boolean): void {
     if (!client.grantTypes.includes(PASSWORDLESS_OTP_GRANT) || (refuseSpa && client.appType === 'spa')) {
       throw new ApiError(
