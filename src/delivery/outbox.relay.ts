@@ -8,9 +8,8 @@ const BATCH_SIZE = 200;
 /**
  * After a pass that took several rows (the API is busy), the next one starts no sooner than this after it. A pass has
  * a fixed cost (a transaction, a claiming statement, an `addBulk`) that back-to-back passes of a few rows each paid
- * again and again: spacing them took the whole machine's CPU per start from 1.03 to 0.75 ms in the benchmark
- * (docs/benchmarks.md). A pass that took one row or none (light load) is followed at once, so an idle service adds no
- * delay.
+ * again and again (docs/decisions/005-relay-pass-spacing.md). A pass that took one row or none (light load) is
+ * followed at once, so an idle service adds no delay.
  */
 export const BUSY_PASS_INTERVAL_MS = 20;
 
@@ -30,7 +29,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   /** After a failed pass (Redis down, most likely) only the timer starts the next one, not every start. */
   private waitingForTimer = false;
   private stopped = false;
-  /** No pass before this time (`performance.now()`, which a wall-clock change cannot move): see BUSY_PASS_INTERVAL_MS. */
+  /** No pass before this time (`performance.now()`, which a clock change cannot move): see BUSY_PASS_INTERVAL_MS. */
   private nextPassAt = 0;
   private passStarting: () => void = () => undefined;
 
