@@ -4,7 +4,8 @@ import { parseClientSpec, renderClientMigration } from '../src/clients/client-mi
 
 /**
  * `npm run client:new -- --name "Acme web" --type regular_web --auth client_secret_post --connections email,sms
- *   --callbacks https://acme.example/callback [--grants g1,g2] [--jwks-file keys.json]`
+ *   --callbacks https://acme.example/callback [--grants g1,g2] [--jwks-file keys.json] [--web-origins o1,o2]
+ *   [--allowed-origins o1,o2] [--logout-urls url1,url2]`
  * Writes a migration under src/database/migrations and prints the client_id and (once) the secret.
  */
 function main(): void {

@@ -6,15 +6,50 @@ describe(parseClientSpec.name, () => {
     throw new Error('no file expected');
   };
 
-  it('should default a native client to a public client with the OTP, code and implicit grants', () => {
+  it('should default a native client to a public client with the OTP, code, implicit and refresh_token grants', () => {
     expect(parseClientSpec(['--name', 'App', '--type', 'native'], noFile)).toEqual({
       name: 'App',
       appType: 'native',
       authMethod: 'none',
       connections: ['email', 'sms'],
       callbacks: [],
-      grantTypes: [PASSWORDLESS_OTP_GRANT, 'authorization_code', 'implicit'],
+      grantTypes: [PASSWORDLESS_OTP_GRANT, 'authorization_code', 'implicit', 'refresh_token'],
     });
+  });
+
+  it('should give a regular web app no refresh_token grant by default', () => {
+    expect(parseClientSpec(['--name', 'App'], noFile).grantTypes).toEqual([
+      PASSWORDLESS_OTP_GRANT,
+      'authorization_code',
+      'implicit',
+    ]);
+  });
+
+  it("should take a SPA's web origins, CORS origins and logout URLs", () => {
+    const spec = parseClientSpec(
+      [
+        '--name',
+        'Spa',
+        '--type',
+        'spa',
+        '--web-origins',
+        'http://127.0.0.1:4200,https://app.example.com',
+        '--allowed-origins',
+        'https://admin.example.com:8443',
+        '--logout-urls',
+        'https://app.example.com/bye?x=1',
+      ],
+      noFile,
+    );
+    expect(spec).toMatchObject({
+      grantTypes: [PASSWORDLESS_OTP_GRANT, 'authorization_code', 'implicit', 'refresh_token'],
+      webOrigins: ['http://127.0.0.1:4200', 'https://app.example.com'],
+      allowedOrigins: ['https://admin.example.com:8443'],
+      allowedLogoutUrls: ['https://app.example.com/bye?x=1'],
+    });
+    const rendered = renderClientMigration(spec, 1795639300000);
+    expect(rendered.source).toContain('"web_origins": [');
+    expect(rendered.source).toContain('"allowed_logout_urls": [');
   });
 
   it.each([
@@ -24,6 +59,11 @@ describe(parseClientSpec.name, () => {
     [['--name', 'x', '--auth', 'none'], 'is confidential'],
     [['--name', 'x', '--auth', 'private_key_jwt'], '--jwks-file is required'],
     [['--name', 'x', '--callbacks', 'not a url'], 'Not a URL'],
+    [['--name', 'x', '--web-origins', 'https://app.example.com/'], 'Not an exact origin'],
+    [['--name', 'x', '--web-origins', 'https://*.example.com'], 'Not an exact origin'],
+    [['--name', 'x', '--allowed-origins', 'ftp://files.example.com'], 'Not an exact origin'],
+    [['--name', 'x', '--allowed-origins', 'https://app.example.com/path'], 'Not an exact origin'],
+    [['--name', 'x', '--logout-urls', 'nope'], 'Not a URL in --logout-urls'],
     [['--name', 'x', '--colour', 'red'], 'Unknown option'],
     [['--name'], 'Missing value'],
     [['--name', 'x', '--rate-limits', '{"startPerIP":5}'], 'unknown limit startPerIP'],

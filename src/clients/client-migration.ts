@@ -21,6 +21,9 @@ export interface NewClientSpec {
   jwks?: { keys: PublicJwk[] };
   rateLimits?: Partial<ClientRateLimits>;
   trustForwardedFor?: boolean;
+  webOrigins?: string[];
+  allowedOrigins?: string[];
+  allowedLogoutUrls?: string[];
 }
 
 export interface RenderedClientMigration {
@@ -56,6 +59,9 @@ export function parseClientSpec(argv: string[], readFile: (path: string) => stri
     'jwks-file',
     'rate-limits',
     'trust-forwarded-for',
+    'web-origins',
+    'allowed-origins',
+    'logout-urls',
   ];
   const unknown = [...flags.keys()].filter((k) => !known.includes(k));
   if (unknown.length) throw new Error(`Unknown option(s): ${unknown.map((k) => `--${k}`).join(', ')}`);
@@ -87,9 +93,17 @@ export function parseClientSpec(argv: string[], readFile: (path: string) => stri
     authMethod,
     connections: list('connections', ['email', 'sms']),
     callbacks,
-    // Auth0's defaults plus the passwordless grant: magic links redeem through authorization_code or implicit.
-    grantTypes: list('grants', [PASSWORDLESS_OTP_GRANT, 'authorization_code', 'implicit']),
+    grantTypes: list('grants', defaultGrants(appType)),
   };
+  const webOrigins = list('web-origins', []).map((o) => exactOrigin(o, '--web-origins'));
+  const allowedOrigins = list('allowed-origins', []).map((o) => exactOrigin(o, '--allowed-origins'));
+  const logoutUrls = list('logout-urls', []);
+  for (const url of logoutUrls) {
+    if (!URL.canParse(url) || url.includes('*')) throw new Error(`Not a URL in --logout-urls: ${url}`);
+  }
+  if (webOrigins.length) spec.webOrigins = webOrigins;
+  if (allowedOrigins.length) spec.allowedOrigins = allowedOrigins;
+  if (logoutUrls.length) spec.allowedLogoutUrls = logoutUrls;
   const rateLimits = flags.get('rate-limits');
   if (rateLimits !== undefined) spec.rateLimits = parseRateLimitOverrides(rateLimits);
   const trust = flags.get('trust-forwarded-for');
@@ -106,6 +120,23 @@ export function parseClientSpec(argv: string[], readFile: (path: string) => stri
     throw new Error('--jwks-file only applies to --auth private_key_jwt');
   }
   return spec;
+}
+
+/**
+ * Auth0's defaults plus the passwordless grant (magic links redeem through authorization_code or implicit); SPAs and
+ * native apps also get refresh_token, as Auth0 gives them.
+ */
+function defaultGrants(appType: AppType): string[] {
+  const grants = [PASSWORDLESS_OTP_GRANT, 'authorization_code', 'implicit'];
+  return appType === 'spa' || appType === 'native' ? [...grants, 'refresh_token'] : grants;
+}
+
+/** `scheme://host[:port]` exactly as a browser sends it in `Origin` (no path, no trailing slash, no wildcard). */
+function exactOrigin(value: string, flag: string): string {
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== value || value.includes('*'))
+    throw new Error(`Not an exact origin (scheme://host[:port]) in ${flag}: ${value}`);
+  return value;
 }
 
 /** Accepts a JWK Set or a single JWK; refuses anything carrying private key material. */
@@ -146,6 +177,9 @@ export function renderClientMigration(spec: NewClientSpec, timestamp: number): R
     connections: spec.connections,
     rate_limits: spec.rateLimits ?? {},
     trust_forwarded_for: spec.trustForwardedFor ?? false,
+    web_origins: spec.webOrigins ?? [],
+    allowed_origins: spec.allowedOrigins ?? [],
+    allowed_logout_urls: spec.allowedLogoutUrls ?? [],
   };
   const source = `import { MigrationInterface, QueryRunner } from 'typeorm';
 
@@ -159,10 +193,11 @@ export class ${className} implements MigrationInterface {
     const c = this.client;
     await q.query(
       \`INSERT INTO clients (client_id, name, app_type, token_endpoint_auth_method, client_secret_hash, jwks, callbacks, grant_types, connections,
-                            rate_limits, trust_forwarded_for)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)\`,
+                            rate_limits, trust_forwarded_for, web_origins, allowed_origins, allowed_logout_urls)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)\`,
       [c.client_id, c.name, c.app_type, c.token_endpoint_auth_method, c.client_secret_hash, c.jwks === null ? null : JSON.stringify(c.jwks),
-        JSON.stringify(c.callbacks), JSON.stringify(c.grant_types), JSON.stringify(c.connections), JSON.stringify(c.rate_limits), c.trust_forwarded_for],
+        JSON.stringify(c.callbacks), JSON.stringify(c.grant_types), JSON.stringify(c.connections), JSON.stringify(c.rate_limits), c.trust_forwarded_for,
+        JSON.stringify(c.web_origins), JSON.stringify(c.allowed_origins), JSON.stringify(c.allowed_logout_urls)],
     );
   }
 

@@ -29,6 +29,12 @@ export class ClientEntity {
   @Column({ type: 'jsonb', default: () => "'[]'" }) callbacks!: string[];
   @Column({ name: 'grant_types', type: 'jsonb', default: () => "'[]'" }) grantTypes!: string[];
   @Column({ name: 'connections', type: 'jsonb', default: () => "'[]'" }) connections!: string[];
+  /** Auth0's Allowed Web Origins: exact origins (`scheme://host[:port]`), also allowed for CORS. */
+  @Column({ name: 'web_origins', type: 'jsonb', default: () => "'[]'" }) webOrigins!: string[];
+  /** Auth0's Allowed Origins (CORS): exact origins whose scripts may call the API with this client_id. */
+  @Column({ name: 'allowed_origins', type: 'jsonb', default: () => "'[]'" }) allowedOrigins!: string[];
+  /** Auth0's Allowed Logout URLs: where /v2/logout and /oidc/logout may send the browser afterwards. */
+  @Column({ name: 'allowed_logout_urls', type: 'jsonb', default: () => "'[]'" }) allowedLogoutUrls!: string[];
   /** Overrides of the env rate limits for this client (docs/operations.md); invalid entries are ignored. */
   @Column({ name: 'rate_limits', type: 'jsonb', default: () => "'{}'" }) rateLimits!: Partial<ClientRateLimits>;
   /** Auth0's "Trust Token Endpoint IP Header": the end user's IP from `auth0-forwarded-for` (confidential only). */

@@ -26,6 +26,16 @@ describe(loadConfig.name, () => {
     expect(message).not.toContain('eighty');
   });
 
+  it("should default refresh tokens to Auth0's lifetimes and refuse an idle lifetime above the absolute one", () => {
+    expect(loadConfig({}).refreshTokens).toEqual({ lifetime: 2_592_000, idleLifetime: 1_296_000, reuseInterval: 0 });
+    expect(() =>
+      loadConfig({ REFRESH_TOKEN_LIFETIME_SECONDS: '3600', REFRESH_TOKEN_IDLE_LIFETIME_SECONDS: '7200' }),
+    ).toThrow('REFRESH_TOKEN_IDLE_LIFETIME_SECONDS (must not exceed REFRESH_TOKEN_LIFETIME_SECONDS)');
+    expect(() => loadConfig({ REFRESH_TOKEN_REUSE_INTERVAL_SECONDS: '-1' })).toThrow(
+      'REFRESH_TOKEN_REUSE_INTERVAL_SECONDS',
+    );
+  });
+
   it('should require both secrets in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/CODE_HASH_SECRET.*CODE_ENCRYPTION_KEY/);
   });

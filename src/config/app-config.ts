@@ -6,6 +6,7 @@ import { emailSection } from './sections/email.config';
 import { httpSection } from './sections/http.config';
 import { rateLimitSection } from './sections/rate-limit.config';
 import { redisSection } from './sections/redis.config';
+import { refreshTokensSection } from './sections/refresh-tokens.config';
 import { runtimeSection } from './sections/runtime.config';
 import { secretsSection } from './sections/secrets.config';
 import { smsGuardSection } from './sections/sms-guard.config';
@@ -32,6 +33,7 @@ const SECTIONS = [
   rateLimitSection,
   smsGuardSection,
   tokensSection,
+  refreshTokensSection,
 ] as const;
 
 /** Any section, for iterating over the list (each section's own types are checked where it is defined). */

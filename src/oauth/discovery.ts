@@ -11,13 +11,14 @@ export function openidConfiguration(issuer: string): Record<string, unknown> {
     issuer,
     token_endpoint: `${issuer}oauth/token`,
     userinfo_endpoint: `${issuer}userinfo`,
+    revocation_endpoint: `${issuer}oauth/revoke`,
     jwks_uri: `${issuer}.well-known/jwks.json`,
     response_types_supported: ['code', 'token', 'id_token', 'id_token token'],
     response_modes_supported: ['query', 'fragment'],
-    grant_types_supported: [PASSWORDLESS_OTP_GRANT, 'authorization_code'],
+    grant_types_supported: [PASSWORDLESS_OTP_GRANT, 'authorization_code', 'implicit', 'refresh_token'],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [TOKEN_SIGNING_ALG],
-    scopes_supported: ['openid', 'email', 'phone'],
+    scopes_supported: ['openid', 'email', 'phone', 'offline_access'],
     claims_supported: [
       'sub',
       'iss',
@@ -33,6 +34,7 @@ export function openidConfiguration(issuer: string): Record<string, unknown> {
     ],
     token_endpoint_auth_methods_supported: AUTH_METHODS,
     token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS,
+    revocation_endpoint_auth_methods_supported: AUTH_METHODS,
     code_challenge_methods_supported: ['S256'],
   };
 }

@@ -6,6 +6,7 @@ import { RandomSource } from '../common/random.source';
 import type { ClientEntity } from '../clients/client.entity';
 import { ClientsRepository } from '../clients/clients.repository';
 import { AuthorizationCodesRepository } from '../oauth/authorization-codes.repository';
+import { OfflineAccess } from '../oauth/grants/offline-access';
 import { asParams } from '../oauth/oauth-params';
 import { PasswordlessLoginService } from '../oauth/passwordless-login.service';
 import { TokenIssuer } from '../tokens/token-issuer';
@@ -61,6 +62,7 @@ export class VerifyRedirectService {
     private readonly otpAttempts: OtpAttemptLimiter,
     private readonly verifications: VerificationsRepository,
     private readonly smsBreaker: SmsConversionBreaker,
+    private readonly offline: OfflineAccess,
   ) {}
 
   async page(query: unknown): Promise<BrowserResponse> {
@@ -134,7 +136,12 @@ export class VerifyRedirectService {
     const identifier = loginIdentifier(connection.strategy, username);
     await this.requireUnalteredLink(client.clientId, connection.name, identifier, params);
     this.issuer.checkAudience(params.audience);
-    const scopes = this.issuer.grantedScope(params.scope).split(' ').filter(Boolean);
+    // Refresh tokens come only from the code exchange, never in a fragment: only a code keeps offline_access.
+    const granted =
+      responseType === 'code'
+        ? this.offline.grantedScope(client, params.scope)
+        : this.issuer.grantedScope(params.scope);
+    const scopes = granted.split(' ').filter(Boolean);
     const scope = (wantsIdToken && !scopes.includes('openid') ? ['openid', ...scopes] : scopes).join(' ');
 
     let user: User;

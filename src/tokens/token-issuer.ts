@@ -21,6 +21,7 @@ export interface TokenRequest {
 
 export interface TokenResponse {
   access_token: string;
+  refresh_token?: string;
   id_token?: string;
   token_type: 'Bearer';
   expires_in: number;
@@ -34,10 +35,7 @@ export function userClaims(user: User): Record<string, string | boolean> {
     : { email: user.identifier, email_verified: user.verified };
 }
 
-/**
- * Issues RS256 tokens. No refresh_token is issued (even with offline_access): there is no refresh grant, so a client
- * repeats the passwordless login instead.
- */
+/** Issues RS256 access and id tokens; refresh tokens are the refresh-tokens feature's (see OfflineAccess). */
 @Injectable()
 export class TokenIssuer {
   constructor(
@@ -61,7 +59,7 @@ export class TokenIssuer {
     }
   }
 
-  /** Scope as granted: duplicates dropped, offline_access removed (no refresh tokens). */
+  /** Scope as granted: duplicates dropped, offline_access removed (OfflineAccess adds it back where it applies). */
   grantedScope(requested: string | undefined): string {
     const scopes = (requested ?? '').split(' ').filter((s) => s !== '' && s !== 'offline_access');
     return [...new Set(scopes)].join(' ');

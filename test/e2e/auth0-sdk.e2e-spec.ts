@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { PASSWORDLESS_OTP_GRANT } from '../../src/clients/client.entity';
 import { createClient, uniqueEmail, type TestClient } from '../utils/factories';
 import { readSecret } from '../utils/passwordless-flow';
 import { QueueInspector } from '../utils/queue-inspector';
@@ -17,12 +18,15 @@ import { startTestApp, type TestApp } from '../utils/test-app';
  */
 const SDK_SCRIPT = `
 const { AuthenticationClient } = require('auth0');
-const { DOMAIN, CLIENT_ID, CLIENT_SECRET, EMAIL, CODE, MODE } = process.env;
+const { DOMAIN, CLIENT_ID, CLIENT_SECRET, EMAIL, CODE, MODE, SCOPE, REFRESH_TOKEN } = process.env;
 const auth = new AuthenticationClient({ domain: DOMAIN, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
-const call = MODE === 'send'
-  ? () => auth.passwordless.sendEmail({ email: EMAIL, send: 'code' })
-  : () => auth.passwordless.loginWithEmail({ email: EMAIL, code: CODE, scope: 'openid email' });
-call().then(
+const calls = {
+  send: () => auth.passwordless.sendEmail({ email: EMAIL, send: 'code' }),
+  login: () => auth.passwordless.loginWithEmail({ email: EMAIL, code: CODE, scope: SCOPE || 'openid email' }),
+  refresh: () => auth.oauth.refreshTokenGrant({ refresh_token: REFRESH_TOKEN }),
+  revoke: () => auth.oauth.revokeRefreshToken({ token: REFRESH_TOKEN }),
+};
+calls[MODE]().then(
   (r) => process.stdout.write(JSON.stringify({ ok: true, status: r.status, data: r.data === undefined ? null : r.data })),
   (e) => process.stdout.write(JSON.stringify({ ok: false, name: e.name, message: e.message, error: e.error, statusCode: e.statusCode })),
 );`;
@@ -65,7 +69,9 @@ describe('Auth0 Node SDK v4 against the service', () => {
       tls: { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') },
     });
     inspector = new QueueInspector(t.config);
-    client = await createClient(t.dataSource);
+    client = await createClient(t.dataSource, {
+      grantTypes: [PASSWORDLESS_OTP_GRANT, 'authorization_code', 'implicit', 'refresh_token'],
+    });
   });
 
   afterAll(async () => {
@@ -121,5 +127,48 @@ describe('Auth0 Node SDK v4 against the service', () => {
       data: { token_type: 'Bearer', scope: 'openid email', expires_in: 86400 },
     });
     expect(login.data?.id_token).toEqual(expect.any(String));
+  });
+
+  /** sendEmail, then loginWithEmail with the emailed code and `scope`. */
+  const loginWithCode = async (scope: string) => {
+    const email = uniqueEmail();
+    expect(await sdk({ MODE: 'send', EMAIL: email })).toMatchObject({ ok: true });
+    const [record] = await t.dataSource.query<Array<{ id: string }>>(
+      'SELECT id FROM verifications WHERE identifier = $1',
+      [email],
+    );
+    const { code } = await readSecret(t, inspector, record.id, QueueName.Email);
+    return sdk({ MODE: 'login', EMAIL: email, CODE: code, SCOPE: scope });
+  };
+
+  it('should rotate with oauth.refreshTokenGrant, refuse the rotated token and revoke with oauth.revokeRefreshToken', async () => {
+    const login = await loginWithCode('openid email offline_access');
+    const first = login.data?.refresh_token as string;
+    expect(first).toEqual(expect.any(String));
+
+    const refreshed = await sdk({ MODE: 'refresh', REFRESH_TOKEN: first });
+    expect(refreshed).toMatchObject({
+      ok: true,
+      status: 200,
+      data: { token_type: 'Bearer', scope: 'openid email offline_access', id_token: expect.any(String) },
+    });
+    const second = refreshed.data?.refresh_token as string;
+    expect(second).not.toBe(first);
+
+    const revoked = await sdk({ MODE: 'revoke', REFRESH_TOKEN: second });
+    expect(revoked).toMatchObject({ ok: true, status: 200 });
+    expect(await sdk({ MODE: 'refresh', REFRESH_TOKEN: second })).toMatchObject({
+      ok: false,
+      statusCode: 403,
+      error: 'invalid_grant',
+      message: 'Unknown or invalid refresh token.',
+    });
+
+    // Reuse of a rotated token: refused, and the family (with its newest token) is revoked.
+    const other = await loginWithCode('openid offline_access');
+    const old = other.data?.refresh_token as string;
+    const newest = (await sdk({ MODE: 'refresh', REFRESH_TOKEN: old })).data?.refresh_token as string;
+    expect(await sdk({ MODE: 'refresh', REFRESH_TOKEN: old })).toMatchObject({ ok: false, error: 'invalid_grant' });
+    expect(await sdk({ MODE: 'refresh', REFRESH_TOKEN: newest })).toMatchObject({ ok: false, error: 'invalid_grant' });
   });
 });

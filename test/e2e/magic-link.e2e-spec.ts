@@ -1,9 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import { Clock } from '../../src/common/clock';
-import { buildMagicLink } from '../../src/verification/magic-link';
 import { createClient, uniqueEmail, uniquePhone, type TestClient } from '../utils/factories';
-import { credentials, ManualClock, otpGrant, redemptionState, startFlow } from '../utils/passwordless-flow';
+import {
+  credentials,
+  ManualClock,
+  otpGrant,
+  redemptionState,
+  sendMagicLink,
+  startFlow,
+} from '../utils/passwordless-flow';
 import { QueueInspector } from '../utils/queue-inspector';
 import { startTestApp, type TestApp } from '../utils/test-app';
 
@@ -29,21 +35,8 @@ describe('Magic links: GET/POST /passwordless/verify_redirect', () => {
   });
 
   /** Starts a link flow and returns the emailed link's path + query on the test server, and its parameters. */
-  const sendLink = async (client: TestClient, authParams: Record<string, string>, email = uniqueEmail()) => {
-    const flow = await startFlow(t, inspector, client, { connection: 'email', email, send: 'link', authParams });
-    const [record] = await t.dataSource.query<Array<{ auth_params: Record<string, string> }>>(
-      'SELECT auth_params FROM verifications WHERE id = $1',
-      [flow.id],
-    );
-    const link = new URL(
-      buildMagicLink(
-        t.config.issuerBaseUrl,
-        { clientId: client.clientId, connection: 'email', identifier: email, authParams: record.auth_params },
-        flow.linkToken!,
-      ),
-    );
-    return { ...flow, email, path: `${link.pathname}${link.search}`, params: Object.fromEntries(link.searchParams) };
-  };
+  const sendLink = (client: TestClient, authParams: Record<string, string>, email = uniqueEmail()) =>
+    sendMagicLink(t, inspector, client, authParams, email);
   const consumedAt = async (id: string) => (await redemptionState(t, id)).consumedAt;
   const location = (res: { headers: Headers }) => new URL(res.headers.get('location') ?? 'about:blank');
   const jwks = async () => createLocalJWKSet((await t.get('/.well-known/jwks.json')).body as unknown as JSONWebKeySet);

@@ -32,6 +32,9 @@ export interface ClientOptions {
   /** The `rate_limits` overrides column. */
   rateLimits?: Record<string, unknown>;
   trustForwardedFor?: boolean;
+  webOrigins?: string[];
+  allowedOrigins?: string[];
+  allowedLogoutUrls?: string[];
 }
 
 /** Inserts a client straight into the clients table (as a seeding migration would) with fresh random ids. */
@@ -55,8 +58,8 @@ export async function createClient(dataSource: DataSource, options: ClientOption
   }
   await dataSource.query(
     `INSERT INTO clients (client_id, name, app_type, token_endpoint_auth_method, client_secret_hash, jwks, callbacks, grant_types, connections,
-                          rate_limits, trust_forwarded_for)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+                          rate_limits, trust_forwarded_for, web_origins, allowed_origins, allowed_logout_urls)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
     [
       clientId,
       `Test ${clientId.slice(0, 6)}`,
@@ -69,6 +72,9 @@ export async function createClient(dataSource: DataSource, options: ClientOption
       JSON.stringify(options.connections ?? ['email', 'sms']),
       JSON.stringify(options.rateLimits ?? {}),
       options.trustForwardedFor ?? false,
+      JSON.stringify(options.webOrigins ?? []),
+      JSON.stringify(options.allowedOrigins ?? []),
+      JSON.stringify(options.allowedLogoutUrls ?? []),
     ],
   );
   return client;

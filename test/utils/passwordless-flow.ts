@@ -1,5 +1,6 @@
 import { Clock } from '../../src/common/clock';
 import { QueueName } from '../../src/delivery/delivery.constants';
+import { buildMagicLink } from '../../src/verification/magic-link';
 import { SecretBox, type DeliverySecret } from '../../src/verification/secret-box';
 import { signAssertion, type TestClient } from './factories';
 import type { QueueInspector } from './queue-inspector';
@@ -48,6 +49,32 @@ export async function readSecret(
   const job = await inspector.job(queue, id);
   if (!job) throw new Error(`no delivery job for ${id}`);
   return new SecretBox(t.config).open(id, job.data.sealedSecret);
+}
+
+/**
+ * Starts a magic-link flow and returns the emailed link's path + query on the test server and its parameters, built
+ * from the authParams the service stored (as the email worker builds it).
+ */
+export async function sendMagicLink(
+  t: TestApp,
+  inspector: QueueInspector,
+  client: TestClient,
+  authParams: Record<string, string>,
+  email: string,
+) {
+  const flow = await startFlow(t, inspector, client, { connection: 'email', email, send: 'link', authParams });
+  const [record] = await t.dataSource.query<Array<{ auth_params: Record<string, string> }>>(
+    'SELECT auth_params FROM verifications WHERE id = $1',
+    [flow.id],
+  );
+  const link = new URL(
+    buildMagicLink(
+      t.config.issuerBaseUrl,
+      { clientId: client.clientId, connection: 'email', identifier: email, authParams: record.auth_params },
+      flow.linkToken!,
+    ),
+  );
+  return { ...flow, email, path: `${link.pathname}${link.search}`, params: Object.fromEntries(link.searchParams) };
 }
 
 /** The OTP grant as the Auth0 Node SDK sends it (form-urlencoded). */
