@@ -66,8 +66,8 @@ export const requiredString =
 /**
  * The Auth0 body DTOs declare no class-transformer decorators, so turning a JSON object into the DTO is a plain copy
  * onto a new instance; doing that directly skips class-transformer's per-property metadata walk on every start
- * (docs/decisions/012-validation-shortcut.md). Arrays and primitives still go through class-transformer. The pipe has already
- * stripped `__proto__` keys (and the body parser refuses them), so the copy cannot replace the prototype.
+ * (docs/decisions/012-validation-shortcut.md). Arrays and primitives still go through class-transformer. The pipe has
+ * already stripped `__proto__` keys (and the body parser refuses them), so the copy cannot replace the prototype.
  * Note that ValidationPipe keeps the transformer in a module-level variable: every ValidationPipe in the process uses
  * the one given to the last one constructed, which is why this must stay equivalent for decorator-free DTOs.
  */

@@ -123,12 +123,12 @@ export class VerifyRedirectService {
         'code_challenge must be a S256 challenge (code_challenge_method=S256)',
       );
     }
-    // RFC 9700 §2.1.1: a public client's code must be bound to a PKCE challenge, or whoever intercepts it can redeem it.
+    // RFC 9700 §2.1.1: a public client's code must be bound to a PKCE challenge, else whoever intercepts it redeems it.
     if (responseType === 'code' && client.authMethod === 'none' && params.code_challenge === undefined) {
       throw new ApiError(400, 'invalid_request', 'code_challenge is required for public clients (PKCE S256)');
     }
     this.login.requireOtpGrant(client, false);
-    // The link's response type is a grant of its own: a code needs `authorization_code`, tokens in the fragment `implicit`.
+    // The link's response type is a grant of its own: a code needs `authorization_code`, fragment tokens `implicit`.
     this.login.requireGrant(client, responseType === 'code' ? 'authorization_code' : 'implicit');
     const connection = await this.login.enabledConnection(client, params.connection ?? '');
     const username = connection.strategy === 'email' ? params.email : params.phone_number;

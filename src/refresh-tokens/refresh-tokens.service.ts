@@ -110,7 +110,7 @@ export class RefreshTokensService {
     throw invalidRefreshToken('refresh token exchange kept losing races');
   }
 
-  /** RFC 7009 §2.2: unknown and foreign tokens are not an error. Revokes the token's family (see the compatibility doc). */
+  /** RFC 7009 §2.2: unknown and foreign tokens are no error. Revokes the whole family (docs/auth0-compatibility.md). */
   async revoke(clientId: string, token: string): Promise<void> {
     await this.tokens.revokeByToken(this.hmac(clientId, token), clientId, this.clock.now());
   }

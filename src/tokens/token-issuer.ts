@@ -103,7 +103,7 @@ export class TokenIssuer {
     return response;
   }
 
-  /** Verifies an access token for /userinfo and returns its subject; undefined for anything not a live token of ours. */
+  /** Verifies an access token for /userinfo and returns its subject; undefined unless it is a live token of ours. */
   async verifyAccessToken(token: string): Promise<string | undefined> {
     try {
       const { payload } = await jwtVerify(

@@ -7,7 +7,7 @@ import { toInt } from '../env-transforms';
 const ONE_YEAR_SECONDS = 31_557_600;
 
 class RefreshTokensVars {
-  // Auth0's defaults for rotating refresh tokens: 30 days absolute; 15 days idle as exported client configurations show.
+  // Auth0's defaults for rotating refresh tokens: 30 days absolute; 15 days idle, as exported client configs show.
   @Transform(toInt) @IsInt() @Min(60) @Max(ONE_YEAR_SECONDS) REFRESH_TOKEN_LIFETIME_SECONDS = 2_592_000;
   @Transform(toInt) @IsInt() @Min(60) @Max(ONE_YEAR_SECONDS) REFRESH_TOKEN_IDLE_LIFETIME_SECONDS = 1_296_000;
   @Transform(toInt) @IsInt() @Min(0) @Max(3600) REFRESH_TOKEN_REUSE_INTERVAL_SECONDS = 0;
