@@ -15,7 +15,7 @@ import { SecretHasher } from '../src/verification/secret-hasher';
 import globalTeardown from '../test/setup/global-teardown';
 import { newRunEnvironment } from '../test/setup/test-env';
 import { freePort, waitFor } from '../test/utils/redis-process';
-import { spawnWorker, type WorkerChild } from '../test/utils/worker-process';
+import { spawnBuilt, type WorkerChild } from '../test/utils/worker-process';
 import { MtaSink } from './mta-sink';
 import { machineBusyMs, pidsNamed, redisServerPid, spentBetween, usageOf } from './proc-usage';
 
@@ -84,9 +84,16 @@ async function main(): Promise<void> {
     for (let i = 0; i < WORKERS; i++) {
       const port = await freePort();
       const nodeArgs = process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-      const worker = spawnWorker(
+      const worker = spawnBuilt(
         BUILD,
-        { ...env, WORKER_HEALTH_PORT: String(port), ...pick(process.env, /^(WORKER_|SMTP_POOL|DATABASE_POOL)/) },
+        'worker.js',
+        {
+          ...env,
+          WORKER_HEALTH_PORT: String(port),
+          // The first worker also runs the outbox relay (the API process only commits and notifies).
+          WORKER_RUN_RELAY: String(i === 0),
+          ...pick(process.env, /^(WORKER_|SMTP_POOL|DATABASE_POOL)/),
+        },
         nodeArgs,
       );
       workers.push(worker);

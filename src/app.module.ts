@@ -11,7 +11,15 @@ import { RedisModule } from './redis/redis.module';
 
 /** The API process. Workers are assembled separately (src/worker.ts). */
 @Module({
-  imports: [ConfigModule, CommonModule, DatabaseModule, RedisModule, HealthModule, PasswordlessModule, OAuthModule],
+  imports: [
+    ConfigModule,
+    CommonModule,
+    DatabaseModule.forRoot(),
+    RedisModule,
+    HealthModule,
+    PasswordlessModule,
+    OAuthModule,
+  ],
   providers: [{ provide: APP_FILTER, useClass: HttpErrorFilter }],
 })
 export class AppModule {}

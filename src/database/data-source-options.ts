@@ -12,7 +12,26 @@ export const ENTITIES = [ClientEntity, ConnectionEntity, VerificationEntity, Out
 /** Migrations are loaded from files so that `npm run client:new` can add one without touching code. */
 export const MIGRATIONS_GLOB = join(__dirname, 'migrations', '*-*.{ts,js}');
 
-export function dataSourceOptions(config: AppConfig): DataSourceOptions {
+export interface SessionOptions {
+  /**
+   * Keep generic plans for named statements (the worker's array-parameter lookups by primary key would otherwise be
+   * re-planned on every call). Not for the API: its PL/pgSQL start function needs plans made for its actual input.
+   */
+  genericPlans?: boolean;
+  /** Migrations may take long (index builds, waiting for another replica's migration lock): no timeouts. */
+  noTimeouts?: boolean;
+}
+
+export function dataSourceOptions(config: AppConfig, session: SessionOptions = {}): DataSourceOptions {
+  const { statementTimeoutMs, connectTimeoutMs, idleInTransactionTimeoutMs } = config.database;
+  const timeouts = session.noTimeouts
+    ? {}
+    : {
+        // Server-side limits, and a client-side one a little later for a server that does not answer at all.
+        statement_timeout: statementTimeoutMs,
+        idle_in_transaction_session_timeout: idleInTransactionTimeoutMs,
+        query_timeout: statementTimeoutMs + 1000,
+      };
   return {
     type: 'postgres',
     url: config.databaseUrl,
@@ -23,6 +42,13 @@ export function dataSourceOptions(config: AppConfig): DataSourceOptions {
     logging: ['error', 'warn', 'migration'],
     logger: new RedactingTypeOrmLogger(),
     maxQueryExecutionTime: 1000,
-    extra: { max: config.databasePoolSize },
+    extra: {
+      max: config.databasePoolSize,
+      // Also bounds the wait for a free pool client: a stalled database answers 503 instead of queueing requests.
+      connectionTimeoutMillis: connectTimeoutMs,
+      keepAlive: true,
+      ...timeouts,
+      ...(session.genericPlans ? { options: '-c plan_cache_mode=force_generic_plan' } : {}),
+    },
   };
 }

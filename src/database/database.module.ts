@@ -1,35 +1,42 @@
-import { Logger, Module } from '@nestjs/common';
+import { type DynamicModule, Logger, Module, OnModuleInit } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
-import { dataSourceOptions } from './data-source-options';
+import { dataSourceOptions, type SessionOptions } from './data-source-options';
 import { ensureDatabaseExists, runMigrationsLocked } from './migration-runner';
 
-@Module({
-  imports: [
-    TypeOrmModule.forRootAsync({
-      inject: [AppConfig],
-      useFactory: (config: AppConfig) => dataSourceOptions(config),
-      dataSourceFactory: async (options) => {
-        const config = options as ReturnType<typeof dataSourceOptions> & { url: string };
-        await ensureDatabaseExists(config.url);
-        const dataSource = await new DataSource(config).initialize();
-        return dataSource;
-      },
-    }),
-  ],
-})
-export class DatabaseModule {
+@Module({})
+export class DatabaseModule implements OnModuleInit {
   private readonly logger = new Logger(DatabaseModule.name);
 
-  constructor(
-    private readonly dataSource: DataSource,
-    private readonly config: AppConfig,
-  ) {}
+  constructor(private readonly config: AppConfig) {}
+
+  static forRoot(session: SessionOptions = {}): DynamicModule {
+    return {
+      module: DatabaseModule,
+      imports: [
+        TypeOrmModule.forRootAsync({
+          inject: [AppConfig],
+          useFactory: (config: AppConfig) => dataSourceOptions(config, session),
+          dataSourceFactory: async (options) => {
+            const config = options as ReturnType<typeof dataSourceOptions> & { url: string };
+            await ensureDatabaseExists(config.url);
+            return new DataSource(config).initialize();
+          },
+        }),
+      ],
+    };
+  }
 
   async onModuleInit(): Promise<void> {
     if (!this.config.migrationsRun) return;
-    const applied = await runMigrationsLocked(this.dataSource);
-    if (applied.length > 0) this.logger.log(`Applied migrations: ${applied.join(', ')}`);
+    // A connection of its own, without the request timeouts.
+    const migrator = await new DataSource(dataSourceOptions(this.config, { noTimeouts: true })).initialize();
+    try {
+      const applied = await runMigrationsLocked(migrator);
+      if (applied.length > 0) this.logger.log(`Applied migrations: ${applied.join(', ')}`);
+    } finally {
+      await migrator.destroy();
+    }
   }
 }

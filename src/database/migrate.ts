@@ -8,7 +8,7 @@ import { ensureDatabaseExists, runMigrationsLocked } from './migration-runner';
 async function main(): Promise<void> {
   const config = loadConfig();
   await ensureDatabaseExists(config.databaseUrl);
-  const dataSource = await new DataSource(dataSourceOptions(config)).initialize();
+  const dataSource = await new DataSource(dataSourceOptions(config, { noTimeouts: true })).initialize();
   try {
     const applied = await runMigrationsLocked(dataSource);
     console.log(applied.length ? `Applied: ${applied.join(', ')}` : 'No pending migrations.');

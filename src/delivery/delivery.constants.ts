@@ -24,3 +24,11 @@ export const JOBS_BY_QUEUE: Readonly<Record<QueueName, readonly JobName[]>> = {
   [QueueName.Email]: [JobName.DeliverVerification],
   [QueueName.Sms]: [JobName.DeliverVerification],
 };
+
+/**
+ * How a job whose message the provider accepted, but whose outcome could not be recorded, ends in the failed set:
+ * the reconciler reads it back (DeliveryReconciler) and marks the record sent rather than sending again.
+ */
+export const sentUnrecordedReason = (providerMessageId: string | null): string =>
+  `sent (provider id ${providerMessageId ?? 'none'}) but the outcome could not be recorded`;
+export const SENT_UNRECORDED = /^sent \(provider id (.*)\) but the outcome could not be recorded$/;

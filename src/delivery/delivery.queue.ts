@@ -1,6 +1,5 @@
-import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable } from '@nestjs/common';
-import type { Queue } from 'bullmq';
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Queue } from 'bullmq';
 import { AppConfig } from '../config/app-config';
 import { jobIdFor, JobName, QueueName, type DeliveryJobData } from './delivery.constants';
 
@@ -10,17 +9,28 @@ import { jobIdFor, JobName, QueueName, type DeliveryJobData } from './delivery.c
  */
 export const FAILED_JOB_RETENTION_SECONDS = 7 * 24 * 3600;
 
-/** The only place that puts delivery jobs on a queue (called by the OutboxRelay). */
+/**
+ * The only place that puts delivery jobs on a queue (called by the OutboxRelay). Its connections fail fast while Redis
+ * is unreachable (no offline queue): the rows stay in the outbox and the relay tries again on its next pass.
+ */
 @Injectable()
-export class DeliveryQueue {
-  private readonly queues: Record<QueueName, Queue>;
+export class DeliveryQueue implements OnApplicationShutdown {
+  private readonly queues: Record<QueueName, Queue<DeliveryJobData>>;
 
-  constructor(
-    @InjectQueue(QueueName.Email) email: Queue,
-    @InjectQueue(QueueName.Sms) sms: Queue,
-    private readonly config: AppConfig,
-  ) {
-    this.queues = { [QueueName.Email]: email, [QueueName.Sms]: sms };
+  constructor(private readonly config: AppConfig) {
+    const connection = {
+      url: config.redis.url,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2000,
+    };
+    const queue = (name: QueueName) => {
+      const q = new Queue<DeliveryJobData>(name, { connection, prefix: config.redis.prefix });
+      // Connection errors surface on the calls that fail; the relay reports outages (see OutboxRelay).
+      q.on('error', () => undefined);
+      return q;
+    };
+    this.queues = { [QueueName.Email]: queue(QueueName.Email), [QueueName.Sms]: queue(QueueName.Sms) };
   }
 
   /**
@@ -46,18 +56,43 @@ export class DeliveryQueue {
       bulks.set(queue, bulk);
     }
     const adds = [...bulks].map(([queue, bulk]) => this.queues[queue].addBulk(bulk));
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`enqueue timed out after ${enqueueTimeoutMs} ms`)), enqueueTimeoutMs);
-    });
-    try {
-      await Promise.race([Promise.all(adds), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await withTimeout(Promise.all(adds), enqueueTimeoutMs, 'enqueue');
   }
 
-  queue(name: QueueName): Queue {
+  /** The state of each record's job: `live` (waiting, delayed or running), `failed`, or `missing` (none, or done). */
+  async jobStates(queue: QueueName, verificationIds: string[]): Promise<JobState[]> {
+    const q = this.queues[queue];
+    const jobs = await withTimeout(
+      Promise.all(verificationIds.map((id) => q.getJob(jobIdFor(id)))),
+      this.config.delivery.enqueueTimeoutMs,
+      'job lookup',
+    );
+    return jobs.map((job): JobState => {
+      if (!job) return { state: 'missing' };
+      if (job.finishedOn && job.failedReason) return { state: 'failed', reason: job.failedReason };
+      return job.finishedOn ? { state: 'missing' } : { state: 'live' };
+    });
+  }
+
+  queue(name: QueueName): Queue<DeliveryJobData> {
     return this.queues[name];
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all(Object.values(this.queues).map((q) => q.close().catch(() => q.disconnect())));
+  }
+}
+
+export type JobState = { state: 'live' | 'missing' } | { state: 'failed'; reason: string };
+
+async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

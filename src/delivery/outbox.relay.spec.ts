@@ -48,16 +48,6 @@ describe(OutboxRelay.name, () => {
     expect(enqueued).toBe(2);
   });
 
-  it('should call the pass-start hook as each pass begins, before it takes its batch', async () => {
-    const events: string[] = [];
-    relay.onPassStart(() => events.push('start'));
-    passes.push(...Array.from({ length: 2 }, () => () => Promise.resolve(void events.push('take'))));
-    relay.wake();
-    relay.wake(); // during the first pass
-    await sleep(20);
-    expect(events).toEqual(['start', 'take', 'start', 'take']);
-  });
-
   it('should leave the next pass to the timer after a failed pass instead of retrying on every start', async () => {
     passes.push(() => Promise.reject(new Error('redis down')));
     relay.onApplicationBootstrap();

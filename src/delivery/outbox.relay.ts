@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { OutageLog } from '../common/outage-log';
 import { AppConfig } from '../config/app-config';
 import { DeliveryQueue } from './delivery.queue';
 import { OutboxRepository } from './outbox.repository';
@@ -14,14 +15,14 @@ const BATCH_SIZE = 200;
 export const BUSY_PASS_INTERVAL_MS = 20;
 
 /**
- * Transactional outbox relay, the only producer of delivery jobs. A start commits its record and outbox row, calls
- * `wake()` and answers; the relay then moves rows to the queues in batches: one claiming statement and one `addBulk`
+ * Transactional outbox relay, the only producer of delivery jobs. A start commits its record and outbox row, whose
+ * trigger notifies the relays (OutboxListener calls `wake()`); a relay then moves rows to the queues in batches: one claiming statement and one `addBulk`
  * per batch, however many starts arrived meanwhile, instead of an enqueue and an acknowledgement per start.
  * A timer also drains every OUTBOX_RELAY_INTERVAL_MS, for rows left by a replica that died or while Redis was down.
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(OutboxRelay.name);
+  private readonly outage = new OutageLog(new Logger(OutboxRelay.name), 'Outbox relay (Postgres or Redis)');
   private timer?: NodeJS.Timeout;
   private draining?: Promise<void>;
   /** Set by every wake-up: a row may have committed after the running pass took its batch, so pass once more. */
@@ -31,7 +32,6 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private stopped = false;
   /** No pass before this time (`performance.now()`, which a clock change cannot move): see BUSY_PASS_INTERVAL_MS. */
   private nextPassAt = 0;
-  private passStarting: () => void = () => undefined;
 
   constructor(
     private readonly outbox: OutboxRepository,
@@ -53,12 +53,11 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     await this.draining;
   }
 
-  /** `hook` runs as each pass begins, before it takes its batch: a row committed before then is in that batch. */
-  onPassStart(hook: () => void): void {
-    this.passStarting = hook;
+  get failingSince(): number | undefined {
+    return this.outage.downSince;
   }
 
-  /** Called after a start commits. Never throws and never waits: the caller's 200 does not depend on Redis. */
+  /** Called when outbox rows committed. Never throws and never waits. */
   wake(): void {
     if (this.stopped) return;
     this.woken = true;
@@ -76,17 +75,15 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         const wait = this.nextPassAt - performance.now();
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         this.woken = false;
-        this.passStarting();
         const startedAt = performance.now();
         const taken = await this.relayOnce();
+        this.outage.recovered();
         if (taken === BATCH_SIZE) this.woken = true;
         this.nextPassAt = taken > 1 ? startedAt + BUSY_PASS_INTERVAL_MS : 0;
       }
     } catch (err) {
       this.waitingForTimer = true;
-      this.logger.warn(
-        `Outbox relay pass failed, retrying in ${this.config.delivery.outboxRelayIntervalMs} ms: ${(err as Error).message}`,
-      );
+      this.outage.failed(err);
     } finally {
       this.draining = undefined;
     }

@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { ClientsModule } from '../clients/clients.module';
-import { OutboxRelayHostModule } from '../delivery/outbox-relay-host.module';
 import { OAuthModule } from '../oauth/oauth.module';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { VerificationModule } from '../verification/verification.module';
@@ -10,7 +9,7 @@ import { PasswordlessService } from './passwordless.service';
 import { VerifyRedirectService } from './verify-redirect.service';
 
 @Module({
-  imports: [ClientsModule, VerificationModule, OutboxRelayHostModule, RateLimitModule, OAuthModule],
+  imports: [ClientsModule, VerificationModule, RateLimitModule, OAuthModule],
   controllers: [PasswordlessController],
   providers: [PasswordlessService, LegacyVerifyService, VerifyRedirectService],
 })

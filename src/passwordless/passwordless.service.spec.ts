@@ -6,11 +6,11 @@ import { QueueName } from '../delivery/delivery.constants';
 import type { FastifyReply } from 'fastify';
 import { PendingIpCharge } from '../rate-limit/start-ip-limit.guard';
 import type { StartLimiter } from '../rate-limit/start.limiter';
-import type { OutboxRelayHost } from '../delivery/outbox-relay.host';
 import type { ConnectionEntity } from '../verification/connection.entity';
 import type { ConnectionsRepository } from '../verification/connections.repository';
 import { SecretBox } from '../verification/secret-box';
 import { SecretHasher } from '../verification/secret-hasher';
+import { VerificationSecrets } from '../verification/verification-secrets';
 import type { VerificationsRepository } from '../verification/verifications.repository';
 import { PasswordlessService } from './passwordless.service';
 
@@ -47,13 +47,11 @@ describe(PasswordlessService.name, () => {
   };
 
   let created: Parameters<VerificationsRepository['createSupersedingPrevious']>[];
-  let wake: jest.Mock;
   let admit: jest.Mock;
   let sut: PasswordlessService;
 
   beforeEach(() => {
     created = [];
-    wake = jest.fn();
     admit = jest.fn().mockResolvedValue(undefined);
     const random = {
       hex: () => 'a'.repeat(24),
@@ -68,9 +66,7 @@ describe(PasswordlessService.name, () => {
           Promise.resolve()
         ),
       } as unknown as VerificationsRepository,
-      { wake } as unknown as OutboxRelayHost,
-      new SecretHasher(config),
-      new SecretBox(config),
+      new VerificationSecrets(new SecretHasher(config), new SecretBox(config), random),
       random,
       { now: () => now },
       config,
@@ -101,7 +97,6 @@ describe(PasswordlessService.name, () => {
     expect(new SecretHasher(config).matches(record.id, 'code', '77777777', record.codeHmac)).toBe(true);
     expect(outbox.queue).toBe(QueueName.Sms);
     expect(new SecretBox(config).open(record.id, outbox.payload.sealedSecret)).toEqual({ code: '77777777' });
-    expect(wake).toHaveBeenCalledTimes(1);
   });
 
   it('should default email to a link with the first callback as redirect_uri', async () => {
@@ -153,7 +148,6 @@ describe(PasswordlessService.name, () => {
   ])('should refuse %s and write nothing', async (_label, who, dto, error) => {
     await expect(sut.start(who, dto, meta)).rejects.toMatchObject({ error } satisfies Partial<ApiError>);
     expect(created).toHaveLength(0);
-    expect(wake).not.toHaveBeenCalled();
   });
 
   it('should write and queue nothing when a limit refuses the start', async () => {
@@ -163,6 +157,5 @@ describe(PasswordlessService.name, () => {
     ).rejects.toMatchObject({ status: 429 });
     expect(admit).toHaveBeenCalledWith(client, connections.email, 'a@example.com', meta.ipCharge);
     expect(created).toHaveLength(0);
-    expect(wake).not.toHaveBeenCalled();
   });
 });

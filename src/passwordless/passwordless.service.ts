@@ -5,14 +5,12 @@ import { RandomSource } from '../common/random.source';
 import { AppConfig } from '../config/app-config';
 import { PASSWORDLESS_OTP_GRANT, type ClientEntity } from '../clients/client.entity';
 import { queueForStrategy } from '../delivery/delivery.constants';
-import { OutboxRelayHost } from '../delivery/outbox-relay.host';
 import { StartLimiter } from '../rate-limit/start.limiter';
 import type { ConnectionEntity } from '../verification/connection.entity';
 import { ConnectionsRepository } from '../verification/connections.repository';
 import { RESERVED_LINK_PARAMS } from '../verification/magic-link';
-import { SecretBox } from '../verification/secret-box';
-import { SecretHasher } from '../verification/secret-hasher';
 import type { SendMode } from '../verification/verification.entity';
+import { VerificationSecrets } from '../verification/verification-secrets';
 import { VerificationsRepository } from '../verification/verifications.repository';
 import { normaliseEmail, normalisePhone } from './identifier';
 import type { RequestMeta, StartResponse } from './passwordless.responses';
@@ -20,17 +18,13 @@ import type { StartPasswordlessDto } from './start-passwordless.dto';
 
 /** 12 random bytes = 24 hex characters, the shape of Auth0's `_id`. */
 const RECORD_ID_BYTES = 12;
-/** 256-bit link token: well above the 128-bit floor for bearer secrets in URLs (RFC 6749 §10.10). */
-const LINK_TOKEN_BYTES = 32;
 
 @Injectable()
 export class PasswordlessService {
   constructor(
     private readonly connections: ConnectionsRepository,
     private readonly verifications: VerificationsRepository,
-    private readonly relay: OutboxRelayHost,
-    private readonly hasher: SecretHasher,
-    private readonly box: SecretBox,
+    private readonly secrets: VerificationSecrets,
     private readonly random: RandomSource,
     private readonly clock: Clock,
     private readonly config: AppConfig,
@@ -56,11 +50,10 @@ export class PasswordlessService {
     await this.limiter.admit(client, connection, identifier, meta.ipCharge);
 
     const id = this.random.hex(RECORD_ID_BYTES);
-    const code = this.random.digits(connection.codeLength);
-    const linkToken = send === 'link' ? this.random.token(LINK_TOKEN_BYTES) : undefined;
+    const { codeHmac, linkTokenHmac, sealedSecret } = this.secrets.issue(id, connection.codeLength, send);
     const now = this.clock.now();
     const queue = queueForStrategy(connection.strategy);
-    const payload = { verificationId: id, sealedSecret: this.box.seal(id, { code, linkToken }) };
+    const payload = { verificationId: id, sealedSecret };
 
     await this.verifications.createSupersedingPrevious(
       {
@@ -69,8 +62,8 @@ export class PasswordlessService {
         connection: connection.name,
         identifier,
         send,
-        codeHmac: this.hasher.hash(id, 'code', code),
-        linkTokenHmac: linkToken === undefined ? null : this.hasher.hash(id, 'link', linkToken),
+        codeHmac,
+        linkTokenHmac,
         authParams,
         requestLanguage: meta.requestLanguage,
         expiresAt: new Date(now.getTime() + connection.codeLifetimeSeconds * 1000),
@@ -79,8 +72,7 @@ export class PasswordlessService {
       { queue, payload },
       now,
     );
-    // Committed with its outbox row: the 200 below already guarantees delivery, whatever happens to Redis next.
-    this.relay.wake();
+    // Committed with its outbox row (whose trigger wakes the relays): the 200 below already guarantees delivery.
 
     return connection.strategy === 'email'
       ? { _id: id, email: identifier, email_verified: false }

@@ -6,6 +6,7 @@ import { FailedDeliveries } from '../../src/delivery/failed-deliveries';
 import { DeliveryAttemptsRepository } from '../../src/delivery/worker/delivery-attempts.repository';
 import { DeliveryService } from '../../src/delivery/worker/delivery.service';
 import { SecretBox } from '../../src/verification/secret-box';
+import { VerificationSecrets } from '../../src/verification/verification-secrets';
 import { SecretHasher } from '../../src/verification/secret-hasher';
 import { attemptsOf, createConnection, recordOf, waitForStatus } from '../utils/delivery-helpers';
 import { createClient, uniqueEmail, type TestClient } from '../utils/factories';
@@ -255,6 +256,8 @@ describe('Email delivery worker', () => {
      * A record inserted without going through the API, so no worker races the direct delivery below. `queued` is what
      * earlier versions' relay left on records it had queued; `pending` is a live record now.
      */
+    const codeHmacOf = (id: string) => hasher.hash(id, 'code', '123456');
+
     async function insertRecord(state: string): Promise<{ job: Job<DeliveryJobData>; email: string; id: string }> {
       const email = uniqueEmail();
       const id = Buffer.from(email).toString('hex').slice(0, 24).padEnd(24, '0');
@@ -309,6 +312,7 @@ describe('Email delivery worker', () => {
       const delivery = new DeliveryService(
         worker.moduleRef.get(DeliveryAttemptsRepository),
         new SecretBox(t.config),
+        worker.moduleRef.get(VerificationSecrets),
         later,
       );
       await expect(delivery.deliver(QueueName.Email, job, worker.moduleRef.get(EmailChannel))).resolves.toBe(
@@ -342,7 +346,12 @@ describe('Email delivery worker', () => {
       const failingRecord = Object.assign(Object.create(repo) as DeliveryAttemptsRepository, {
         succeed: () => Promise.reject(new Error('connection terminated')),
       });
-      const delivery = new DeliveryService(failingRecord, new SecretBox(t.config), worker.moduleRef.get(Clock));
+      const delivery = new DeliveryService(
+        failingRecord,
+        new SecretBox(t.config),
+        worker.moduleRef.get(VerificationSecrets),
+        worker.moduleRef.get(Clock),
+      );
       await expect(delivery.deliver(QueueName.Email, job, worker.moduleRef.get(EmailChannel))).rejects.toBeInstanceOf(
         UnrecoverableError,
       );
@@ -381,10 +390,10 @@ describe('Email delivery worker', () => {
 
       // The first goes out alone; the three that arrive meanwhile share the next statement.
       const outcomes = await Promise.all([
-        repo.succeed(log(c.id, 1), 'c-1', new Date()),
-        repo.succeed(log(a.id, 1), 'a-1', new Date()),
-        repo.succeed(log(b.id, 1), 'b-1', new Date()),
-        repo.succeed(log(a.id, 2), 'a-2', new Date()),
+        repo.succeed(log(c.id, 1), 'c-1', codeHmacOf(c.id), new Date()),
+        repo.succeed(log(a.id, 1), 'a-1', codeHmacOf(a.id), new Date()),
+        repo.succeed(log(b.id, 1), 'b-1', codeHmacOf(b.id), new Date()),
+        repo.succeed(log(a.id, 2), 'a-2', codeHmacOf(a.id), new Date()),
       ]);
       expect(outcomes).toEqual([true, true, true, false]);
       expect((await recordOf(t.dataSource, a.id)).provider_message_id).toBe('a-1');
@@ -404,7 +413,7 @@ describe('Email delivery worker', () => {
       // A concurrent delivery that loaded the record before the first one finished:
       const repo = worker.moduleRef.get(DeliveryAttemptsRepository);
       const log = { verificationId: id, queue: 'email', attempt: 2, provider: 'smtp', startedAt: new Date() };
-      await expect(repo.succeed(log, 'other-id', new Date())).resolves.toBe(false);
+      await expect(repo.succeed(log, 'other-id', codeHmacOf(id), new Date())).resolves.toBe(false);
       expect((await recordOf(t.dataSource, id)).provider_message_id).toBe(first.provider_message_id);
       expect((await attemptsOf(t.dataSource, id)).map((a) => a.outcome)).toEqual(['sent', 'duplicate']);
       expect(sink.mails(email)).toHaveLength(1);

@@ -1,7 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Worker } from 'node:worker_threads';
 import { QueueName } from '../../src/delivery/delivery.constants';
-import { OutboxRelayHost } from '../../src/delivery/outbox-relay.host';
 import { createClient, signAssertion, uniqueEmail, uniquePhone, type TestClient } from '../utils/factories';
 import { QueueInspector } from '../utils/queue-inspector';
 import { RedisProcess, waitFor } from '../utils/redis-process';
@@ -141,21 +139,25 @@ describe('POST /passwordless/start while Redis is down', () => {
   });
 });
 
-describe('the outbox relay thread', () => {
+describe('the outbox relay role', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    // A timer far beyond the tests: only the wake-ups after each start can move the rows.
+    // A timer far beyond the tests: only the notifications of each start's commit can move the rows.
     t = await startTestApp({ env: { OUTBOX_RELAY_INTERVAL_MS: '600000' } });
   });
   afterAll(() => t.close());
-  /** The host's current thread (a private field: killing it from outside is what a crash looks like). */
-  const relayThread = () => t.app.get<OutboxRelayHost, { thread?: Worker }>(OutboxRelayHost).thread;
 
-  it('should be restarted after it dies, and then queue what was started meanwhile', async () => {
+  const listenBackends = (): Promise<Array<{ pid: number }>> =>
+    t.dataSource.query(
+      `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = 'LISTEN delivery_outbox'`,
+    );
+
+  it('should listen again after Postgres drops its connection, and then queue what was started meanwhile', async () => {
     const client = await createClient(t.dataSource);
-    const thread = relayThread();
-    await thread!.terminate();
+    await waitFor(async () => (await listenBackends()).length === 1, 5000);
+    const [{ pid }] = await listenBackends();
+    await t.dataSource.query('SELECT pg_terminate_backend($1)', [pid]);
     const res = await t.post('/passwordless/start', {
       client_id: client.clientId,
       client_secret: client.secret,
@@ -172,7 +174,7 @@ describe('the outbox relay thread', () => {
     } finally {
       await inspector.close();
     }
-    expect(relayThread()).not.toBe(thread);
+    await waitFor(async () => (await listenBackends()).some((b) => b.pid !== pid), 5000);
   });
 
   it('should move every start without its timer, whether it commits during a pass, between spaced passes or when idle', async () => {

@@ -6,11 +6,10 @@ import { freePort, waitFor } from '../utils/redis-process';
 import { SmtpSink } from '../utils/smtp-sink';
 import { startTestApp, type TestApp } from '../utils/test-app';
 import { filePrefix } from '../utils/test-worker';
-import { compileSources, removeBuild, spawnWorker, type WorkerChild } from '../utils/worker-process';
+import { spawnWorker, type WorkerChild } from '../utils/worker-process';
 
 /** The worker as a real process (`node src/worker.js`): health endpoint, graceful SIGTERM, recovery after SIGKILL. */
 describe('Worker process', () => {
-  let build: string;
   let sink: SmtpSink;
   let t: TestApp;
   let inspector: QueueInspector;
@@ -19,7 +18,6 @@ describe('Worker process', () => {
   const children: WorkerChild[] = [];
 
   beforeAll(async () => {
-    build = compileSources(filePrefix('proc'));
     sink = await SmtpSink.start();
     env = {
       REDIS_PREFIX: filePrefix('proc'),
@@ -43,7 +41,6 @@ describe('Worker process', () => {
     await inspector.close();
     await t.close();
     await sink.close();
-    removeBuild(build);
   });
 
   async function startWorker(): Promise<{
@@ -51,7 +48,7 @@ describe('Worker process', () => {
     health: () => Promise<{ status: number; body: Record<string, unknown> }>;
   }> {
     const port = await freePort();
-    const worker = spawnWorker(build, { ...env, WORKER_HEALTH_PORT: String(port) });
+    const worker = spawnWorker({ ...env, WORKER_HEALTH_PORT: String(port) });
     children.push(worker);
     const health = async () => {
       const res = await fetch(`http://127.0.0.1:${port}/health`);
@@ -103,7 +100,7 @@ describe('Worker process', () => {
   });
 
   it('should refuse to boot without the settings its queues need, naming the key', async () => {
-    const worker = spawnWorker(build, {
+    const worker = spawnWorker({
       ...env,
       WORKER_QUEUES: 'email,sms',
       SMTP_URL: '',

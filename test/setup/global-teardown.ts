@@ -1,12 +1,10 @@
 import IORedis from 'ioredis';
 import { Client } from 'pg';
 import { deleteKeysWithPrefix } from '../utils/redis-keys';
-import { removeBuild } from '../utils/worker-process';
 import { ADMIN_DATABASE_URL } from './test-env';
 
-/** Drops this run's database, Redis keys and compiled sources. */
+/** Drops this run's database and Redis keys. */
 export default async function globalTeardown(): Promise<void> {
-  if (process.env.TEST_BUILD_DIR) removeBuild(process.env.TEST_BUILD_DIR);
   const database = new URL(process.env.DATABASE_URL ?? '').pathname.slice(1);
   if (database.startsWith('pwl_test_')) {
     const admin = new Client({ connectionString: ADMIN_DATABASE_URL });

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Test } from '@nestjs/testing';
+import { Test, type TestingModule } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import { AppModule } from '../../src/app.module';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
-import { OUTBOX_RELAY_THREAD_SCRIPT } from '../../src/delivery/outbox-relay.host';
+import { RelayProcessModule } from '../../src/delivery/relay-process.module';
 import { configureHttpApp, createFastifyAdapter, nestAppOptions } from '../../src/http-app';
 
 export interface TestApp {
@@ -18,6 +17,8 @@ export interface TestApp {
   /** POSTs `application/x-www-form-urlencoded`, as the Auth0 Node SDK and browsers do. */
   postForm(path: string, fields: Record<string, string>, headers?: Record<string, string>): Promise<TestResponse>;
   get(path: string, headers?: Record<string, string>): Promise<TestResponse>;
+  /** The in-process relay role, unless started with `relay: false`. */
+  relay?: TestingModule;
   close(): Promise<void>;
 }
 
@@ -36,6 +37,8 @@ export interface TestAppOptions {
   port?: number;
   /** Serve HTTPS with this key and certificate. */
   tls?: { key: string; cert: string };
+  /** Also run the relay role in-process, as a deployment runs `npm run start:relay` beside the API (default true). */
+  relay?: boolean;
 }
 
 /**
@@ -49,9 +52,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const config = loadConfig({ ...process.env, ...options.env });
   let builder = Test.createTestingModule({ imports: [AppModule] })
     .overrideProvider(AppConfig)
-    .useValue(config)
-    .overrideProvider(OUTBOX_RELAY_THREAD_SCRIPT)
-    .useValue(join(process.env.TEST_BUILD_DIR!, 'src', 'delivery', 'outbox-relay.thread.js'));
+    .useValue(config);
   for (const override of options.overrides ?? [])
     builder = builder.overrideProvider(override.provide).useValue(override.useValue);
   const moduleRef = await builder.compile();
@@ -66,6 +67,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     await app.close().catch(() => undefined); // a failed boot must not leave pools open and hang Jest
     throw err;
   }
+  const relay = options.relay === false ? undefined : await startTestRelay(config);
   const address = app.getHttpServer().address() as { port: number };
   const baseUrl = `${options.tls ? 'https' : 'http'}://127.0.0.1:${address.port}`;
   return {
@@ -81,8 +83,23 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
         body: new URLSearchParams(fields).toString(),
       }),
     get: (path, headers) => request(`${baseUrl}${path}`, { headers }),
-    close: () => app.close(),
+    relay,
+    close: async () => {
+      await relay?.close();
+      await app.close();
+    },
   };
+}
+
+/** The relay role in-process (`src/relay.ts` runs the same module), with an ephemeral probe port. */
+export async function startTestRelay(config: AppConfig): Promise<TestingModule> {
+  const relayConfig = { ...config, migrationsRun: false, relay: { healthPort: 0 }, databasePoolSize: 2 };
+  const moduleRef = await Test.createTestingModule({ imports: [RelayProcessModule] })
+    .overrideProvider(AppConfig)
+    .useValue(relayConfig)
+    .compile();
+  await moduleRef.init();
+  return moduleRef;
 }
 
 /** POSTs JSON (or a raw string body with the given content type) and parses the JSON answer. */

@@ -1,56 +1,37 @@
-import { transformFileSync } from '@swc/core';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
 
-/**
- * Compiles src/ with swc into `.test-build/<name>/` inside the worktree (so node_modules resolves), in about a second
- * instead of a full `nest build`; tests then run `src/worker.js` as a real child process.
- */
-export function compileSources(name: string): string {
-  const outDir = join(ROOT, '.test-build', name);
-  const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-      e.isDirectory()
-        ? walk(join(dir, e.name))
-        : e.name.endsWith('.ts') && !e.name.endsWith('.spec.ts')
-          ? [join(dir, e.name)]
-          : [],
-    );
-  for (const file of walk(join(ROOT, 'src'))) {
-    const { code } = transformFileSync(file, {
-      jsc: {
-        parser: { syntax: 'typescript', decorators: true },
-        transform: { legacyDecorator: true, decoratorMetadata: true },
-        target: 'es2022',
-        keepClassNames: true,
-      },
-      module: { type: 'commonjs' },
-      swcrc: false,
-    });
-    const target = join(outDir, relative(ROOT, file)).replace(/\.ts$/, '.js');
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, code);
-  }
-  return outDir;
-}
-
-export function removeBuild(outDir: string): void {
-  rmSync(outDir, { recursive: true, force: true });
-}
-
-export interface WorkerChild {
+export interface RoleChild {
   child: ChildProcess;
   output: () => string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   running: () => boolean;
 }
+export type WorkerChild = RoleChild;
 
-/** Starts `node <build>/src/worker.js` with the given environment. */
-export function spawnWorker(outDir: string, env: Record<string, string>, nodeArgs: string[] = []): WorkerChild {
-  const child = spawn(process.execPath, [...nodeArgs, join(outDir, 'src', 'worker.js')], {
+/**
+ * Starts one of the service's entry points (`src/worker.ts`, `src/relay.ts`, `src/main.ts`) as a real child process,
+ * compiled on the fly by @swc-node/register (no build step), with the given environment.
+ */
+export function spawnRole(entry: string, env: Record<string, string>, nodeArgs: string[] = []): RoleChild {
+  return spawnNode(['-r', '@swc-node/register', ...nodeArgs, join(ROOT, 'src', entry)], env);
+}
+
+/** Starts a compiled entry point (`<dist>/src/worker.js`), as the benchmarks run the service. */
+export function spawnBuilt(
+  dist: string,
+  entry: string,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): RoleChild {
+  return spawnNode([...nodeArgs, join(dist, 'src', entry)], env);
+}
+
+function spawnNode(args: string[], env: Record<string, string>): RoleChild {
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -62,3 +43,6 @@ export function spawnWorker(outDir: string, env: Record<string, string>, nodeArg
   );
   return { child, output: () => output, exited, running: () => child.exitCode === null && child.signalCode === null };
 }
+
+export const spawnWorker = (env: Record<string, string>, nodeArgs: string[] = []): RoleChild =>
+  spawnRole('worker.ts', env, nodeArgs);

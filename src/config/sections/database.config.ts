@@ -8,6 +8,9 @@ class DatabaseVars {
   @Transform(toInt) @IsInt() @Min(1) @Max(200) DATABASE_POOL_SIZE = 10;
   @Transform(toBool) @IsBoolean() MIGRATIONS_RUN = true;
   @Transform(toInt) @IsInt() @Min(0) @Max(300_000) LOOKUP_CACHE_TTL_MS = 5000;
+  @Transform(toInt) @IsInt() @Min(100) @Max(600_000) DATABASE_STATEMENT_TIMEOUT_MS = 5000;
+  @Transform(toInt) @IsInt() @Min(100) @Max(600_000) DATABASE_CONNECT_TIMEOUT_MS = 3000;
+  @Transform(toInt) @IsInt() @Min(100) @Max(600_000) DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000;
 }
 
 export interface DatabaseConfig {
@@ -16,6 +19,7 @@ export interface DatabaseConfig {
   readonly migrationsRun: boolean;
   /** How long a client or connection row read on the request path is reused (0: read every time). */
   readonly lookupCacheTtlMs: number;
+  readonly database: { statementTimeoutMs: number; connectTimeoutMs: number; idleInTransactionTimeoutMs: number };
 }
 
 export const databaseSection = configSection({
@@ -25,5 +29,10 @@ export const databaseSection = configSection({
     databasePoolSize: vars.DATABASE_POOL_SIZE,
     migrationsRun: vars.MIGRATIONS_RUN,
     lookupCacheTtlMs: vars.LOOKUP_CACHE_TTL_MS,
+    database: {
+      statementTimeoutMs: vars.DATABASE_STATEMENT_TIMEOUT_MS,
+      connectTimeoutMs: vars.DATABASE_CONNECT_TIMEOUT_MS,
+      idleInTransactionTimeoutMs: vars.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    },
   }),
 });

@@ -1,15 +1,18 @@
 import { Transform } from 'class-transformer';
-import { IsInt, Matches, Max, Min } from 'class-validator';
+import { IsBoolean, IsInt, Matches, Max, Min } from 'class-validator';
 import { configSection } from '../config-section';
-import { toInt } from '../env-transforms';
+import { toBool, toInt } from '../env-transforms';
 
 class WorkerVars {
   @Matches(/^(email|sms)(,(email|sms))?$/) WORKER_QUEUES = 'email,sms';
   @Transform(toInt) @IsInt() @Min(1) @Max(500) WORKER_EMAIL_CONCURRENCY = 20;
   @Transform(toInt) @IsInt() @Min(1) @Max(500) WORKER_SMS_CONCURRENCY = 10;
   @Transform(toInt) @IsInt() @Min(0) @Max(65535) WORKER_HEALTH_PORT = 3001;
-  @Transform(toInt) @IsInt() @Min(500) WORKER_LOCK_DURATION_MS = 30_000;
-  @Transform(toInt) @IsInt() @Min(100) WORKER_STALLED_INTERVAL_MS = 30_000;
+  // A job whose worker died is picked up again after about lock duration + one stalled interval (locks are renewed
+  // every half duration while the job runs).
+  @Transform(toInt) @IsInt() @Min(500) WORKER_LOCK_DURATION_MS = 10_000;
+  @Transform(toInt) @IsInt() @Min(100) WORKER_STALLED_INTERVAL_MS = 5000;
+  @Transform(toBool) @IsBoolean() WORKER_RUN_RELAY = false;
 }
 
 export interface WorkerConfig {
@@ -20,6 +23,8 @@ export interface WorkerConfig {
     healthPort: number;
     lockDurationMs: number;
     stalledIntervalMs: number;
+    /** Also run the outbox relay and the reconciler in this worker process. */
+    runRelay: boolean;
   };
 }
 
@@ -32,6 +37,7 @@ export const workerSection = configSection({
       healthPort: vars.WORKER_HEALTH_PORT,
       lockDurationMs: vars.WORKER_LOCK_DURATION_MS,
       stalledIntervalMs: vars.WORKER_STALLED_INTERVAL_MS,
+      runRelay: vars.WORKER_RUN_RELAY,
     },
   }),
 });

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Pool, PoolClient, QueryResultRow } from 'pg';
+import type { Pool, QueryResultRow } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import type { ConnectionTemplates } from '../../verification/connection.entity';
@@ -40,6 +40,8 @@ interface TargetRow {
 interface Success {
   log: AttemptLog;
   providerMessageId: string | null;
+  /** The HMAC of the code that was sent: a record whose code was issued again meanwhile is not made `sent` by it. */
+  codeHmac: string;
   now: Date;
 }
 
@@ -63,34 +65,19 @@ export class DeliveryAttemptsRepository {
     retryItemsAlone: isItemSpecificDbError,
   });
 
-  private readonly genericPlans = new WeakSet<PoolClient>();
-
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /**
    * These statements run for every message, so they go straight to the pg pool as named prepared statements: Postgres
-   * parses and plans each once per connection, and TypeORM's per-query runner is skipped (worker throughput, bench/).
-   * Their array parameters would make Postgres re-plan them on every call (a plan for the actual array sizes always
-   * looks cheaper than the generic one), so the worker's connections are set to keep the generic plan: a lookup by
-   * primary key whatever the batch size, once the table has statistics (a plan made while `verifications` was nearly
-   * empty scans it, until autovacuum next analyzes the table and the plan is made again).
+   * parses and plans each once per connection, and TypeORM's per-query runner is skipped. The worker's connections
+   * keep generic plans (DatabaseModule.forRoot({ genericPlans })), so their array parameters do not make Postgres
+   * re-plan on every call. `pool.query` also watches the connection while the statement runs: a connection the server
+   * drops (restart, failover) fails this call instead of emitting an unhandled 'error' that would end the process.
    */
   private async run<T extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<T[]> {
     const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
-    const client = await pool.connect();
-    try {
-      if (!this.genericPlans.has(client)) {
-        await client.query('SET plan_cache_mode = force_generic_plan');
-        this.genericPlans.add(client);
-      }
-      const { rows } = await client.query<T>({ name, text, values });
-      client.release();
-      return rows;
-    } catch (err) {
-      // As pg's pool.query does: a client that failed is closed rather than reused.
-      client.release(err as Error);
-      throw err;
-    }
+    const { rows } = await pool.query<T>({ name, text, values });
+    return rows;
   }
 
   /** Loads the record with its connection and client, and whether it should be skipped (as of `now`) instead of sent. */
@@ -143,8 +130,8 @@ export class DeliveryAttemptsRepository {
    * returns false in that case, and the attempt is logged as a duplicate. A group that failed on its data or on a
    * deadlock is retried item by item (GroupCommit), so one item the database refuses cannot fail the others.
    */
-  succeed(log: AttemptLog, providerMessageId: string | null, now: Date): Promise<boolean> {
-    return this.successes.submit({ log, providerMessageId, now });
+  succeed(log: AttemptLog, providerMessageId: string | null, codeHmac: string, now: Date): Promise<boolean> {
+    return this.successes.submit({ log, providerMessageId, codeHmac, now });
   }
 
   /**
@@ -155,13 +142,16 @@ export class DeliveryAttemptsRepository {
     const rows = await this.run<{ i: number; sent: boolean }>(
       'delivery_succeed',
       `WITH item AS (
-         SELECT * FROM unnest($1::bpchar[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::text[], $7::timestamptz[])
-           WITH ORDINALITY AS t(verification_id, queue, attempt, provider, started_at, provider_message_id, finished_at, i)),
+         SELECT * FROM unnest($1::bpchar[], $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::text[],
+                              $7::timestamptz[], $8::bpchar[])
+           WITH ORDINALITY AS t(verification_id, queue, attempt, provider, started_at, provider_message_id, finished_at,
+                                code_hmac, i)),
        record AS (
          UPDATE verifications v
             SET delivery_status = 'sent', delivered_at = first.finished_at, provider_message_id = first.provider_message_id
            FROM (SELECT DISTINCT ON (verification_id) * FROM item ORDER BY verification_id, i) first
           WHERE v.id = first.verification_id AND v.id = ANY($1::bpchar[]) AND v.delivery_status <> 'sent'
+            AND v.code_hmac = first.code_hmac
          RETURNING first.i),
        logged AS (
          INSERT INTO delivery_attempts (verification_id, queue, attempt, provider, started_at, finished_at, provider_message_id, outcome)
@@ -177,6 +167,7 @@ export class DeliveryAttemptsRepository {
         items.map((s) => s.log.startedAt),
         items.map((s) => s.providerMessageId),
         items.map((s) => s.now),
+        items.map((s) => s.codeHmac),
       ],
     );
     const sent = new Array<boolean>(items.length).fill(false);

@@ -2,7 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { Clock } from '../../common/clock';
 import { SecretBox, type DeliverySecret } from '../../verification/secret-box';
-import type { DeliveryJobData, QueueName } from '../delivery.constants';
+import { VerificationSecrets } from '../../verification/verification-secrets';
+import { sentUnrecordedReason, type DeliveryJobData, type QueueName } from '../delivery.constants';
 import type { DeliveryChannel } from './delivery-channel';
 import { DeliveryAttemptsRepository, type AttemptLog, type SkipReason } from './delivery-attempts.repository';
 import { DeliveryError, sanitiseError } from './delivery-error';
@@ -23,6 +24,7 @@ export class DeliveryService {
   constructor(
     private readonly attempts: DeliveryAttemptsRepository,
     private readonly box: SecretBox,
+    private readonly secrets: VerificationSecrets,
     private readonly clock: Clock,
   ) {}
 
@@ -58,23 +60,24 @@ export class DeliveryService {
       if (permanent) throw new UnrecoverableError(error);
       throw new DeliveryError(error, false);
     }
-    return (await this.recordSent(log, providerMessageId)) ? 'sent' : 'duplicate';
+    return (await this.recordSent(log, providerMessageId, this.secrets.codeHmac(verificationId, secret.code)))
+      ? 'sent'
+      : 'duplicate';
   }
 
   /**
    * The message is out: a failure to record that must not make BullMQ send it again. A few quick tries, then the job
-   * fails without retry (it stays in the failed set, the record stays `pending`) rather than risk a second message.
+   * fails without retry rather than risk a second message: it stays in the failed set saying so, and the reconciler
+   * marks the record sent from it.
    */
-  private async recordSent(log: AttemptLog, providerMessageId: string | null): Promise<boolean> {
+  private async recordSent(log: AttemptLog, providerMessageId: string | null, codeHmac: string): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.attempts.succeed(log, providerMessageId, this.clock.now());
+        return await this.attempts.succeed(log, providerMessageId, codeHmac, this.clock.now());
       } catch (err) {
         if (attempt >= RECORD_TRIES) {
           this.logger.error(`Sent ${log.verificationId} but could not record it: ${(err as Error).message}`);
-          throw new UnrecoverableError(
-            `sent (provider id ${providerMessageId ?? 'none'}) but the outcome could not be recorded`,
-          );
+          throw new UnrecoverableError(sentUnrecordedReason(providerMessageId));
         }
         await new Promise((resolve) => setTimeout(resolve, RECORD_RETRY_DELAY_MS * attempt));
       }

@@ -3,7 +3,7 @@ import { DiscoveryService } from '@nestjs/core';
 import { WorkerHost } from '@nestjs/bullmq';
 import { AppConfig } from '../../config/app-config';
 import type { Job } from 'bullmq';
-import type { DeliveryJobData, JobName, QueueName } from '../delivery.constants';
+import { SENT_UNRECORDED, type DeliveryJobData, type JobName, type QueueName } from '../delivery.constants';
 import { DeliveryAttemptsRepository } from './delivery-attempts.repository';
 import { JobProcessor } from './delivery.processor';
 import { jobHandlerProblems } from './job-handlers.check';
@@ -59,6 +59,8 @@ export class WorkerRunner implements OnApplicationBootstrap, BeforeApplicationSh
   private async onFailed(job: Job<DeliveryJobData> | undefined): Promise<void> {
     if (!job) return;
     try {
+      // A message that went out but could not be recorded is left for the reconciler, which marks it sent.
+      if (SENT_UNRECORDED.test(job.failedReason)) return;
       if ((await job.getState()) === 'failed') await this.attempts.markFailed(job.data.verificationId);
     } catch (err) {
       this.logger.error(`Could not mark ${job.data.verificationId} failed: ${(err as Error).message}`);

@@ -9,6 +9,7 @@ import { HealthModule } from '../../health/health.module';
 import { RedisModule } from '../../redis/redis.module';
 import { VerificationModule } from '../../verification/verification.module';
 import { QueueName } from '../delivery.constants';
+import { RelayModule } from '../relay.module';
 import { EmailChannel } from '../email/email.channel';
 import { EMAIL_PROVIDER } from '../email/email.provider';
 import { LogEmailProvider } from '../email/log-email.provider';
@@ -60,7 +61,7 @@ export class WorkerModule {
       imports: [
         ConfigModule,
         CommonModule,
-        DatabaseModule,
+        DatabaseModule.forRoot({ genericPlans: true }),
         RedisModule,
         HealthModule,
         VerificationModule,
@@ -75,6 +76,7 @@ export class WorkerModule {
         }),
         // Registering the queues also brings in @nestjs/bullmq's explorer, which creates the workers for the processors.
         BullModule.registerQueue(...worker.queues.map((name) => ({ name }))),
+        ...(worker.runRelay ? [RelayModule] : []),
       ],
       providers,
     };
