@@ -84,6 +84,7 @@ async function startSide(label: string, distRoot?: string): Promise<Side> {
       distRoot,
       env: env.env,
       nodeOptions: SERVICE_NODE_FLAGS,
+      companionScript: 'src/relay.js',
     });
     return { label, server, env };
   } catch (err) {
@@ -117,7 +118,7 @@ async function compareRound(
       ),
     );
   await load(warmupSeconds);
-  const groups = Object.fromEntries(sides.map((side) => [side.label, () => [side.server.pid]]));
+  const groups = Object.fromEntries(sides.map((side) => [side.label, () => side.server.pids]));
   const before = usageOf(groups);
   const results = await load(settings.durationSeconds);
   const after = usageOf(groups);

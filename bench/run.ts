@@ -128,7 +128,7 @@ async function measure(
   const warmup = await runLoad({ ...load, durationSeconds: warmupSeconds });
   const peakRss = server.sampleRss();
   const processes = {
-    server: () => [server.pid],
+    server: () => server.pids,
     postgres: () => pidsNamed('postgres'),
     redis: () => [redisPid],
     load: () => [process.pid],
@@ -191,6 +191,7 @@ async function main(): Promise<void> {
           env: env.env,
           cpuProfileDir: service ? settings.profileDir : undefined,
           nodeOptions: service ? (settings.nodeOptions ?? SERVICE_NODE_FLAGS) : undefined,
+          companionScript: service ? 'src/relay.js' : undefined,
         }),
       );
     }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -23,12 +23,18 @@ export interface ServerOptions {
   cpuProfileDir?: string;
   /** Extra Node flags (e.g. V8 heap sizes), split on spaces. */
   nodeOptions?: string;
+  /**
+   * Also start this entry point (relative to the dist root) beside the server, with the same environment, when that
+   * build has it: the service's outbox relay runs in a process of its own. Its CPU counts as the server's.
+   */
+  companionScript?: string;
 }
 
 /** A server under test in its own Node process on a free loopback port; RSS is read from /proc. */
 export class ServerProcess {
   private readonly logTail: string[] = [];
   private exited = false;
+  private companion?: ChildProcess;
 
   private constructor(
     readonly name: string,
@@ -67,7 +73,28 @@ export class ServerProcess {
     });
     const server = new ServerProcess(options.name, port, child, Boolean(options.cpuProfileDir));
     await server.waitUntilListening();
+    const companion = options.companionScript && join(distRoot, options.companionScript);
+    if (companion && existsSync(companion)) await server.startCompanion(companion, options.env);
     return server;
+  }
+
+  private async startCompanion(script: string, env: Record<string, string>): Promise<void> {
+    const port = await freePort();
+    this.companion = spawn(process.execPath, [script], {
+      env: { ...env, PATH: process.env.PATH ?? '', RELAY_HEALTH_PORT: String(port), MIGRATIONS_RUN: 'false' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if ((await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.ok) return;
+      await sleep(100);
+    }
+    throw new Error(`${script} did not become healthy within ${READY_TIMEOUT_MS} ms`);
+  }
+
+  /** The server's process and its companion's, for CPU accounting. */
+  get pids(): number[] {
+    return [this.child.pid!, ...(this.companion?.pid ? [this.companion.pid] : [])];
   }
 
   get baseUrl(): string {
@@ -95,6 +122,7 @@ export class ServerProcess {
   }
 
   async stop(): Promise<void> {
+    this.companion?.kill('SIGTERM');
     if (this.exited) return;
     const exit = new Promise((resolve) => this.child.once('exit', resolve));
     // SIGUSR2 makes a profiled server exit normally, so that V8 writes the profile.

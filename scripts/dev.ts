@@ -2,12 +2,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 
 /**
- * `npm run dev`: the API and one worker consuming both queues, as two processes (the same split as production),
- * sharing this terminal. Ctrl-C stops both gracefully; if either exits, the other is stopped too.
+ * `npm run dev`: the API, the outbox relay and one worker consuming both queues, as three processes (the same split
+ * as production), sharing this terminal. Ctrl-C stops them gracefully; if one exits, the others are stopped too.
  */
 const dist = join(__dirname, '..', 'src');
 const roles: Array<[string, string, NodeJS.ProcessEnv]> = [
   ['api', join(dist, 'main.js'), {}],
+  ['relay', join(dist, 'relay.js'), { MIGRATIONS_RUN: 'false' }],
   ['worker', join(dist, 'worker.js'), { WORKER_QUEUES: process.env.WORKER_QUEUES ?? 'email,sms' }],
 ];
 
