@@ -1,6 +1,9 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance } from 'fastify';
 import { AppModule } from './app.module';
+import { DEPENDENCY_RETRY_AFTER_SECONDS, temporarilyUnavailable } from './common/api-error';
+import { sendApiError } from './common/http-error.filter';
 import { refuseNulInUrls, registerBodyParsers } from './common/body-parsers';
 import { loggerLevels } from './common/logger-levels';
 import type { AppConfig } from './config/app-config';
@@ -11,6 +14,8 @@ export function createFastifyAdapter(config: AppConfig, tls?: { key: string; cer
   // (docs/decisions/020-no-middleware-hook.md). Adding Nest middleware requires removing this option (Nest then
   // fails at init without middie).
   const options = {
+    // Answered in Auth0's shape instead (answerUnavailableWhileClosing).
+    return503OnClosing: false,
     bodyLimit: config.http.bodyLimit,
     trustProxy: config.http.trustProxy,
     logger: false,
@@ -30,6 +35,7 @@ export async function configureHttpApp(app: NestFastifyApplication): Promise<Nes
   // Fastify's own errors (bad JSON, body too large, wrong content type) reach Nest's handler and so HttpErrorFilter.
   registerBodyParsers(fastify);
   refuseNulInUrls(fastify);
+  answerUnavailableWhileClosing(fastify);
   app.enableShutdownHooks();
   await app.init();
   return app;
@@ -42,4 +48,22 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
     nestAppOptions(config),
   );
   return configureHttpApp(app);
+}
+
+/**
+ * Once shutdown began, requests that still arrive on open keep-alive connections get Auth0's 503 body with
+ * Retry-After and `Connection: close`, so that clients retry on another replica.
+ */
+function answerUnavailableWhileClosing(fastify: FastifyInstance): void {
+  let closing = false;
+  fastify.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  fastify.addHook('onRequest', (_request, reply, done) => {
+    if (!closing) return done();
+    const error = temporarilyUnavailable('shutting down', DEPENDENCY_RETRY_AFTER_SECONDS);
+    void reply.header('connection', 'close');
+    sendApiError(reply, error);
+  });
 }

@@ -1,6 +1,13 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiError, TOO_MANY_REQUESTS_DESCRIPTION } from './api-error';
+import {
+  ApiError,
+  DEPENDENCY_RETRY_AFTER_SECONDS,
+  temporarilyUnavailable,
+  TOO_MANY_REQUESTS_DESCRIPTION,
+} from './api-error';
+import { isDependencyUnavailable } from './dependency-errors';
+import { OutageLog } from './outage-log';
 
 type FastifyLikeError = { statusCode?: number; code?: string };
 
@@ -23,6 +30,11 @@ export function toApiError(exception: unknown): ApiError {
     if (status !== undefined && status < 500)
       return new ApiError(status, 'invalid_request', 'Invalid request.', exception.message);
   }
+  if (isDependencyUnavailable(exception))
+    return temporarilyUnavailable(
+      exception instanceof Error ? exception.message : String(exception),
+      DEPENDENCY_RETRY_AFTER_SECONDS,
+    );
   const fastifyError = exception as FastifyLikeError;
   if (typeof status === 'number' && status >= 400 && status < 500)
     return new ApiError(400, 'invalid_request', 'Malformed request body.', fastifyError.code);
@@ -47,12 +59,15 @@ export type RequestWithPrecedingRefusal = FastifyRequest & { precedingRefusal?: 
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpError');
+  /** 503s for an unavailable database or Redis: one line when they start and one when they stop, not one each. */
+  private readonly unavailable = new OutageLog(this.logger, 'A dependency (503 temporarily_unavailable)', 5000);
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const request = host.switchToHttp().getRequest<RequestWithPrecedingRefusal>();
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const answer = (error: ApiError) => {
-      logApiError(this.logger, error, request);
+      if (error.status === 503) this.unavailable.failed(error.detail ?? error.description);
+      else logApiError(this.logger, error, request);
       sendApiError(reply, error);
     };
     const preceding = request.precedingRefusal?.();

@@ -7,10 +7,16 @@ import type { Logger } from '@nestjs/common';
 export class OutageLog {
   private since?: number;
   private failures = 0;
+  private quietTimer?: NodeJS.Timeout;
 
+  /**
+   * `quietRecoveryMs`: for failures seen only on requests (no probe tells when it is back), the outage counts as over
+   * once that long passed without a failure.
+   */
   constructor(
     private readonly logger: Logger,
     private readonly what: string,
+    private readonly quietRecoveryMs?: number,
   ) {}
 
   get down(): boolean {
@@ -24,6 +30,11 @@ export class OutageLog {
 
   failed(err: unknown): void {
     this.failures++;
+    if (this.quietRecoveryMs !== undefined) {
+      clearTimeout(this.quietTimer);
+      this.quietTimer = setTimeout(() => this.recovered(), this.quietRecoveryMs);
+      this.quietTimer.unref();
+    }
     if (this.since !== undefined) return;
     this.since = Date.now();
     this.logger.warn(`${this.what} unavailable: ${(err as Error)?.message ?? String(err)}`);

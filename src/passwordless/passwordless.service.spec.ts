@@ -13,6 +13,8 @@ import { SecretHasher } from '../verification/secret-hasher';
 import { VerificationSecrets } from '../verification/verification-secrets';
 import type { VerificationsRepository } from '../verification/verifications.repository';
 import { PasswordlessService } from './passwordless.service';
+import { StartAdmission } from './start-admission';
+import type { DeliveryBacklogMonitor } from '../delivery/delivery-backlog.monitor';
 
 describe(PasswordlessService.name, () => {
   const config = loadConfig({ NODE_ENV: 'test', CODE_HASH_SECRET: 'x'.repeat(40) });
@@ -48,11 +50,13 @@ describe(PasswordlessService.name, () => {
 
   let created: Parameters<VerificationsRepository['createSupersedingPrevious']>[];
   let admit: jest.Mock;
+  let shedding: QueueName[];
   let sut: PasswordlessService;
 
   beforeEach(() => {
     created = [];
     admit = jest.fn().mockResolvedValue(undefined);
+    shedding = [];
     const random = {
       hex: () => 'a'.repeat(24),
       digits: (n: number) => '7'.repeat(n),
@@ -71,6 +75,10 @@ describe(PasswordlessService.name, () => {
       { now: () => now },
       config,
       { admit: admit } as unknown as StartLimiter,
+      new StartAdmission(
+        { shedding: (queue: QueueName) => shedding.includes(queue) } as DeliveryBacklogMonitor,
+        config,
+      ),
     );
   });
 
@@ -157,5 +165,33 @@ describe(PasswordlessService.name, () => {
     ).rejects.toMatchObject({ status: 429 });
     expect(admit).toHaveBeenCalledWith(client, connections.email, 'a@example.com', meta.ipCharge);
     expect(created).toHaveLength(0);
+  });
+
+  it('should refuse with 503 and Retry-After, writing nothing, while its channel sheds starts', async () => {
+    shedding = [QueueName.Email];
+    await expect(
+      sut.start(client, { connection: 'email', email: 'a@example.com', send: 'code' }, meta),
+    ).rejects.toMatchObject({
+      status: 503,
+      error: 'temporarily_unavailable',
+      headers: { 'Retry-After': '30' },
+    });
+    expect(admit).not.toHaveBeenCalled();
+    expect(created).toHaveLength(0);
+    // The other channel is not held back.
+    await expect(sut.start(client, { connection: 'sms', phone_number: '+14155550123' }, meta)).resolves.toMatchObject({
+      phone_number: '+14155550123',
+    });
+  });
+
+  it('should refuse with 503 once START_MAX_IN_FLIGHT starts are in progress, and admit again once they end', () => {
+    const bounded = loadConfig({ NODE_ENV: 'test', CODE_HASH_SECRET: 'x'.repeat(40), START_MAX_IN_FLIGHT: '2' });
+    const admission = new StartAdmission({ shedding: () => false } as unknown as DeliveryBacklogMonitor, bounded);
+    const first = admission.enter(QueueName.Email);
+    const second = admission.enter(QueueName.Sms);
+    expect(() => admission.enter(QueueName.Email)).toThrow(expect.objectContaining({ status: 503 }));
+    first();
+    expect(() => admission.enter(QueueName.Email)).not.toThrow();
+    second();
   });
 });

@@ -4,7 +4,7 @@ import { Clock } from '../common/clock';
 import { RandomSource } from '../common/random.source';
 import { AppConfig } from '../config/app-config';
 import { PASSWORDLESS_OTP_GRANT, type ClientEntity } from '../clients/client.entity';
-import { queueForStrategy } from '../delivery/delivery.constants';
+import { queueForStrategy, type QueueName } from '../delivery/delivery.constants';
 import { StartLimiter } from '../rate-limit/start.limiter';
 import type { ConnectionEntity } from '../verification/connection.entity';
 import { ConnectionsRepository } from '../verification/connections.repository';
@@ -15,9 +15,20 @@ import { VerificationsRepository } from '../verification/verifications.repositor
 import { normaliseEmail, normalisePhone } from './identifier';
 import type { RequestMeta, StartResponse } from './passwordless.responses';
 import type { StartPasswordlessDto } from './start-passwordless.dto';
+import { StartAdmission } from './start-admission';
 
 /** 12 random bytes = 24 hex characters, the shape of Auth0's `_id`. */
 const RECORD_ID_BYTES = 12;
+
+interface AdmittedStart {
+  client: ClientEntity;
+  connection: ConnectionEntity;
+  identifier: string;
+  send: SendMode;
+  authParams: Record<string, string>;
+  meta: RequestMeta;
+  queue: QueueName;
+}
 
 @Injectable()
 export class PasswordlessService {
@@ -29,6 +40,7 @@ export class PasswordlessService {
     private readonly clock: Clock,
     private readonly config: AppConfig,
     private readonly limiter: StartLimiter,
+    private readonly admission: StartAdmission,
   ) {}
 
   async start(client: ClientEntity, dto: StartPasswordlessDto, meta: RequestMeta): Promise<StartResponse> {
@@ -47,12 +59,22 @@ export class PasswordlessService {
     const send = this.sendMode(connection, dto.send ?? undefined);
     const identifier = connection.strategy === 'email' ? normaliseEmail(dto.email) : normalisePhone(dto.phone_number);
     const authParams = this.linkParams(client, send, dto.authParams ?? undefined);
-    await this.limiter.admit(client, connection, identifier, meta.ipCharge);
+    const queue = queueForStrategy(connection.strategy);
+    const admitted = this.admission.enter(queue);
+    try {
+      await this.limiter.admit(client, connection, identifier, meta.ipCharge);
+      return await this.create({ client, connection, identifier, send, authParams, meta, queue });
+    } finally {
+      admitted();
+    }
+  }
 
+  /** Writes the admitted start: its record, superseding the live one, and its outbox row, in one commit. */
+  private async create(start: AdmittedStart): Promise<StartResponse> {
+    const { client, connection, identifier, send, authParams, meta, queue } = start;
     const id = this.random.hex(RECORD_ID_BYTES);
     const { codeHmac, linkTokenHmac, sealedSecret } = this.secrets.issue(id, connection.codeLength, send);
     const now = this.clock.now();
-    const queue = queueForStrategy(connection.strategy);
     const payload = { verificationId: id, sealedSecret };
 
     await this.verifications.createSupersedingPrevious(

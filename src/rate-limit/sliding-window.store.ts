@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+import { OutageLog } from '../common/outage-log';
 import { AppConfig } from '../config/app-config';
 import { REDIS } from '../redis/redis.module';
 
@@ -186,7 +187,8 @@ type ScriptedRedis = Redis & {
 /** Redis sliding-window counters shared by every API replica. Time comes from the caller (the app's Clock). */
 @Injectable()
 export class SlidingWindowStore {
-  private readonly logger = new Logger(SlidingWindowStore.name);
+  /** Logged once per outage (start and end), not per request. */
+  private readonly outage = new OutageLog(new Logger(SlidingWindowStore.name), 'Rate-limit storage (not limiting)');
   private readonly redis: ScriptedRedis;
 
   constructor(
@@ -271,9 +273,11 @@ export class SlidingWindowStore {
   /** Every operation fails open: records and the outbox live in Postgres, so a Redis outage must not stop logins. */
   private async failOpen<T>(fallback: T, operation: () => Promise<T>): Promise<T> {
     try {
-      return await operation();
+      const result = await operation();
+      if (this.outage.down) this.outage.recovered();
+      return result;
     } catch (err) {
-      this.logger.warn(`Rate-limit storage unavailable, not limiting: ${(err as Error).message}`);
+      this.outage.failed(err);
       return fallback;
     }
   }

@@ -1,4 +1,5 @@
-import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { OutageLog } from '../common/outage-log';
 import IORedis, { type Redis } from 'ioredis';
 import { AppConfig } from '../config/app-config';
 
@@ -10,13 +11,29 @@ export const REDIS = Symbol('REDIS');
  * that reply before it is even written (docs/decisions/011-request-redis-without-auto-pipelining.md).
  */
 export function createRequestRedis(config: AppConfig): Redis {
-  return new IORedis(config.redis.url, {
+  const redis = new IORedis(config.redis.url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
     lazyConnect: false,
     enableAutoPipelining: false,
   });
+  // Each command that fails reports the outage where it matters; the connection's own errors are logged once.
+  const outage = new OutageLog(new Logger('Redis'), `Redis (${redactedUrl(config.redis.url)})`);
+  redis.on('error', (err) => outage.failed(err));
+  redis.on('ready', () => outage.recovered());
+  return redis;
+}
+
+/** The URL without its password, for logs. */
+export function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'invalid URL';
+  }
 }
 
 @Global()

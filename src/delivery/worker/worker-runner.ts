@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { WorkerHost } from '@nestjs/bullmq';
+import { OutageLog } from '../../common/outage-log';
 import { AppConfig } from '../../config/app-config';
 import type { Job } from 'bullmq';
 import { SENT_UNRECORDED, type DeliveryJobData, type JobName, type QueueName } from '../delivery.constants';
@@ -43,6 +44,10 @@ export class WorkerRunner implements OnApplicationBootstrap, BeforeApplicationSh
     if (problems.length > 0) throw new Error(`Worker boot check failed: ${problems.join('; ')}`);
 
     for (const processor of this.processors) {
+      const outage = new OutageLog(this.logger, `Queue ${processor.queue} (Redis)`);
+      processor.worker.on('error', (err) => outage.failed(err));
+      // Redis is back at the latest when a job runs again.
+      processor.worker.on('active', () => outage.recovered());
       processor.worker.on('failed', (job) => void this.onFailed(job));
       processor.worker
         .run()
