@@ -3,13 +3,18 @@ import { Client } from 'pg';
 import { deleteKeysWithPrefix } from '../utils/redis-keys';
 import { ADMIN_DATABASE_URL } from './test-env';
 
-/** Drops this run's database and Redis keys. */
+/** Drops this run's databases and Redis keys. */
 export default async function globalTeardown(): Promise<void> {
   const database = new URL(process.env.DATABASE_URL ?? '').pathname.slice(1);
   if (database.startsWith('pwl_test_')) {
     const admin = new Client({ connectionString: ADMIN_DATABASE_URL });
     await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
+    // The run's database and whatever per-file clone a crashed test file left behind (test/setup/file-database.ts).
+    const { rows } = await admin.query<{ datname: string }>(
+      `SELECT datname FROM pg_database WHERE datname = $1 OR datname LIKE $1 || '\_%'`,
+      [database],
+    );
+    for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
     await admin.end();
   }
   const prefix = process.env.REDIS_PREFIX;
