@@ -11,7 +11,7 @@ export default async function globalTeardown(): Promise<void> {
     await admin.connect();
     // The run's database and whatever per-file clone a crashed test file left behind (test/setup/file-database.ts).
     const { rows } = await admin.query<{ datname: string }>(
-      `SELECT datname FROM pg_database WHERE datname = $1 OR datname LIKE $1 || '\_%'`,
+      `SELECT datname FROM pg_database WHERE datname = $1 OR starts_with(datname, $1 || '_')`,
       [database],
     );
     for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);

@@ -8,8 +8,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *   back-pressure check read the backlog without walking the table;
  * - an `expired` attempt row records a message whose code expired before any send.
  */
-export class DeliveryReconciliation1795649000000 implements MigrationInterface {
-  name = 'DeliveryReconciliation1795649000000';
+export class DeliveryReconciliation1795650000000 implements MigrationInterface {
+  name = 'DeliveryReconciliation1795650000000';
 
   public async up(q: QueryRunner): Promise<void> {
     await q.query(`
