@@ -1,4 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto';
+import { parseArgs } from 'node:util';
 import {
   APP_TYPES,
   AUTH_METHODS,
@@ -38,52 +39,42 @@ export interface RenderedClientMigration {
 const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
 
+const CLIENT_OPTIONS = {
+  name: { type: 'string' },
+  type: { type: 'string' },
+  auth: { type: 'string' },
+  connections: { type: 'string' },
+  callbacks: { type: 'string' },
+  grants: { type: 'string' },
+  'jwks-file': { type: 'string' },
+  'rate-limits': { type: 'string' },
+  'trust-forwarded-for': { type: 'string' },
+  'web-origins': { type: 'string' },
+  'allowed-origins': { type: 'string' },
+  'logout-urls': { type: 'string' },
+} as const;
+
 /** Parses `client:new` flags into a spec, with the defaults an admin would expect; throws with a usage message. */
 export function parseClientSpec(argv: string[], readFile: (path: string) => string): NewClientSpec {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    if (!flag.startsWith('--')) throw new Error(`Unexpected argument: ${flag}`);
-    const value = argv[i + 1];
-    if (value === undefined || value.startsWith('--')) throw new Error(`Missing value for ${flag}`);
-    flags.set(flag.slice(2), value);
-    i++;
-  }
-  const known = [
-    'name',
-    'type',
-    'auth',
-    'connections',
-    'callbacks',
-    'grants',
-    'jwks-file',
-    'rate-limits',
-    'trust-forwarded-for',
-    'web-origins',
-    'allowed-origins',
-    'logout-urls',
-  ];
-  const unknown = [...flags.keys()].filter((k) => !known.includes(k));
-  if (unknown.length) throw new Error(`Unknown option(s): ${unknown.map((k) => `--${k}`).join(', ')}`);
-
-  const name = flags.get('name')?.trim();
+  // strict: unknown options, positionals and options without a value are refused.
+  const flags = parseArgs({ args: argv, options: CLIENT_OPTIONS, strict: true, allowPositionals: false }).values;
+  const name = flags.name?.trim();
   if (!name) throw new Error('--name is required');
-  const appType = (flags.get('type') ?? 'regular_web') as AppType;
+  const appType = (flags.type ?? 'regular_web') as AppType;
   if (!APP_TYPES.includes(appType)) throw new Error(`--type must be one of ${APP_TYPES.join(', ')}`);
   const isPublic = appType === 'spa' || appType === 'native';
-  const authMethod = (flags.get('auth') ?? (isPublic ? 'none' : 'client_secret_post')) as TokenEndpointAuthMethod;
+  const authMethod = (flags.auth ?? (isPublic ? 'none' : 'client_secret_post')) as TokenEndpointAuthMethod;
   if (!AUTH_METHODS.includes(authMethod)) throw new Error(`--auth must be one of ${AUTH_METHODS.join(', ')}`);
   if (isPublic && authMethod !== 'none') throw new Error(`a ${appType} client is public: use --auth none`);
   if (!isPublic && authMethod === 'none')
     throw new Error(`a ${appType} client is confidential: choose a secret or private_key_jwt`);
 
-  const list = (key: string, fallback: string[]) =>
-    flags
-      .get(key)
+  const list = (value: string | undefined, fallback: string[]) =>
+    value
       ?.split(',')
       .map((s) => s.trim())
       .filter(Boolean) ?? fallback;
-  const callbacks = list('callbacks', []);
+  const callbacks = list(flags.callbacks, []);
   for (const url of callbacks) {
     if (!URL.canParse(url)) throw new Error(`Not a URL in --callbacks: ${url}`);
   }
@@ -91,28 +82,28 @@ export function parseClientSpec(argv: string[], readFile: (path: string) => stri
     name,
     appType,
     authMethod,
-    connections: list('connections', ['email', 'sms']),
+    connections: list(flags.connections, ['email', 'sms']),
     callbacks,
-    grantTypes: list('grants', defaultGrants(appType)),
+    grantTypes: list(flags.grants, defaultGrants(appType)),
   };
-  const webOrigins = list('web-origins', []).map((o) => exactOrigin(o, '--web-origins'));
-  const allowedOrigins = list('allowed-origins', []).map((o) => exactOrigin(o, '--allowed-origins'));
-  const logoutUrls = list('logout-urls', []);
+  const webOrigins = list(flags['web-origins'], []).map((o) => exactOrigin(o, '--web-origins'));
+  const allowedOrigins = list(flags['allowed-origins'], []).map((o) => exactOrigin(o, '--allowed-origins'));
+  const logoutUrls = list(flags['logout-urls'], []);
   for (const url of logoutUrls) {
     if (!URL.canParse(url) || url.includes('*')) throw new Error(`Not a URL in --logout-urls: ${url}`);
   }
   if (webOrigins.length) spec.webOrigins = webOrigins;
   if (allowedOrigins.length) spec.allowedOrigins = allowedOrigins;
   if (logoutUrls.length) spec.allowedLogoutUrls = logoutUrls;
-  const rateLimits = flags.get('rate-limits');
+  const rateLimits = flags['rate-limits'];
   if (rateLimits !== undefined) spec.rateLimits = parseRateLimitOverrides(rateLimits);
-  const trust = flags.get('trust-forwarded-for');
+  const trust = flags['trust-forwarded-for'];
   if (trust !== undefined && trust !== 'true' && trust !== 'false')
     throw new Error('--trust-forwarded-for must be true or false');
   if (trust === 'true' && isPublic)
     throw new Error('--trust-forwarded-for is only for confidential clients (Auth0 trusts the header only from them)');
   if (trust === 'true') spec.trustForwardedFor = true;
-  const jwksFile = flags.get('jwks-file');
+  const jwksFile = flags['jwks-file'];
   if (authMethod === 'private_key_jwt') {
     if (!jwksFile) throw new Error('--jwks-file is required with --auth private_key_jwt');
     spec.jwks = readPublicJwks(readFile(jwksFile));
