@@ -4,6 +4,7 @@ import {
   APP_TYPES,
   AUTH_METHODS,
   PASSWORDLESS_OTP_GRANT,
+  PRIVATE_JWK_MEMBERS,
   type AppType,
   type PublicJwk,
   type TokenEndpointAuthMethod,
@@ -37,7 +38,6 @@ export interface RenderedClientMigration {
 }
 
 const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
 
 const CLIENT_OPTIONS = {
   name: { type: 'string' },

@@ -14,6 +14,9 @@ export const AUTH_METHODS: readonly TokenEndpointAuthMethod[] = [
   'private_key_jwt',
 ];
 
+/** JWK members that carry private or symmetric key material (RFC 7518 §6.2.2, §6.3.2, §6.4.1). */
+export const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
+
 /** A public JWK as registered for private_key_jwt (RFC 7517). */
 export type PublicJwk = { kty: string; kid?: string; alg?: string; use?: string } & Record<string, unknown>;
 

@@ -1,4 +1,4 @@
-import { ASSERTION_ALGORITHMS } from '../clients/jws-compact';
+import { ASSERTION_ALGORITHMS } from '../clients/client-assertion.verifier';
 import { AUTH_METHODS, PASSWORDLESS_OTP_GRANT } from '../clients/client.entity';
 import { TOKEN_SIGNING_ALG } from '../tokens/signing-key.store';
 
