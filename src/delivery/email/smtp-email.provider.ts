@@ -4,14 +4,12 @@ import { AppConfig } from '../../config/app-config';
 import type { SendResult } from '../worker/delivery-channel';
 import { DeliveryError } from '../worker/delivery-error';
 import type { EmailMessage, EmailProvider } from './email.provider';
-import { MimeMessageBuilder } from './mime-message';
 
 /** nodemailer over pooled SMTP connections (SMTP_URL, SMTP_POOL_SIZE, TLS options). */
 @Injectable()
 export class SmtpEmailProvider implements EmailProvider, OnApplicationShutdown {
   readonly name = 'smtp';
   private readonly transport;
-  private readonly messages = new MimeMessageBuilder();
 
   constructor(config: AppConfig) {
     const { smtp } = config.email;
@@ -36,9 +34,9 @@ export class SmtpEmailProvider implements EmailProvider, OnApplicationShutdown {
 
   async send(message: EmailMessage): Promise<SendResult> {
     try {
-      // Prebuilt (see MimeMessageBuilder): the pool sends it as is, in one write after DATA.
-      const { raw, messageId, envelope } = this.messages.build(message);
-      const info = await this.transport.sendMail({ raw, messageId, envelope });
+      // nodemailer builds the multipart/alternative message (RFC 2046 §5.1.4) and the envelope from From and To.
+      const { from, to, subject, text, html } = message;
+      const info = await this.transport.sendMail({ from, to, subject, text, html });
       return { providerMessageId: info.messageId ?? null };
     } catch (err) {
       throw smtpDeliveryError(err as SmtpFailure);
