@@ -33,7 +33,7 @@ export function nestAppOptions(config: AppConfig) {
 export async function configureHttpApp(app: NestFastifyApplication): Promise<NestFastifyApplication> {
   const fastify = app.getHttpAdapter().getInstance();
   // Fastify's own errors (bad JSON, body too large, wrong content type) reach Nest's handler and so HttpErrorFilter.
-  registerBodyParsers(fastify);
+  await registerBodyParsers(fastify);
   refuseNulInUrls(fastify);
   answerUnavailableWhileClosing(fastify);
   app.enableShutdownHooks();

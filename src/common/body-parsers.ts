@@ -1,40 +1,32 @@
+// Hand-written: only refusing U+0000 (PostgreSQL text cannot hold it) and form __proto__ keys (qs drops them silently).
+import formBody from '@fastify/formbody';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { parse as parseQueryString, type IParseOptions } from 'qs';
 import { ApiError } from './api-error';
 
-type Body = Record<string, unknown>;
-
-/**
- * `a[b]=c` form keys become `{a: {b: c}}` (one level, as Auth0's `authParams` needs); repeated keys stay arrays so
- * that validation rejects them instead of silently picking one.
- */
-export function parseFormBody(raw: string): Body {
-  const body: Body = Object.create(null) as Body;
-  for (const [key, value] of new URLSearchParams(raw)) {
-    const nested = /^([^[\]]+)\[([^[\]]+)\]$/.exec(key);
-    const [target, name] = nested ? [objectAt(body, nested[1]), nested[2]] : [body, key];
-    if (!target) continue;
-    const existing = target[name];
-    target[name] =
-      existing === undefined
-        ? value
-        : Array.isArray(existing)
-          ? [...(existing as unknown[]), value]
-          : [existing, value];
-  }
-  return { ...body };
-}
-
-function objectAt(body: Body, key: string): Body | undefined {
-  const current = body[key];
-  if (current === undefined) body[key] = Object.create(null) as Body;
-  else if (typeof current !== 'object' || Array.isArray(current)) return undefined;
-  return body[key] as Body;
-}
-
-/** PostgreSQL text cannot hold U+0000; refusing it at the edge keeps it out of every query (no 5xx later). */
 // eslint-disable-next-line no-control-regex -- matching U+0000 is the point
 const NUL = /\u0000/;
+const PROTO_KEY = /(^|\[)__proto__($|[[\]])/;
 
+/**
+ * Form keys as Auth0 reads them: `authParams[scope]=openid` becomes `{authParams: {scope: 'openid'}}` (one level);
+ * repeated keys become arrays, so validation refuses them instead of silently picking one. A `__proto__` key (it
+ * would become a prototype when class-transformer copies the body onto the DTO) or a NUL anywhere is refused.
+ */
+const FORM_OPTIONS: IParseOptions = {
+  depth: 1,
+  plainObjects: true,
+  parameterLimit: 1000,
+  throwOnLimitExceeded: true,
+  decoder: (text, decode, charset, type) => {
+    const decoded: unknown = decode(text, decode, charset);
+    if (typeof decoded === 'string' && (NUL.test(decoded) || (type === 'key' && PROTO_KEY.test(decoded))))
+      throw new Error('refused');
+    return decoded;
+  },
+};
+
+/** A NUL in any key or value of a parsed JSON body. */
 function containsNul(value: unknown): boolean {
   if (typeof value === 'string') return NUL.test(value);
   if (typeof value === 'object' && value !== null)
@@ -42,22 +34,16 @@ function containsNul(value: unknown): boolean {
   return false;
 }
 
-/**
- * JSON text can only produce a `__proto__` key or a U+0000 through the literal name or a `\u` escape: a raw NUL is
- * a control character JSON.parse itself refuses inside strings (RFC 8259 §7). Text with neither skips the reviver,
- * which calls back for every value and made parsing several times slower.
- */
-const mayHideRefusedContent = (text: string) => text.includes('\\u') || text.includes('__proto__');
-
-/** __proto__ would become a prototype when class-transformer copies the body onto the DTO; NUL, see above. */
-function refuseProtoAndNul(key: string, value: unknown): unknown {
-  if (key === '__proto__' || NUL.test(key) || (typeof value === 'string' && NUL.test(value)))
-    throw new Error('refused');
-  return value;
-}
-
 function badBody(message: string): Error {
   return Object.assign(new Error(message), { statusCode: 400, code: 'FST_ERR_CTP_INVALID_BODY' });
+}
+
+export function parseFormBody(text: string): Record<string, unknown> {
+  try {
+    return { ...parseQueryString(text, FORM_OPTIONS) };
+  } catch {
+    throw badBody('NUL character, __proto__ key or over 1000 parameters in form body');
+  }
 }
 
 /** The query-string twin of the body rule: `%00` can never reach a query (PostgreSQL text cannot hold it). */
@@ -68,26 +54,20 @@ export function refuseNulInUrls(fastify: FastifyInstance): void {
 }
 
 /**
- * Replaces Fastify's body parsers: JSON (with prototype-poisoning protection), forms, and JSON sent as text/plain —
- * the Auth0 Node SDK sends that when a caller passes custom headers.
+ * Fastify's JSON parser (secure-json-parse: a `__proto__` key, even escaped, is a 400) also for JSON sent as
+ * text/plain, which the Auth0 Node SDK sends when a caller passes custom headers; @fastify/formbody with qs for forms.
+ * Fastify answers a body over `bodyLimit` with 413 before any parser runs.
  */
-export function registerBodyParsers(fastify: FastifyInstance): void {
-  const parseJson = (_req: FastifyRequest, raw: string | Buffer, done: (err: Error | null, body?: unknown) => void) => {
-    const text = raw.toString();
-    if (text.trim() === '') return done(null, {});
-    try {
-      done(null, mayHideRefusedContent(text) ? JSON.parse(text, refuseProtoAndNul) : JSON.parse(text));
-    } catch {
-      done(badBody('invalid JSON'));
-    }
-  };
+export async function registerBodyParsers(fastify: FastifyInstance): Promise<void> {
+  const parseJson = fastify.getDefaultJsonParser('error', 'ignore');
+  const json = (request: FastifyRequest, text: string, done: (err: Error | null, body?: unknown) => void) =>
+    parseJson(request, text, (err: Error | null, body?: unknown) => {
+      // In JSON text a NUL can only arrive as the escape \u0000 (RFC 8259 §7); text without one skips the walk.
+      if (!err && text.includes('\\u0000') && containsNul(body)) return done(badBody('NUL character in JSON'));
+      done(err, body);
+    });
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, parseJson);
-  fastify.addContentTypeParser(/^application\/[a-z.+-]*json$/, { parseAs: 'string' }, parseJson);
-  fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, raw, done) => {
-    const body = parseFormBody(raw.toString());
-    if (containsNul(body) || Object.hasOwn(body, '__proto__'))
-      return done(badBody('NUL character or __proto__ in form body'));
-    done(null, body);
-  });
+  fastify.addContentTypeParser(['application/json', 'text/plain'], { parseAs: 'string' }, json);
+  fastify.addContentTypeParser(/^application\/[a-z.+-]*json$/, { parseAs: 'string' }, json);
+  await fastify.register(formBody, { parser: parseFormBody });
 }
