@@ -14,6 +14,7 @@ export default tseslint.config(
       'jest.config.js',
       'eslint.config.mjs',
       'test/setup/summary-reporter.js',
+      'scripts/check-folder-cycles.js',
     ],
   },
   eslint.configs.recommended,

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BenchEnvironment } from './bench-environment';
+import { copyAssets } from './copy-assets';
 import { runLoad, type LoadResult } from './load';
 import { spentBetween, usageOf } from './proc-usage';
 import { startScenarios, type Scenario } from './scenarios';
@@ -72,6 +73,7 @@ function buildOther(dir: string): string {
     cwd: dir,
     stdio: 'inherit',
   });
+  copyAssets(dir);
   return join(dir, 'dist-bench');
 }
 

@@ -8,30 +8,24 @@ import { BENCH_REDIS_URL, NEVER_REACHED } from './bench-environment';
 
 /**
  * `npm run bench:limits [-- options]`: Redis's own time per call of the start's limits script (INFO commandstats), in
- * the shape of a benchmark start: the connecting IP's and the client's windows (busy keys), a new address's window,
- * and with --jti a client assertion's once-key. Alternated with a script that touches no key but takes the same keys
+ * the shape of a benchmark start's two calls: the connecting IP's window (a busy key), then the client's (busy) and a
+ * new address's windows. Alternated with a script that touches no key but takes the same keys
  * and arguments, which is the fixed cost of an EVALSHA. A change to the script shows here within a microsecond or two,
  * where the load benchmark's rounds differ by 10 %. commandstats are server-wide: run it while Redis is otherwise idle.
  */
 const USAGE = `Options:
   --calls N          script calls per measurement (default 20000)
   --in-flight N      calls in flight at once (default 16, the benchmark's connections)
-  --rounds N         measurements of each script, alternated; medians are reported (default 3)
-  --jti              add a new once-key per call, as a private_key_jwt start does`;
-
-/** A client assertion lives at most 5 minutes, plus the clock tolerance (ClientAssertionVerifier). */
-const ONCE_TTL_MS = 310_000;
+  --rounds N         measurements of each script, alternated; medians are reported (default 3)`;
 
 /**
  * Takes the same keys and arguments as the limits script and answers "admitted, nothing counted" without touching a
  * key: the fixed cost of an EVALSHA with that many keys and arguments.
  */
 const EMPTY_SCRIPT = `
-local rules = tonumber(ARGV[3]) > 0 and #KEYS - 1 or #KEYS
 local out = {}
-for i = 1, rules do out[i] = { 0, 0, 0 } end
-out[rules + 1] = 0
-out[rules + 2] = 0
+for i = 1, #KEYS do out[i] = { 0, 0, 0 } end
+out[#KEYS + 1] = 0
 return out
 `;
 
@@ -43,7 +37,6 @@ function readSettings() {
       calls: { type: 'string', default: '20000' },
       'in-flight': { type: 'string', default: '16' },
       rounds: { type: 'string', default: '3' },
-      jti: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -60,7 +53,6 @@ function readSettings() {
     calls: positive('calls', values.calls),
     inFlight: positive('in-flight', values['in-flight']),
     rounds: positive('rounds', values.rounds),
-    jti: values.jti,
   };
 }
 
@@ -83,19 +75,23 @@ async function main(): Promise<void> {
   const windowMs = config.rateLimit.startWindowMs;
   let sequence = 0;
 
-  /** The rules of a start (StartIpCounter's and StartLimiter's) for a new address; with --jti, its assertion's mark. */
+  /** The calls of one start for a new address: StartIpLimiter's, then StartLimiter's. */
   const call = async (script: ScriptName) => {
     const n = sequence++;
-    const rules: LimitRule[] = [
-      { name: 'start-ip', key: 'start-ip:127.0.0.1', limit: NEVER_REACHED, windowMs },
+    const ip: LimitRule[] = [{ name: 'start-ip', key: 'start-ip:127.0.0.1', limit: NEVER_REACHED, windowMs }];
+    const start: LimitRule[] = [
       { name: 'start-identifier', key: `start-id:email:${n}`, limit: NEVER_REACHED, windowMs },
       { name: 'start-client', key: 'start-client:bench', limit: NEVER_REACHED, windowMs },
     ];
-    const once = settings.jti ? { redisKey: `${config.redis.prefix}:jti:bench:${n}`, ttlMs: ONCE_TTL_MS } : undefined;
-    const decision = await stores[script].consume(rules, Date.now(), { leading: 1, once });
-    // The store fails open without Redis (no states): that must not pass for a measurement.
-    if (!decision.allowed || decision.states.length !== rules.length)
-      throw new Error(`${script} script did not admit a call`);
+    for (const [rules, leading] of [
+      [ip, 1],
+      [start, 0],
+    ] as const) {
+      const decision = await stores[script].consume(rules, Date.now(), { leading });
+      // The store fails open without Redis (no states): that must not pass for a measurement.
+      if (!decision.allowed || decision.states.length !== rules.length)
+        throw new Error(`${script} script did not admit a call`);
+    }
   };
 
   const measure = async (script: ScriptName) => {
@@ -122,7 +118,7 @@ async function main(): Promise<void> {
     }
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
     console.log(
-      `Redis time per call (median of ${settings.rounds}, ${settings.calls} calls each, ${settings.inFlight} in flight${settings.jti ? ', with a jti' : ''}): ` +
+      `Redis time per call (median of ${settings.rounds}, ${settings.calls} calls each, ${settings.inFlight} in flight): ` +
         `limits script ${median(results.limits).toFixed(2)} µs, empty script ${median(results.empty).toFixed(2)} µs`,
     );
   } finally {

@@ -13,19 +13,8 @@ export class AssertionReplayStore {
 
   /** True the first time a (client, jti) pair is seen within `ttlMs`; false on every replay. */
   async markUsed(clientId: string, jti: string, ttlMs: number): Promise<boolean> {
-    const mark = this.mark(clientId, jti, ttlMs);
-    const result = await this.redis.set(mark.redisKey, '1', 'PX', mark.ttlMs, 'NX');
+    const key = `${this.config.redis.prefix}:jti:${clientId}:${jti}`;
+    const result = await this.redis.set(key, '1', 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
     return result === 'OK';
   }
-
-  /** The key and TTL (whole milliseconds, at least 1) markUsed sets, for a caller that sets it in a call of its own. */
-  mark(clientId: string, jti: string, ttlMs: number): ReplayMark {
-    return { redisKey: `${this.config.redis.prefix}:jti:${clientId}:${jti}`, ttlMs: Math.max(1, Math.ceil(ttlMs)) };
-  }
-}
-
-/** A client assertion's single-use mark: set `redisKey` for `ttlMs` only if absent; present means replayed. */
-export interface ReplayMark {
-  redisKey: string;
-  ttlMs: number;
 }

@@ -10,7 +10,7 @@ import {
 import { ApiError, invalidClient, temporarilyUnavailable } from '../common/api-error';
 import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
-import { AssertionReplayStore, type ReplayMark } from './assertion-replay.store';
+import { AssertionReplayStore } from './assertion-replay.store';
 import { PRIVATE_JWK_MEMBERS, type ClientEntity, type PublicJwk } from './client.entity';
 
 export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -47,16 +47,8 @@ export class ClientAssertionVerifier {
     private readonly clock: Clock,
   ) {}
 
-  /**
-   * With `deferReplayMark` the jti is handed to the caller instead of recorded here: the caller records it (SET NX) in
-   * a Redis call of its own and must answer 401 if it was already there (the start endpoint's limits, PendingIpCharge).
-   */
-  async verify(
-    client: ClientEntity,
-    assertion: string,
-    endpointPath: string,
-    deferReplayMark?: (mark: ReplayMark) => void,
-  ): Promise<void> {
+  /** Verifies the assertion and records its jti as used; throws 401, or 503 when the jti cannot be recorded. */
+  async verify(client: ClientEntity, assertion: string, endpointPath: string): Promise<void> {
     if (Buffer.byteLength(assertion) > MAX_ASSERTION_BYTES) throw invalidClient('assertion exceeds 2048 bytes');
     const now = this.clock.now();
     const nowSeconds = Math.floor(now.getTime() / 1000);
@@ -72,7 +64,6 @@ export class ClientAssertionVerifier {
     const { jti, exp } = checkAuth0Limits(client, claims, nowSeconds);
 
     const ttlMs = (exp - nowSeconds + CLOCK_TOLERANCE_SECONDS) * 1000;
-    if (deferReplayMark) return deferReplayMark(this.replay.mark(client.clientId, jti, ttlMs));
     let firstUse: boolean;
     try {
       firstUse = await this.replay.markUsed(client.clientId, jti, ttlMs);

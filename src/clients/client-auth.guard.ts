@@ -9,14 +9,13 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
-import type { ReplayMark } from './assertion-replay.store';
 import { ClientAuthenticator, type ClientAuthDialect } from './client-authenticator';
 import type { ClientEntity } from './client.entity';
 
 const DIALECT_KEY = 'clientAuthDialect';
 
-/** `deferReplayMark` is set by a guard that records the assertion's jti itself (see PendingIpCharge). */
-type AuthenticatedRequest = FastifyRequest & { client?: ClientEntity; deferReplayMark?: (mark: ReplayMark) => void };
+/** The authenticated client is kept on the request, as Passport keeps `request.user`. */
+export type AuthenticatedRequest = FastifyRequest & { client?: ClientEntity };
 
 @Injectable()
 export class ClientAuthGuard implements CanActivate {
@@ -28,14 +27,7 @@ export class ClientAuthGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const dialect = this.reflector.get<ClientAuthDialect>(DIALECT_KEY, context.getHandler()) ?? 'oauth';
-    request.client = await this.authenticator.authenticate({
-      body: request.body,
-      authorization: request.headers.authorization,
-      // The route as registered, never the request target: an absolute-form target would otherwise choose the `aud`.
-      endpointPath: request.routeOptions.url ?? '/',
-      dialect,
-      deferReplayMark: request.deferReplayMark,
-    });
+    request.client = await this.authenticator.authenticateRequest(request, dialect);
     return true;
   }
 }

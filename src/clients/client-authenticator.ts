@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
 import { ApiError, invalidClient } from '../common/api-error';
 import { describeType } from '../common/json-types';
-import type { ReplayMark } from './assertion-replay.store';
 import { ClientAssertionVerifier, JWT_BEARER_ASSERTION_TYPE } from './client-assertion.verifier';
 import type { ClientEntity } from './client.entity';
 import { clientSecretMatches } from './client-secret';
@@ -15,8 +15,6 @@ export interface ClientAuthInput {
   authorization?: string;
   endpointPath: string;
   dialect: ClientAuthDialect;
-  /** Hands a client assertion's jti to the caller to record (see ClientAssertionVerifier.verify). */
-  deferReplayMark?: (mark: ReplayMark) => void;
 }
 
 const CREDENTIAL_FIELDS = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'] as const;
@@ -35,6 +33,17 @@ export class ClientAuthenticator {
     private readonly clients: ClientsRepository,
     private readonly assertions: ClientAssertionVerifier,
   ) {}
+
+  /** The calling application of `request`, for an endpoint that words its errors in `dialect`. */
+  authenticateRequest(request: FastifyRequest, dialect: ClientAuthDialect): Promise<ClientEntity> {
+    return this.authenticate({
+      body: request.body,
+      authorization: request.headers.authorization,
+      // The route as registered, never the request target: an absolute-form target would otherwise choose the `aud`.
+      endpointPath: request.routeOptions.url ?? '/',
+      dialect,
+    });
+  }
 
   async authenticate(input: ClientAuthInput): Promise<ClientEntity> {
     const credentials = this.readCredentials(input);
@@ -71,7 +80,7 @@ export class ClientAuthenticator {
     if (client.authMethod === 'private_key_jwt') {
       if (credentials.client_assertion === undefined)
         throw invalidClient('client registered for private_key_jwt sent a secret');
-      await this.assertions.verify(client, credentials.client_assertion, input.endpointPath, input.deferReplayMark);
+      await this.assertions.verify(client, credentials.client_assertion, input.endpointPath);
       return client;
     }
     // client_secret_post and client_secret_basic: Auth0's SDKs always post the secret, so both transports are accepted.

@@ -11,7 +11,7 @@ import {
 } from './client.entity';
 import { hashClientSecret } from './client-secret';
 import type { ClientRateLimits } from '../config/sections/rate-limit.config';
-import { parseRateLimitOverrides } from '../rate-limit/client-limits';
+import { parseRateLimitOverrides } from './client-rate-limits';
 
 export interface NewClientSpec {
   name: string;

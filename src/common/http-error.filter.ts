@@ -50,12 +50,6 @@ export function sendApiError(reply: FastifyReply, error: ApiError): void {
   void reply.status(error.status).headers(error.headers).type('application/json; charset=utf-8').send(error.toBody());
 }
 
-/**
- * A request with a check that must be decided before any error is answered (the per-IP start limit, see
- * PendingIpCharge): when it returns an error, that error is the answer, whatever the request itself failed with.
- */
-export type RequestWithPrecedingRefusal = FastifyRequest & { precedingRefusal?: () => Promise<ApiError | undefined> };
-
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpError');
@@ -63,19 +57,10 @@ export class HttpErrorFilter implements ExceptionFilter {
   private readonly unavailable = new OutageLog(this.logger, 'A dependency (503 temporarily_unavailable)', 5000);
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const request = host.switchToHttp().getRequest<RequestWithPrecedingRefusal>();
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const answer = (error: ApiError) => {
-      if (error.status === 503) this.unavailable.failed(error.detail ?? error.description);
-      else logApiError(this.logger, error, request);
-      sendApiError(reply, error);
-    };
-    const preceding = request.precedingRefusal?.();
-    if (!preceding) return answer(toApiError(exception));
-    void preceding.then(
-      (refusal) => answer(refusal ?? toApiError(exception)),
-      () => answer(toApiError(exception)),
-    );
+    const error = toApiError(exception);
+    if (error.status === 503) this.unavailable.failed(error.detail ?? error.description);
+    else logApiError(this.logger, error, host.switchToHttp().getRequest<FastifyRequest>());
+    sendApiError(host.switchToHttp().getResponse<FastifyReply>(), error);
   }
 }
 

@@ -2,7 +2,7 @@ import { Body, Controller, Get, Header, Headers, HttpCode, Post } from '@nestjs/
 import { AuthenticateClient, CurrentClient } from '../clients/client-auth.guard';
 import type { ClientEntity } from '../clients/client.entity';
 import { AppConfig } from '../config/app-config';
-import { EndUserIp } from '../rate-limit/start-ip-limit.guard';
+import { EndUserIp } from '../clients/end-user-ip';
 import { SigningKeyStore } from '../tokens/signing-key.store';
 import type { TokenResponse } from '../tokens/token-issuer';
 import { openidConfiguration } from './discovery';

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ApiError } from '../common/api-error';
 import { Clock } from '../common/clock';
 import { PASSWORDLESS_OTP_GRANT, type ClientEntity } from '../clients/client.entity';
-import { loginIdentifier } from '../passwordless/identifier';
+import { loginIdentifier } from '../verification/identifier';
 import { UsersRepository, type User } from '../users/users.repository';
 import type { ConnectionEntity } from '../verification/connection.entity';
 import { ConnectionsRepository } from '../verification/connections.repository';

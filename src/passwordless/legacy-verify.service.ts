@@ -5,7 +5,7 @@ import { asParams, requiredParam, stringParam } from '../oauth/oauth-params';
 import { PasswordlessLoginService } from '../oauth/passwordless-login.service';
 import { OtpAttemptLimiter } from '../rate-limit/otp-attempt.limiter';
 import { SmsConversionBreaker } from '../rate-limit/sms-conversion.breaker';
-import { loginIdentifier } from './identifier';
+import { loginIdentifier } from '../verification/identifier';
 import { failureDescription, VerificationFailure } from '../verification/otp-verifier';
 
 /**

@@ -2,19 +2,14 @@ import { Body, Controller, Get, HttpCode, Post, Query, Req, Res, UseGuards } fro
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthenticateClient, CurrentClient } from '../clients/client-auth.guard';
 import type { ClientEntity } from '../clients/client.entity';
+import { EndUserIp } from '../clients/end-user-ip';
 import { auth0ValidationPipe } from '../common/auth0-validation';
-import {
-  EndUserIp,
-  ForwardedIpLimitGuard,
-  StartIpCharge,
-  StartIpLimitGuard,
-  type PendingIpCharge,
-} from '../rate-limit/start-ip-limit.guard';
 import { sendBrowserResponse } from './browser-response';
 import { LegacyVerifyService } from './legacy-verify.service';
 import { PasswordlessService } from './passwordless.service';
 import type { StartResponse } from './passwordless.responses';
 import { requestLanguageFrom } from './request-language';
+import { StartCallerGuard } from './start-caller.guard';
 import { START_FIELD_PRIORITY, StartPasswordlessDto } from './start-passwordless.dto';
 import { VerifyRedirectService } from './verify-redirect.service';
 
@@ -28,19 +23,16 @@ export class PasswordlessController {
 
   @Post('start')
   @HttpCode(200)
-  // Decorators apply bottom-up: the per-IP limit is listed last so that it runs first and failed authentications count;
-  // after authentication a trusted backend's start moves to its user's IP (auth0-forwarded-for).
-  @UseGuards(ForwardedIpLimitGuard)
-  @AuthenticateClient('passwordless')
-  @UseGuards(StartIpLimitGuard)
+  // Client authentication and the per-IP limit, which counts failed authentications too.
+  @UseGuards(StartCallerGuard)
   // On the body alone: a method-wide pipe would also run, to no effect, for each of the other parameters.
   start(
     @CurrentClient() client: ClientEntity,
     @Body(auth0ValidationPipe(START_FIELD_PRIORITY)) body: StartPasswordlessDto,
     @Req() req: FastifyRequest,
-    @StartIpCharge() ipCharge: PendingIpCharge,
+    @EndUserIp() ip: string,
   ): Promise<StartResponse> {
-    return this.passwordless.start(client, body, { ipCharge, requestLanguage: requestLanguageFrom(req.headers) });
+    return this.passwordless.start(client, body, { ip, requestLanguage: requestLanguageFrom(req.headers) });
   }
 
   @Post('verify')

@@ -1,5 +1,3 @@
-import type { PendingIpCharge } from '../rate-limit/start-ip-limit.guard';
-
 export interface EmailStartResponse {
   _id: string;
   email: string;
@@ -16,7 +14,7 @@ export interface SmsStartResponse {
 export type StartResponse = EmailStartResponse | SmsStartResponse;
 
 export interface RequestMeta {
-  /** The start's per-IP charge (made with its other limits); its `ip` is the end user's. */
-  ipCharge: PendingIpCharge;
+  /** The end user's IP (see endUserIp). */
+  ip: string;
   requestLanguage: string | null;
 }

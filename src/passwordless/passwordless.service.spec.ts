@@ -3,8 +3,6 @@ import type { RandomSource } from '../common/random.source';
 import { loadConfig } from '../config/app-config';
 import { PASSWORDLESS_OTP_GRANT, type ClientEntity } from '../clients/client.entity';
 import { QueueName } from '../delivery/delivery.constants';
-import type { FastifyReply } from 'fastify';
-import { PendingIpCharge } from '../rate-limit/start-ip-limit.guard';
 import type { StartLimiter } from '../rate-limit/start.limiter';
 import type { ConnectionEntity } from '../verification/connection.entity';
 import type { ConnectionsRepository } from '../verification/connections.repository';
@@ -82,7 +80,7 @@ describe(PasswordlessService.name, () => {
     );
   });
 
-  const meta = { ipCharge: new PendingIpCharge('203.0.113.9', 50, {} as FastifyReply), requestLanguage: 'fr' };
+  const meta = { ip: '203.0.113.9', requestLanguage: 'fr' };
 
   it('should store an HMAC, seal the code for the worker and expire after the connection lifetime', async () => {
     const res = await sut.start(client, { connection: 'sms', phone_number: '+14155550123' }, meta);
@@ -163,7 +161,7 @@ describe(PasswordlessService.name, () => {
     await expect(
       sut.start(client, { connection: 'email', email: 'a@example.com', send: 'code' }, meta),
     ).rejects.toMatchObject({ status: 429 });
-    expect(admit).toHaveBeenCalledWith(client, connections.email, 'a@example.com', meta.ipCharge);
+    expect(admit).toHaveBeenCalledWith(client, connections.email, 'a@example.com');
     expect(created).toHaveLength(0);
   });
 

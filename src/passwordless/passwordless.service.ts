@@ -12,7 +12,7 @@ import { RESERVED_LINK_PARAMS } from '../verification/magic-link';
 import type { SendMode } from '../verification/verification.entity';
 import { VerificationSecrets } from '../verification/verification-secrets';
 import { VerificationsRepository } from '../verification/verifications.repository';
-import { normaliseEmail, normalisePhone } from './identifier';
+import { normaliseEmail, normalisePhone } from '../verification/identifier';
 import type { RequestMeta, StartResponse } from './passwordless.responses';
 import type { StartPasswordlessDto } from './start-passwordless.dto';
 import { StartAdmission } from './start-admission';
@@ -62,7 +62,7 @@ export class PasswordlessService {
     const queue = queueForStrategy(connection.strategy);
     const admitted = this.admission.enter(queue);
     try {
-      await this.limiter.admit(client, connection, identifier, meta.ipCharge);
+      await this.limiter.admit(client, connection, identifier);
       return await this.create({ client, connection, identifier, send, authParams, meta, queue });
     } finally {
       admitted();
@@ -89,7 +89,7 @@ export class PasswordlessService {
         authParams,
         requestLanguage: meta.requestLanguage,
         expiresAt: new Date(now.getTime() + connection.codeLifetimeSeconds * 1000),
-        requestIp: meta.ipCharge.ip,
+        requestIp: meta.ip,
       },
       { queue, payload },
       now,

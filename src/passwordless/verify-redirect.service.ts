@@ -17,7 +17,7 @@ import { VerificationsRepository } from '../verification/verifications.repositor
 import { OtpAttemptLimiter } from '../rate-limit/otp-attempt.limiter';
 import { SmsConversionBreaker } from '../rate-limit/sms-conversion.breaker';
 import { confirmationPage, errorPage, type BrowserResponse } from './browser-response';
-import { loginIdentifier } from './identifier';
+import { loginIdentifier } from '../verification/identifier';
 
 /** RFC 6749 §4.1.2 recommends at most 10 minutes; the code is redeemed right after the redirect. */
 const AUTHORIZATION_CODE_TTL_MS = 5 * 60 * 1000;

@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { ClientEntity } from '../clients/client.entity';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
-import { ipLimitKey } from './client-ip';
-import { effectiveLimits } from './client-limits';
+import { ipLimitKey } from './ip-limit-key';
+import { effectiveLimits } from '../clients/client-rate-limits';
 import { identifierKey, tooManyRequests } from './rate-limit.response';
 import { SlidingWindowStore, type LimitState } from './sliding-window.store';
 

@@ -6,7 +6,7 @@ import { SlidingWindowStore } from './sliding-window.store';
 import { SlidingWindowThrottlerStorage } from './sliding-window.throttler-storage';
 import { SmsConversionBreaker } from './sms-conversion.breaker';
 import { SmsDestinationPolicy } from './sms-destination.policy';
-import { ForwardedIpLimitGuard, StartIpCounter, StartIpLimitGuard } from './start-ip-limit.guard';
+import { StartIpLimiter } from './start-ip.limiter';
 import { StartLimiter } from './start.limiter';
 
 /** The Redis sliding window, shared by the throttler's storage and the limiters. */
@@ -22,7 +22,6 @@ class RateLimitStorageModule {}
     ThrottlerModule.forRootAsync({
       imports: [RateLimitStorageModule],
       inject: [AppConfig, SlidingWindowThrottlerStorage],
-      // Auth0's per-IP limit on /passwordless/start (default 50/hour); its charge (StartIpCounter) sets the headers.
       useFactory: (config: AppConfig, storage: SlidingWindowThrottlerStorage) => ({
         throttlers: [
           { name: 'default', limit: config.rateLimit.defaults.startPerIp, ttl: config.rateLimit.startWindowMs },
@@ -33,24 +32,7 @@ class RateLimitStorageModule {}
     }),
     RateLimitStorageModule,
   ],
-  providers: [
-    SmsDestinationPolicy,
-    SmsConversionBreaker,
-    StartIpCounter,
-    StartIpLimitGuard,
-    ForwardedIpLimitGuard,
-    StartLimiter,
-    OtpAttemptLimiter,
-  ],
-  // The counter is exported because a guard named in @UseGuards is instantiated in the controller's module.
-  exports: [
-    ThrottlerModule,
-    StartIpCounter,
-    StartIpLimitGuard,
-    ForwardedIpLimitGuard,
-    StartLimiter,
-    OtpAttemptLimiter,
-    SmsConversionBreaker,
-  ],
+  providers: [SmsDestinationPolicy, SmsConversionBreaker, StartIpLimiter, StartLimiter, OtpAttemptLimiter],
+  exports: [ThrottlerModule, StartIpLimiter, StartLimiter, OtpAttemptLimiter, SmsConversionBreaker],
 })
 export class RateLimitModule {}

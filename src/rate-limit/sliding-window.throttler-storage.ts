@@ -6,7 +6,7 @@ import { SlidingWindowStore } from './sliding-window.store';
 
 /**
  * @nestjs/throttler's storage contract on top of our Redis sliding window (one atomic Lua call, shared by every API
- * replica, fails open without Redis). Used by any plain ThrottlerGuard; StartIpLimitGuard talks to the store directly
+ * replica, fails open without Redis). Used by any plain ThrottlerGuard; StartIpLimiter talks to the store directly
  * because it also needs the epoch reset time and refunds.
  */
 @Injectable()

@@ -1,14 +1,13 @@
 import { Injectable } from '@nestjs/common';
+import { effectiveLimits } from '../clients/client-rate-limits';
 import type { ClientEntity } from '../clients/client.entity';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import type { ConnectionEntity } from '../verification/connection.entity';
-import { effectiveLimits } from './client-limits';
 import { identifierKey, tooManyRequests } from './rate-limit.response';
 import { SmsConversionBreaker } from './sms-conversion.breaker';
 import { SmsDestinationPolicy } from './sms-destination.policy';
-import type { LimitRule } from './sliding-window.store';
-import { StartIpCounter, type PendingIpCharge } from './start-ip-limit.guard';
+import { SlidingWindowStore, type LimitRule } from './sliding-window.store';
 
 /**
  * The limits of POST /passwordless/start that need the authenticated client and the validated identifier: a resend
@@ -20,23 +19,15 @@ import { StartIpCounter, type PendingIpCharge } from './start-ip-limit.guard';
 @Injectable()
 export class StartLimiter {
   constructor(
-    private readonly ipCounter: StartIpCounter,
+    private readonly store: SlidingWindowStore,
     private readonly destinations: SmsDestinationPolicy,
     private readonly breaker: SmsConversionBreaker,
     private readonly config: AppConfig,
     private readonly clock: Clock,
   ) {}
 
-  /**
-   * Throws 400 for a disallowed SMS destination and 429 (with Auth0's headers) when a limit is reached. The request's
-   * per-IP charge (and deferred assertion jti) goes out in the same Redis call and decides first (StartIpCounter).
-   */
-  async admit(
-    client: ClientEntity,
-    connection: ConnectionEntity,
-    identifier: string,
-    ipCharge: PendingIpCharge,
-  ): Promise<void> {
+  /** Throws 400 for a disallowed SMS destination and 429 (with Auth0's headers) when a limit is reached. */
+  async admit(client: ClientEntity, connection: ConnectionEntity, identifier: string): Promise<void> {
     const destination =
       connection.strategy === 'sms' ? this.destinations.allowedDestination(connection, identifier) : undefined;
     const now = this.clock.now().getTime();
@@ -59,7 +50,7 @@ export class StartLimiter {
       await this.breaker.assertClosed(destination, now);
       rules.push(...this.destinations.budgetRules(destination), ...this.breaker.countingRules(destination));
     }
-    const decision = await this.ipCounter.charge(ipCharge, rules, now);
+    const decision = await this.store.consume(rules, now);
     if (decision.denied) throw tooManyRequests(decision.denied, now);
     if (destination) await this.breaker.evaluate(destination, decision, now);
   }

@@ -56,9 +56,7 @@ describe('SlidingWindowStore', () => {
     expect(await counts(r, [t0 + 1000])).toEqual([2]);
   });
 
-  describe('in two tiers with a once-key (the start endpoint: its IP, an assertion jti, then its other limits)', () => {
-    let onceKeys = 0;
-    const once = () => ({ redisKey: `${t.config.redis.prefix}:once-test:${++onceKeys}`, ttlMs: 60_000 });
+  describe('in two tiers (a trusted backend’s start: its own IP checked, its user’s IP charged)', () => {
     /** Current hits of each rule, read without charging (cost 0). */
     const hits = async (...rules: LimitRule[]) =>
       (
@@ -67,30 +65,6 @@ describe('SlidingWindowStore', () => {
           t0,
         )
       ).states.map((state) => state.count);
-
-    it('should charge nothing and leave the once-key unset when a leading rule refuses', async () => {
-      const [ip, other, mark] = [rule(1), rule(5), once()];
-      await store.consume([ip], t0);
-      const decision = await store.consume([ip, other], t0, { leading: 1, once: mark });
-      expect([decision.allowed, decision.denied?.state.rule, decision.repeated]).toEqual([false, ip, false]);
-      expect(await hits(ip, other)).toEqual([1, 0]);
-      expect(await redis.exists(mark.redisKey)).toBe(0);
-    });
-
-    it('should charge only the leading rules when the once-key is already set, and when a later rule refuses', async () => {
-      const [ip, other, mark] = [rule(5), rule(5), once()];
-      expect((await store.consume([ip, other], t0, { leading: 1, once: mark })).allowed).toBe(true);
-      const replay = await store.consume([ip, other], t0, { leading: 1, once: mark });
-      expect([replay.allowed, replay.repeated, replay.denied]).toEqual([false, true, undefined]);
-      expect(await hits(ip, other)).toEqual([2, 1]);
-      expect(await redis.pttl(mark.redisKey)).toBeGreaterThan(50_000);
-
-      const full = rule(1);
-      await store.consume([full], t0);
-      const refused = await store.consume([ip, full], t0, { leading: 1, once: once() });
-      expect([refused.allowed, refused.denied?.state.rule, refused.repeated]).toEqual([false, full, false]);
-      expect(await hits(ip, full)).toEqual([3, 1]);
-    });
 
     it('should answer with the first exceeded leading rule, not the one that frees up last', async () => {
       const [connecting, user] = [rule(1), rule(1)];

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ApiError } from '../../common/api-error';
 import { PASSWORDLESS_OTP_GRANT, type ClientEntity } from '../../clients/client.entity';
-import { loginIdentifier } from '../../passwordless/identifier';
+import { loginIdentifier } from '../../verification/identifier';
 import { OtpAttemptLimiter } from '../../rate-limit/otp-attempt.limiter';
 import { SmsConversionBreaker } from '../../rate-limit/sms-conversion.breaker';
 import { TokenIssuer, type TokenResponse } from '../../tokens/token-issuer';

@@ -1,6 +1,7 @@
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { isIP } from 'node:net';
-import type { ClientEntity } from '../clients/client.entity';
+import type { ClientEntity } from './client.entity';
 
 /** Auth0's header carrying the end user's IP when a backend calls on the user's behalf. */
 export const FORWARDED_FOR_HEADER = 'auth0-forwarded-for';
@@ -24,20 +25,9 @@ export function endUserIp(req: FastifyRequest, client: ClientEntity): string {
   return req.ip;
 }
 
-/**
- * The key an IP is limited under. An IPv6 user usually controls a whole /64 (RFC 6177 assigns /48–/64 to sites), so
- * limiting single IPv6 addresses would let one user rotate through 2^64 of them; IPv4-mapped addresses count as IPv4.
- */
-export function ipLimitKey(ip: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mapped) return mapped[1];
-  if (isIP(ip) !== 6) return ip;
-  const [head, tail = ''] = ip.toLowerCase().split('::');
-  const left = head ? head.split(':') : [];
-  const right = ip.includes('::') ? (tail ? tail.split(':') : []) : [];
-  const groups = [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
-  return `${groups
-    .slice(0, 4)
-    .map((g) => g.replace(/^0+(?=.)/, ''))
-    .join(':')}::/64`;
-}
+/** The end user's IP for the client that ClientAuthGuard (or the start's guard) authenticated. */
+export const EndUserIp = createParamDecorator((_data: unknown, context: ExecutionContext): string => {
+  const request = context.switchToHttp().getRequest<FastifyRequest & { client?: ClientEntity }>();
+  if (!request.client) throw new Error('EndUserIp used on a route without client authentication');
+  return endUserIp(request, request.client);
+});
