@@ -49,7 +49,7 @@ export class DeliveryQueue implements OnApplicationShutdown {
     });
     const bulks = new Map<QueueName, Array<{ name: JobName; data: DeliveryJobData; opts: ReturnType<typeof opts> }>>();
     for (const { queue, data } of jobs) {
-      // Refuse rather than skip: the caller's transaction must roll back and keep the row (e.g. a queue a newer version added).
+      // Refuse rather than skip: the caller's transaction must roll back and keep the row (e.g. a queue added later).
       if (!Object.hasOwn(this.queues, queue)) throw new Error(`unknown delivery queue: ${String(queue)}`);
       const bulk = bulks.get(queue) ?? [];
       bulk.push({ name: JobName.DeliverVerification, data, opts: opts(data) });

@@ -80,7 +80,7 @@ export class DeliveryAttemptsRepository {
     return rows;
   }
 
-  /** Loads the record with its connection and client, and whether it should be skipped (as of `now`) instead of sent. */
+  /** Loads the record with its connection and client, and whether to skip it (as of `now`) instead of sending. */
   begin(verificationId: string, now: Date): Promise<DeliveryStart> {
     return this.reads.submit({ verificationId, now });
   }

@@ -74,7 +74,7 @@ export class WorkerModule {
             connection: { url: c.redis.url, maxRetriesPerRequest: null },
           }),
         }),
-        // Registering the queues also brings in @nestjs/bullmq's explorer, which creates the workers for the processors.
+        // Registering the queues also brings in @nestjs/bullmq's explorer, which creates the processors' workers.
         BullModule.registerQueue(...worker.queues.map((name) => ({ name }))),
         ...(worker.runRelay ? [RelayModule] : []),
       ],
