@@ -74,7 +74,7 @@ const invalid: Array<[string, () => unknown]> = [
   ['a Date', () => new Date(0)],
 ];
 
-/** Keys ValidationPipe deletes at any depth before it validates (`__proto__`, `prototype`, `constructor`): always left to it. */
+/** Keys ValidationPipe deletes at any depth before validating (`__proto__`, `prototype`, `constructor`): left to it. */
 const unusual: Array<[string, () => unknown]> = [
   ['a __proto__ key', () => JSON.parse('{"connection":"email","__proto__":{"polluted":true}}') as unknown],
   ['a constructor key', () => ({ connection: 'email', constructor: 'x' })],
