@@ -19,7 +19,7 @@ export const BUSY_PASS_INTERVAL_MS = 20;
  * trigger notifies the relays (OutboxListener calls `wake()`); a relay then moves rows to the queues in batches: one
  * claiming statement and one `addBulk` per batch, however many starts arrived meanwhile, instead of an enqueue and an
  * acknowledgement per start. A timer also drains every OUTBOX_RELAY_INTERVAL_MS, for rows left by a relay that died or
- * while Redis was down (docs/decisions/025-relay-as-a-process-role.md).
+ * while Redis was down (docs/decisions/026-relay-as-a-process-role.md).
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
