@@ -4,7 +4,7 @@ type Refusal = NonNullable<LimitDecision['denied']>;
 
 /** Bounds the refusals remembered per process (one entry per refused key and limit). */
 const MAX_REMEMBERED_REFUSALS = 10_000;
-/** A refusal is remembered until its retry time but no longer than this, so an operator's reset of a key takes effect. */
+/** A refusal is remembered until its retry time, at most this long, so an operator's reset of a key takes effect. */
 const MAX_REFUSAL_MEMORY_MS = 60_000;
 
 /**

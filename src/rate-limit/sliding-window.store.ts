@@ -79,7 +79,7 @@ export class SlidingWindowStore {
     this.redis = redis as ScriptedRedis;
   }
 
-  /** Charges every rule or none (in two tiers with `options.leading`). Without Redis it allows the request, uncounted. */
+  /** Charges every rule or none (two tiers with `options.leading`). Without Redis it allows the request, uncounted. */
   async consume(rules: LimitRule[], nowMs: number, options: ConsumeOptions = {}): Promise<LimitDecision> {
     const sizes = rules.map((rule) => bucketSize(rule.windowMs));
     const args = rules.flatMap((rule, i) => [rule.limit, sizes[i], (rule.checkOnly ? -1 : 1) * (rule.cost ?? 1)]);

@@ -6,7 +6,7 @@ import { StartIpLimiter } from './start-ip.limiter';
 
 const HOUR_MS = 3_600_000;
 
-/** The limiter's own logic (the Redis script is covered by the sliding-window e2e spec): a store that refuses on demand. */
+/** The limiter's own logic (the sliding-window e2e spec covers the Redis script): a store that refuses on demand. */
 describe(StartIpLimiter.name, () => {
   let nowMs: number;
   let refuseUntilMs: number | undefined;

@@ -10,7 +10,7 @@ import { SlidingWindowStore, type LimitRule } from './sliding-window.store';
 export interface StartIpCharge {
   ip: string;
   limit: number;
-  /** The connecting IP of a start moved to its user's IP: it must still have room for this request, but is not charged. */
+  /** The connecting IP of a start moved to its user's IP: it must have room for this request, but is not charged. */
   movedFrom?: { ip: string; limit: number };
 }
 
@@ -37,7 +37,8 @@ export class StartIpLimiter {
 
   /**
    * Charges one start; throws 429 when an IP is over its limit (the connecting IP's answer first, so a moved start
-   * cannot be told from one that was not). Returns Auth0's X-RateLimit-* headers of the charged IP (none without Redis).
+   * cannot be told from one that was not). Returns Auth0's X-RateLimit-* headers of the charged IP (none without
+   * Redis).
    */
   async charge({ ip, limit, movedFrom }: StartIpCharge): Promise<Record<string, string>> {
     const now = this.clock.now().getTime();
