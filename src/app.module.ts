@@ -3,8 +3,10 @@ import { APP_FILTER } from '@nestjs/core';
 import { CommonModule } from './common/common.module';
 import { HttpErrorFilter } from './common/http-error.filter';
 import { ConfigModule } from './config/config.module';
+import { CorsModule } from './cors/cors.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { LogoutModule } from './logout/logout.module';
 import { OAuthModule } from './oauth/oauth.module';
 import { PasswordlessModule } from './passwordless/passwordless.module';
 import { RedisModule } from './redis/redis.module';
@@ -19,6 +21,8 @@ import { RedisModule } from './redis/redis.module';
     HealthModule,
     PasswordlessModule,
     OAuthModule,
+    CorsModule,
+    LogoutModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: HttpErrorFilter }],
 })

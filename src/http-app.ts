@@ -1,12 +1,14 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
+import fastifyCors from '@fastify/cors';
 import { AppModule } from './app.module';
 import { DEPENDENCY_RETRY_AFTER_SECONDS, temporarilyUnavailable } from './common/api-error';
 import { sendApiError } from './common/http-error.filter';
 import { refuseNulInUrls, registerBodyParsers } from './common/body-parsers';
 import { loggerLevels } from './common/logger-levels';
 import type { AppConfig } from './config/app-config';
+import { CORS_OPTIONS, CorsPolicy } from './cors/cors-policy';
 
 /** `tls` serves HTTPS directly (tests that must look like a real Auth0 tenant); production terminates TLS in front. */
 export function createFastifyAdapter(config: AppConfig, tls?: { key: string; cert: string }): FastifyAdapter {
@@ -36,6 +38,11 @@ export async function configureHttpApp(app: NestFastifyApplication): Promise<Nes
   await registerBodyParsers(fastify);
   refuseNulInUrls(fastify);
   answerUnavailableWhileClosing(fastify);
+  // Per-client origin check first (it reads the client_id from the parsed body), then @fastify/cors (see CorsPolicy).
+  const cors = app.get(CorsPolicy);
+  fastify.addHook('onRoute', cors.onRoute);
+  fastify.addHook('preHandler', cors.gate);
+  void fastify.register(fastifyCors, CORS_OPTIONS);
   app.enableShutdownHooks();
   await app.init();
   return app;

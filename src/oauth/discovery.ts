@@ -12,6 +12,7 @@ export function openidConfiguration(issuer: string): Record<string, unknown> {
     token_endpoint: `${issuer}oauth/token`,
     userinfo_endpoint: `${issuer}userinfo`,
     revocation_endpoint: `${issuer}oauth/revoke`,
+    end_session_endpoint: `${issuer}oidc/logout`,
     jwks_uri: `${issuer}.well-known/jwks.json`,
     response_types_supported: ['code', 'token', 'id_token', 'id_token token'],
     response_modes_supported: ['query', 'fragment'],

@@ -1,6 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { PASSWORDLESS_OTP_GRANT } from '../../src/clients/client.entity';
@@ -10,6 +8,7 @@ import { QueueInspector } from '../utils/queue-inspector';
 import { QueueName } from '../../src/delivery/delivery.constants';
 import { freePort } from '../utils/redis-process';
 import { startTestApp, type TestApp } from '../utils/test-app';
+import { selfSignedCertificate, type SelfSignedCertificate } from '../utils/tls';
 
 /**
  * The official Node SDK (auth0@4 AuthenticationClient) as the client. It only speaks https://<domain> and fetches the
@@ -32,41 +31,20 @@ calls[MODE]().then(
 );`;
 
 describe('Auth0 Node SDK v4 against the service', () => {
-  let dir: string;
+  let tls: SelfSignedCertificate;
   let t: TestApp;
   let inspector: QueueInspector;
   let client: TestClient;
   let domain: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'pwl-tls-'));
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
+    tls = selfSignedCertificate();
     const port = await freePort();
     domain = `localhost:${port}`;
     t = await startTestApp({
       port,
       env: { ISSUER_BASE_URL: `https://${domain}/` },
-      tls: { key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') },
+      tls: { key: tls.key, cert: tls.cert },
     });
     inspector = new QueueInspector(t.config);
     client = await createClient(t.dataSource, {
@@ -77,7 +55,7 @@ describe('Auth0 Node SDK v4 against the service', () => {
   afterAll(async () => {
     await inspector.close();
     await t.close();
-    rmSync(dir, { recursive: true, force: true });
+    tls.remove();
   });
 
   const sdk = async (env: Record<string, string>) => {
@@ -85,7 +63,7 @@ describe('Auth0 Node SDK v4 against the service', () => {
       cwd: join(__dirname, '..', '..'),
       env: {
         ...process.env,
-        NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem'),
+        NODE_EXTRA_CA_CERTS: tls.certPath,
         DOMAIN: domain,
         CLIENT_ID: client.clientId,
         CLIENT_SECRET: client.secret!,

@@ -77,6 +77,15 @@ export async function sendMagicLink(
   return { ...flow, email, path: `${link.pathname}${link.search}`, params: Object.fromEntries(link.searchParams) };
 }
 
+/** How many verification records an email or phone number has (0: the request stored nothing). */
+export async function verificationCount(t: TestApp, identifier: string): Promise<number> {
+  const [row] = await t.dataSource.query<Array<{ n: string }>>(
+    'SELECT count(*) AS n FROM verifications WHERE identifier = $1',
+    [identifier],
+  );
+  return Number(row.n);
+}
+
 /** The OTP grant as the Auth0 Node SDK sends it (form-urlencoded). */
 export function otpGrant(t: TestApp, client: TestClient, fields: Record<string, string>) {
   return t.postForm('/oauth/token', { ...credentials(client), grant_type: OTP_GRANT, ...fields });

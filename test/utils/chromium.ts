@@ -1,0 +1,42 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext } from 'playwright-core';
+
+/** Debian's chromium package (.ci/run installs it when missing). */
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+
+export interface Chromium {
+  context: BrowserContext;
+  close(): Promise<void>;
+}
+
+/**
+ * A real headless Chromium with a fresh profile, quiet (no first-run, sync, component updates or background traffic
+ * that would reach the network). `ignoreHTTPSErrors`: the service under test serves a throwaway self-signed cert.
+ */
+export async function launchChromium(): Promise<Chromium> {
+  const userDataDir = mkdtempSync(join(tmpdir(), 'pwl-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM_PATH,
+    headless: true,
+    ignoreHTTPSErrors: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  return {
+    context,
+    close: async () => {
+      await context.close();
+      rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
