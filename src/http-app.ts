@@ -3,7 +3,8 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { FastifyInstance } from 'fastify';
 import fastifyCors from '@fastify/cors';
 import { AppModule } from './app.module';
-import { DEPENDENCY_RETRY_AFTER_SECONDS, temporarilyUnavailable } from './common/api-error';
+import { DEPENDENCY_RETRY_AFTER_SECONDS } from './common/api-error';
+import { httpErrors } from './common/auth0-errors';
 import { sendApiError } from './common/http-error.filter';
 import { refuseNulInUrls, registerBodyParsers } from './common/body-parsers';
 import { loggerLevels } from './common/logger-levels';
@@ -69,7 +70,7 @@ function answerUnavailableWhileClosing(fastify: FastifyInstance): void {
   });
   fastify.addHook('onRequest', (_request, reply, done) => {
     if (!closing) return done();
-    const error = temporarilyUnavailable('shutting down', DEPENDENCY_RETRY_AFTER_SECONDS);
+    const error = httpErrors.temporarilyUnavailable('shutting down', DEPENDENCY_RETRY_AFTER_SECONDS);
     void reply.header('connection', 'close');
     sendApiError(reply, error);
   });

@@ -7,7 +7,8 @@ import {
   type JWTVerifyGetKey,
   type JWTVerifyOptions,
 } from 'jose';
-import { ApiError, invalidClient, temporarilyUnavailable } from '../common/api-error';
+import { ApiError } from '../common/api-error';
+import { clientAuthErrors, httpErrors } from '../common/auth0-errors';
 import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
 import { AssertionReplayStore } from './assertion-replay.store';
@@ -49,7 +50,8 @@ export class ClientAssertionVerifier {
 
   /** Verifies the assertion and records its jti as used; throws 401, or 503 when the jti cannot be recorded. */
   async verify(client: ClientEntity, assertion: string, endpointPath: string): Promise<void> {
-    if (Buffer.byteLength(assertion) > MAX_ASSERTION_BYTES) throw invalidClient('assertion exceeds 2048 bytes');
+    if (Buffer.byteLength(assertion) > MAX_ASSERTION_BYTES)
+      throw clientAuthErrors.invalidClient('assertion exceeds 2048 bytes');
     const now = this.clock.now();
     const nowSeconds = Math.floor(now.getTime() / 1000);
     const claims = await this.verifiedClaims(client, assertion, {
@@ -69,9 +71,9 @@ export class ClientAssertionVerifier {
       firstUse = await this.replay.markUsed(client.clientId, jti, ttlMs);
     } catch (err) {
       // Without the replay store we cannot prove single use; refuse rather than accept a possibly replayed assertion.
-      throw temporarilyUnavailable(`jti store unavailable: ${(err as Error).message}`);
+      throw httpErrors.temporarilyUnavailable(`jti store unavailable: ${(err as Error).message}`);
     }
-    if (!firstUse) throw invalidClient('assertion jti replayed');
+    if (!firstUse) throw clientAuthErrors.invalidClient('assertion jti replayed');
   }
 
   /**
@@ -85,7 +87,7 @@ export class ClientAssertionVerifier {
     options: JWTVerifyOptions,
   ): Promise<JWTPayload> {
     const keySet = this.keySetOf(client);
-    if (!keySet) throw invalidClient(NOT_SIGNED_BY_CLIENT);
+    if (!keySet) throw clientAuthErrors.invalidClient(NOT_SIGNED_BY_CLIENT);
     try {
       try {
         return (await jwtVerify(assertion, keySet, options)).payload;
@@ -170,13 +172,14 @@ const CLAIM_REFUSALS: Record<string, string> = {
 function refusalOf(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   if (isClaimRefusal(err)) {
-    if (err.reason === 'missing') return invalidClient(`assertion has no ${err.claim} claim`);
-    if (err.reason === 'invalid') return invalidClient('assertion exp, nbf or iat is not a NumericDate');
-    return invalidClient(CLAIM_REFUSALS[err.claim] ?? `assertion: ${err.message}`);
+    if (err.reason === 'missing') return clientAuthErrors.invalidClient(`assertion has no ${err.claim} claim`);
+    if (err.reason === 'invalid')
+      return clientAuthErrors.invalidClient('assertion exp, nbf or iat is not a NumericDate');
+    return clientAuthErrors.invalidClient(CLAIM_REFUSALS[err.claim] ?? `assertion: ${err.message}`);
   }
-  if (isMalformed(err)) return invalidClient(`assertion: ${err.message}`);
+  if (isMalformed(err)) return clientAuthErrors.invalidClient(`assertion: ${err.message}`);
   // Anything else (no fitting key, a key jose cannot use, a wrong signature) means not signed by the client.
-  return invalidClient(NOT_SIGNED_BY_CLIENT);
+  return clientAuthErrors.invalidClient(NOT_SIGNED_BY_CLIENT);
 }
 
 /** What jose leaves to the caller: finite dates, Auth0's lifetime and claim-length limits, iat not in the future. */
@@ -184,14 +187,15 @@ function checkAuth0Limits(client: ClientEntity, claims: JWTPayload, nowSeconds: 
   const { exp, nbf, iat, jti } = claims;
   // RFC 7519 §2: a NumericDate is a finite number (JSON allows 1e400, which parses to Infinity).
   if (!isNumericDate(exp) || ![nbf, iat].every((date) => date === undefined || isNumericDate(date)))
-    throw invalidClient('assertion exp, nbf or iat is not a NumericDate');
+    throw clientAuthErrors.invalidClient('assertion exp, nbf or iat is not a NumericDate');
   if (exp - nowSeconds > MAX_LIFETIME_SECONDS + CLOCK_TOLERANCE_SECONDS)
-    throw invalidClient('assertion lifetime exceeds 5 minutes');
+    throw clientAuthErrors.invalidClient('assertion lifetime exceeds 5 minutes');
   if (iat !== undefined && iat > nowSeconds + CLOCK_TOLERANCE_SECONDS)
-    throw invalidClient('assertion iat is in the future');
+    throw clientAuthErrors.invalidClient('assertion iat is in the future');
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_CLAIM_LENGTH)
-    throw invalidClient('jti missing or too long');
-  if (client.clientId.length > MAX_CLAIM_LENGTH) throw invalidClient('client_id too long for an assertion');
+    throw clientAuthErrors.invalidClient('jti missing or too long');
+  if (client.clientId.length > MAX_CLAIM_LENGTH)
+    throw clientAuthErrors.invalidClient('client_id too long for an assertion');
   return { jti, exp };
 }
 

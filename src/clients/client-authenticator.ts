@@ -1,14 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { ApiError, invalidClient } from '../common/api-error';
-import { describeType } from '../common/json-types';
+import { clientAuthErrors, type ErrorDialect } from '../common/auth0-errors';
 import { ClientAssertionVerifier, JWT_BEARER_ASSERTION_TYPE } from './client-assertion.verifier';
 import type { ClientEntity } from './client.entity';
 import { clientSecretMatches } from './client-secret';
 import { ClientsRepository } from './clients.repository';
 
 /** How an endpoint words the errors it shares (Auth0's start endpoint uses `bad.*`, OAuth uses RFC 6749). */
-export type ClientAuthDialect = 'passwordless' | 'oauth';
+export type ClientAuthDialect = ErrorDialect;
 
 export interface ClientAuthInput {
   body: unknown;
@@ -53,87 +52,65 @@ export class ClientAuthenticator {
         ? parseBasic(input.authorization)
         : undefined;
     const mechanisms = [basic, credentials.client_secret, credentials.client_assertion].filter((m) => m !== undefined);
-    if (mechanisms.length > 1) {
-      throw new ApiError(400, 'invalid_request', 'client authentication must only be provided using one mechanism');
-    }
-    if (basic && credentials.client_id !== undefined && credentials.client_id !== basic.clientId) {
-      throw new ApiError(400, 'invalid_request', 'mismatch in body and authorization client ids');
-    }
+    if (mechanisms.length > 1) throw clientAuthErrors.severalMechanisms();
+    if (basic && credentials.client_id !== undefined && credentials.client_id !== basic.clientId)
+      throw clientAuthErrors.clientIdMismatch();
     if (
       (credentials.client_assertion !== undefined || credentials.client_assertion_type !== undefined) &&
       credentials.client_assertion_type !== JWT_BEARER_ASSERTION_TYPE
     ) {
-      throw new ApiError(400, 'invalid_request', `client_assertion_type must be ${JWT_BEARER_ASSERTION_TYPE}`);
+      throw clientAuthErrors.assertionType(JWT_BEARER_ASSERTION_TYPE);
     }
 
     const clientId = credentials.client_id ?? basic?.clientId;
-    if (clientId === undefined) throw missingClientId(input.dialect);
+    if (clientId === undefined) throw clientAuthErrors.missingClientId(input.dialect);
     const client = await this.clients.findById(clientId);
-    if (!client) throw invalidClient('unknown client_id');
+    if (!client) throw clientAuthErrors.invalidClient('unknown client_id');
 
     const secret = credentials.client_secret ?? basic?.secret;
     if (client.authMethod === 'none') {
-      if (mechanisms.length > 0) throw invalidClient('public client sent credentials');
+      if (mechanisms.length > 0) throw clientAuthErrors.invalidClient('public client sent credentials');
       return client;
     }
-    if (mechanisms.length === 0) throw new ApiError(403, 'unauthorized_client', 'Client authentication is required');
+    if (mechanisms.length === 0) throw clientAuthErrors.authenticationRequired();
     if (client.authMethod === 'private_key_jwt') {
       if (credentials.client_assertion === undefined)
-        throw invalidClient('client registered for private_key_jwt sent a secret');
+        throw clientAuthErrors.invalidClient('client registered for private_key_jwt sent a secret');
       await this.assertions.verify(client, credentials.client_assertion, input.endpointPath);
       return client;
     }
     // client_secret_post and client_secret_basic: Auth0's SDKs always post the secret, so both transports are accepted.
-    if (secret === undefined) throw invalidClient('client registered for a secret sent an assertion');
-    if (!clientSecretMatches(secret, client.secretHash)) throw invalidClient('client secret mismatch');
+    if (secret === undefined) throw clientAuthErrors.invalidClient('client registered for a secret sent an assertion');
+    if (!clientSecretMatches(secret, client.secretHash)) throw clientAuthErrors.invalidClient('client secret mismatch');
     return client;
   }
 
   private readCredentials({ body, dialect }: ClientAuthInput): Credentials {
     if (body === undefined || body === null) return {};
-    if (typeof body !== 'object' || Array.isArray(body)) {
-      throw new ApiError(
-        400,
-        dialect === 'passwordless' ? 'bad.request' : 'invalid_request',
-        `error in body - invalid type: ${describeType(body)} (expected object)`,
-      );
-    }
+    if (typeof body !== 'object' || Array.isArray(body)) throw clientAuthErrors.bodyNotAnObject(body, dialect);
     const credentials: Credentials = {};
     for (const field of CREDENTIAL_FIELDS) {
       const value = (body as Record<string, unknown>)[field];
       if (value === undefined) continue;
-      if (typeof value !== 'string') throw invalidCredentialType(field, value, dialect);
+      if (typeof value !== 'string') throw clientAuthErrors.credentialType(field, value, dialect);
       credentials[field] = value;
     }
     return credentials;
   }
 }
 
-function missingClientId(dialect: ClientAuthDialect): ApiError {
-  return dialect === 'passwordless'
-    ? new ApiError(400, 'bad.client_id', 'Missing required property: client_id')
-    : new ApiError(400, 'invalid_request', 'missing client_id parameter');
-}
-
-function invalidCredentialType(field: string, value: unknown, dialect: ClientAuthDialect): ApiError {
-  const description = `error in ${field} - invalid type: ${describeType(value)} (expected string)`;
-  return dialect === 'passwordless' && field === 'client_id'
-    ? new ApiError(400, 'bad.client_id', description)
-    : new ApiError(400, dialect === 'passwordless' ? 'bad.request' : 'invalid_request', description);
-}
-
 /** RFC 6749 §2.3.1 + Appendix B: id and secret are form-urlencoded before base64; split on the first colon. */
 function parseBasic(header: string): { clientId: string; secret: string } {
   const match = /^Basic ([A-Za-z0-9+/]+={0,2})$/i.exec(header.trim());
-  if (!match) throw invalidClient('malformed Authorization header');
+  if (!match) throw clientAuthErrors.invalidClient('malformed Authorization header');
   const decoded = Buffer.from(match[1], 'base64').toString('utf8');
-  if (CONTROL_CHARACTERS.test(decoded)) throw invalidClient('control characters in Basic credentials');
+  if (CONTROL_CHARACTERS.test(decoded)) throw clientAuthErrors.invalidClient('control characters in Basic credentials');
   const colon = decoded.indexOf(':');
-  if (colon < 1) throw invalidClient('malformed Basic credentials');
+  if (colon < 1) throw clientAuthErrors.invalidClient('malformed Basic credentials');
   try {
     const formDecode = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));
     return { clientId: formDecode(decoded.slice(0, colon)), secret: formDecode(decoded.slice(colon + 1)) };
   } catch {
-    throw invalidClient('malformed Basic credentials encoding');
+    throw clientAuthErrors.invalidClient('malformed Basic credentials encoding');
   }
 }

@@ -18,21 +18,5 @@ export class ApiError extends Error {
   }
 }
 
-/** Auth0's documented 429 (docs-v2 api/authentication.mdx); the same body for every limit. */
-export const TOO_MANY_REQUESTS_DESCRIPTION =
-  'Too many requests. Check the X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset headers.';
-
-export const invalidClient = (detail: string) =>
-  new ApiError(401, 'invalid_client', 'Client authentication failed.', detail);
-
-export const temporarilyUnavailable = (detail: string, retryAfterSeconds?: number) =>
-  new ApiError(
-    503,
-    'temporarily_unavailable',
-    'The service is temporarily unavailable. Please try again later.',
-    detail,
-    retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) },
-  );
-
 /** Retry-After of a 503 caused by a database or Redis outage: a client retrying sooner would only add load. */
 export const DEPENDENCY_RETRY_AFTER_SECONDS = 5;

@@ -8,19 +8,12 @@ import {
 } from '@nestjs/common';
 import { instanceToPlain, plainToInstance } from 'class-transformer';
 import { getMetadataStorage, ValidateBy } from 'class-validator';
-import { ApiError } from './api-error';
-import { describeType, isPlainObject } from './json-types';
+import type { ApiError } from './api-error';
+import { invalidType, missing, startErrors } from './auth0-errors';
+import { isPlainObject } from './json-types';
 
 /** A check returns Auth0's `error_description` for a bad value, or null when the value is fine. */
 export type FieldCheck = (value: unknown, object: object) => string | null;
-
-const MAX_ECHO = 200;
-/** Values are echoed the way Auth0 does, but cut short so a 1 MB field cannot be reflected back. */
-export const echo = (value: unknown): string => String(value).slice(0, MAX_ECHO);
-
-export const missing = (field: string) => `Missing required property: ${field}`;
-export const invalidType = (field: string, value: unknown, expected: string) =>
-  `error in ${field} - invalid type: ${describeType(value)} (expected ${expected})`;
 
 /** The checks each DTO class declared with Auth0Field, by property, in declaration order. */
 const fieldChecksByClass = new Map<Type<object>, Map<string, FieldCheck>>();
@@ -166,11 +159,10 @@ function isJsonObject(value: unknown): value is Record<string, unknown> {
 
 function toAuth0Error(errors: ValidationError[], priority: string[]): ApiError | BadRequestException {
   const notAllowed = errors.filter((e) => e.constraints?.whitelistValidation).map((e) => e.property);
-  if (notAllowed.length > 0)
-    return new ApiError(400, 'bad.request', `the following properties are not allowed: ${notAllowed.join(',')}`);
+  if (notAllowed.length > 0) return startErrors.propertiesNotAllowed(notAllowed);
   const rank = (e: ValidationError) => (priority.includes(e.property) ? priority.indexOf(e.property) : priority.length);
   const first = [...errors].sort((a, b) => rank(a) - rank(b))[0];
   const [constraint, description] = Object.entries(first?.constraints ?? {})[0] ?? [];
   const code = (first?.contexts?.[constraint ?? ''] as { error?: string } | undefined)?.error ?? 'bad.request';
-  return new ApiError(400, code, description ?? 'Invalid request body');
+  return startErrors.badField(code, description ?? 'Invalid request body');
 }

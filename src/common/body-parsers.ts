@@ -2,7 +2,7 @@
 import formBody from '@fastify/formbody';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { parse as parseQueryString, type IParseOptions } from 'qs';
-import { ApiError } from './api-error';
+import { httpErrors } from './auth0-errors';
 
 // eslint-disable-next-line no-control-regex -- matching U+0000 is the point
 const NUL = /\u0000/;
@@ -49,7 +49,7 @@ export function parseFormBody(text: string): Record<string, unknown> {
 /** The query-string twin of the body rule: `%00` can never reach a query (PostgreSQL text cannot hold it). */
 export function refuseNulInUrls(fastify: FastifyInstance): void {
   fastify.addHook('onRequest', (request, _reply, done) => {
-    done(/%00/i.test(request.url) ? new ApiError(400, 'invalid_request', 'Malformed query string.') : undefined);
+    done(/%00/i.test(request.url) ? httpErrors.malformedQueryString() : undefined);
   });
 }
 

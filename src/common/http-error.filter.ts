@@ -1,11 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import {
-  ApiError,
-  DEPENDENCY_RETRY_AFTER_SECONDS,
-  temporarilyUnavailable,
-  TOO_MANY_REQUESTS_DESCRIPTION,
-} from './api-error';
+import { ApiError, DEPENDENCY_RETRY_AFTER_SECONDS } from './api-error';
+import { httpErrors } from './auth0-errors';
 import { isDependencyUnavailable } from './dependency-errors';
 import { OutageLog } from './outage-log';
 
@@ -16,34 +12,22 @@ export function toApiError(exception: unknown): ApiError {
   if (exception instanceof ApiError) return exception;
   const status =
     exception instanceof HttpException ? exception.getStatus() : (exception as FastifyLikeError)?.statusCode;
-  if (status === 413) return new ApiError(413, 'invalid_request', 'Request body is too large.');
-  if (status === 415)
-    return new ApiError(
-      415,
-      'invalid_request',
-      'Unsupported content type. Use application/json or application/x-www-form-urlencoded.',
-    );
+  if (status === 413) return httpErrors.bodyTooLarge();
+  if (status === 415) return httpErrors.unsupportedContentType();
   if (exception instanceof HttpException) {
-    if (status === 404) return new ApiError(404, 'not_found', 'Not Found');
-    if (status === 429) return new ApiError(429, 'too_many_requests', TOO_MANY_REQUESTS_DESCRIPTION);
-    if (status === 405) return new ApiError(405, 'method_not_allowed', 'Method Not Allowed');
-    if (status !== undefined && status < 500)
-      return new ApiError(status, 'invalid_request', 'Invalid request.', exception.message);
+    if (status === 404) return httpErrors.notFound();
+    if (status === 429) return httpErrors.tooManyRequests();
+    if (status === 405) return httpErrors.methodNotAllowed();
+    if (status !== undefined && status < 500) return httpErrors.clientError(status, exception.message);
   }
   if (isDependencyUnavailable(exception))
-    return temporarilyUnavailable(
+    return httpErrors.temporarilyUnavailable(
       exception instanceof Error ? exception.message : String(exception),
       DEPENDENCY_RETRY_AFTER_SECONDS,
     );
   const fastifyError = exception as FastifyLikeError;
-  if (typeof status === 'number' && status >= 400 && status < 500)
-    return new ApiError(400, 'invalid_request', 'Malformed request body.', fastifyError.code);
-  return new ApiError(
-    500,
-    'server_error',
-    'Internal server error.',
-    exception instanceof Error ? exception.stack : String(exception),
-  );
+  if (typeof status === 'number' && status >= 400 && status < 500) return httpErrors.malformedBody(fastifyError.code);
+  return httpErrors.serverError(exception instanceof Error ? exception.stack : String(exception));
 }
 
 export function sendApiError(reply: FastifyReply, error: ApiError): void {

@@ -2,8 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { FastifyCorsOptions } from '@fastify/cors';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, RouteOptions } from 'fastify';
 import { decodeJwt } from 'jose';
-import { ApiError } from '../common/api-error';
-import { echo } from '../common/auth0-validation';
+import { echo, httpErrors } from '../common/auth0-errors';
 import type { ClientEntity } from '../clients/client.entity';
 import { ClientsRepository } from '../clients/clients.repository';
 import { AppConfig } from '../config/app-config';
@@ -72,7 +71,7 @@ export class CorsPolicy {
       (client) => {
         if (!client || this.originsOf(client).has(origin)) return done();
         this.logger.warn(`Origin not allowed for client ${client.clientId}: ${echo(origin)}`);
-        done(new ApiError(403, 'access_denied', `Origin ${echo(origin)} is not allowed.`));
+        done(httpErrors.originNotAllowed(origin));
       },
       (err: Error) => done(err),
     );

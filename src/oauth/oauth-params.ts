@@ -1,4 +1,4 @@
-import { ApiError } from '../common/api-error';
+import { tokenErrors } from '../common/auth0-errors';
 
 export type Params = Record<string, unknown>;
 
@@ -11,13 +11,13 @@ export function asParams(body: unknown): Params {
 export function stringParam(params: Params, name: string): string | undefined {
   const value = params[name];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw new ApiError(400, 'invalid_request', `${name} parameter must be a string`);
+  if (typeof value !== 'string') throw tokenErrors.parameterNotString(name);
   return value;
 }
 
 /** A required string parameter, worded like Auth0's `missing <name> parameter`. */
 export function requiredParam(params: Params, name: string): string {
   const value = stringParam(params, name);
-  if (value === undefined || value === '') throw new ApiError(400, 'invalid_request', `missing ${name} parameter`);
+  if (value === undefined || value === '') throw tokenErrors.missingParameter(name);
   return value;
 }

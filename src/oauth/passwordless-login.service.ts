@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { ApiError } from '../common/api-error';
 import { Clock } from '../common/clock';
 import { PASSWORDLESS_OTP_GRANT, type ClientEntity } from '../clients/client.entity';
 import { loginIdentifier } from '../verification/identifier';
@@ -7,6 +6,7 @@ import { UsersRepository, type User } from '../users/users.repository';
 import type { ConnectionEntity } from '../verification/connection.entity';
 import { ConnectionsRepository } from '../verification/connections.repository';
 import { OtpVerifier } from '../verification/otp-verifier';
+import { clientAuthErrors, tokenErrors } from '../common/auth0-errors';
 
 export interface LoginAttempt {
   client: ClientEntity;
@@ -30,26 +30,20 @@ export class PasswordlessLoginService {
   /** `refuseSpa`: Auth0 cannot enable the grant on SPAs for /oauth/token ("You cannot use this endpoint from SPAs"). */
   requireOtpGrant(client: ClientEntity, refuseSpa: boolean): void {
     if (!client.grantTypes.includes(PASSWORDLESS_OTP_GRANT) || (refuseSpa && client.appType === 'spa')) {
-      throw new ApiError(
-        403,
-        'unauthorized_client',
-        `Grant type '${PASSWORDLESS_OTP_GRANT}' not allowed for the client.`,
-      );
+      throw clientAuthErrors.grantNotAllowed(PASSWORDLESS_OTP_GRANT);
     }
   }
 
   /** Auth0's wording for any grant the client's `grant_types` lack (`authorization_code`, `implicit`, ...). */
   requireGrant(client: ClientEntity, grant: string): void {
-    if (!client.grantTypes.includes(grant))
-      throw new ApiError(403, 'unauthorized_client', `Grant type '${grant}' not allowed for the client.`);
+    if (!client.grantTypes.includes(grant)) throw clientAuthErrors.grantNotAllowed(grant);
   }
 
   /** Auth0's /oauth/token wording (E-token) for a realm/connection that is unknown or not enabled for the client. */
   async enabledConnection(client: ClientEntity, name: string): Promise<ConnectionEntity> {
     const connection = await this.connections.findByName(name);
-    if (!connection) throw new ApiError(400, 'invalid_request', 'the connection was not found');
-    if (!client.connections.includes(connection.name))
-      throw new ApiError(400, 'invalid_request', 'the connection was disabled');
+    if (!connection) throw tokenErrors.connectionNotFound();
+    if (!client.connections.includes(connection.name)) throw tokenErrors.connectionDisabled();
     return connection;
   }
 

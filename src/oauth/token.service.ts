@@ -1,6 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { ApiError } from '../common/api-error';
-import { echo } from '../common/auth0-validation';
 import type { ClientEntity } from '../clients/client.entity';
 import type { TokenResponse } from '../tokens/token-issuer';
 import { AuthorizationCodeGrant } from './grants/authorization-code.grant';
@@ -8,6 +6,7 @@ import { OtpGrant } from './grants/otp.grant';
 import { RefreshTokenGrant } from './grants/refresh-token.grant';
 import type { TokenGrant } from './grants/token-grant';
 import { asParams, requiredParam } from './oauth-params';
+import { tokenErrors } from '../common/auth0-errors';
 
 /** POST /oauth/token: one handler per grant_type. A Map, so that `__proto__` or `toString` name no grant. */
 @Injectable()
@@ -23,7 +22,7 @@ export class TokenService {
     const params = asParams(body);
     const grantType = requiredParam(params, 'grant_type');
     const grant = this.grants.get(grantType);
-    if (!grant) throw new ApiError(400, 'unsupported_grant_type', `Unsupported grant type: ${echo(grantType)}`);
+    if (!grant) throw tokenErrors.unsupportedGrantType(grantType);
     return grant.exchange(client, params, ip);
   }
 }

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { ApiError } from '../common/api-error';
 import type { ClientEntity } from '../clients/client.entity';
 import { asParams, requiredParam, stringParam } from '../oauth/oauth-params';
 import { PasswordlessLoginService } from '../oauth/passwordless-login.service';
@@ -7,6 +6,7 @@ import { OtpAttemptLimiter } from '../rate-limit/otp-attempt.limiter';
 import { SmsConversionBreaker } from '../rate-limit/sms-conversion.breaker';
 import { loginIdentifier } from '../verification/identifier';
 import { failureDescription, VerificationFailure } from '../verification/otp-verifier';
+import { tokenErrors } from '../common/auth0-errors';
 
 /**
  * Legacy POST /passwordless/verify (§4.2). Accepts both the shape auth0.js sends (`verification_code` + `email` |
@@ -27,9 +27,9 @@ export class LegacyVerifyService {
     const connectionName = requiredParam(params, 'connection');
     const username =
       stringParam(params, 'email') ?? stringParam(params, 'phone_number') ?? stringParam(params, 'username');
-    if (!username) throw new ApiError(400, 'invalid_request', 'missing username parameter');
+    if (!username) throw tokenErrors.missingParameter('username');
     const secret = stringParam(params, 'verification_code') ?? stringParam(params, 'password');
-    if (!secret) throw new ApiError(400, 'invalid_request', 'missing password parameter');
+    if (!secret) throw tokenErrors.missingParameter('password');
     stringParam(params, 'scope'); // validated only: the tokens' scope comes from the verify_redirect step
     this.login.requireOtpGrant(client, false);
     const connection = await this.login.enabledConnection(client, connectionName);
@@ -43,8 +43,8 @@ export class LegacyVerifyService {
       if (!(err instanceof VerificationFailure)) throw err;
       const description = failureDescription(err.reason, connection.strategy);
       throw err.reason === 'max_attempts'
-        ? new ApiError(429, 'too_many_attempts', description)
-        : new ApiError(401, 'invalid_user_password', description);
+        ? tokenErrors.tooManyAttempts(description)
+        : tokenErrors.invalidUserPassword(description);
     }
     return {};
   }

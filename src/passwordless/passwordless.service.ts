@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { ApiError } from '../common/api-error';
 import { Clock } from '../common/clock';
 import { RandomSource } from '../common/random.source';
 import { AppConfig } from '../config/app-config';
@@ -16,6 +15,7 @@ import { normaliseEmail, normalisePhone } from '../verification/identifier';
 import type { RequestMeta, StartResponse } from './passwordless.responses';
 import type { StartPasswordlessDto } from './start-passwordless.dto';
 import { StartAdmission } from './start-admission';
+import { clientAuthErrors, startErrors } from '../common/auth0-errors';
 
 /** 12 random bytes = 24 hex characters, the shape of Auth0's `_id`. */
 const RECORD_ID_BYTES = 12;
@@ -45,16 +45,11 @@ export class PasswordlessService {
 
   async start(client: ClientEntity, dto: StartPasswordlessDto, meta: RequestMeta): Promise<StartResponse> {
     if (!client.grantTypes.includes(PASSWORDLESS_OTP_GRANT)) {
-      throw new ApiError(
-        403,
-        'unauthorized_client',
-        `Grant type '${PASSWORDLESS_OTP_GRANT}' not allowed for the client.`,
-      );
+      throw clientAuthErrors.grantNotAllowed(PASSWORDLESS_OTP_GRANT);
     }
     const connection = await this.connections.findByName(dto.connection);
-    if (!connection) throw new ApiError(400, 'bad.connection', 'Connection does not exist');
-    if (!client.connections.includes(connection.name))
-      throw new ApiError(400, 'bad.connection', 'Connection is disabled');
+    if (!connection) throw startErrors.connectionNotFound();
+    if (!client.connections.includes(connection.name)) throw startErrors.connectionDisabled();
 
     const send = this.sendMode(connection, dto.send ?? undefined);
     const identifier = connection.strategy === 'email' ? normaliseEmail(dto.email) : normalisePhone(dto.phone_number);
@@ -104,8 +99,7 @@ export class PasswordlessService {
   /** Auth0: a missing `send` means link for email; the SDKs omit it for SMS and expect a code. SMS is code-only. */
   private sendMode(connection: ConnectionEntity, requested: SendMode | undefined): SendMode {
     if (connection.strategy === 'sms') {
-      if (requested === 'link')
-        throw new ApiError(400, 'bad.send', "error in send - Only 'code' is supported for SMS connections");
+      if (requested === 'link') throw startErrors.linkOverSms();
       return 'code';
     }
     return requested ?? 'link';
@@ -123,20 +117,11 @@ export class PasswordlessService {
         .map(([key, value]) => [key, String(value)]),
     );
     if (params.redirect_uri !== undefined && !client.callbacks.includes(params.redirect_uri)) {
-      throw new ApiError(
-        400,
-        'bad.authParams',
-        'error in authParams - redirect_uri is not in the list of allowed callback URLs for this client',
-      );
+      throw startErrors.redirectUriNotAllowed();
     }
     if (send === 'link' && params.redirect_uri === undefined) {
       const fallback = client.callbacks[0];
-      if (!fallback)
-        throw new ApiError(
-          400,
-          'bad.authParams',
-          'error in authParams - redirect_uri is required to send a link and the client has no callback URLs',
-        );
+      if (!fallback) throw startErrors.redirectUriRequired();
       params.redirect_uri = fallback;
     }
     return params;

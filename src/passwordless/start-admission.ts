@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { temporarilyUnavailable } from '../common/api-error';
+import { httpErrors } from '../common/auth0-errors';
 import { AppConfig } from '../config/app-config';
 import { DeliveryBacklogMonitor } from '../delivery/delivery-backlog.monitor';
 import type { QueueName } from '../delivery/delivery.constants';
@@ -26,9 +26,9 @@ export class StartAdmission {
   enter(queue: QueueName): () => void {
     const max = this.config.delivery.maxStartsInFlight;
     if (max > 0 && this.inFlight >= max)
-      throw temporarilyUnavailable(`${this.inFlight} starts in flight`, IN_FLIGHT_RETRY_AFTER_SECONDS);
+      throw httpErrors.temporarilyUnavailable(`${this.inFlight} starts in flight`, IN_FLIGHT_RETRY_AFTER_SECONDS);
     if (this.backlog.shedding(queue))
-      throw temporarilyUnavailable(`${queue} delivery is behind`, BACKLOG_RETRY_AFTER_SECONDS);
+      throw httpErrors.temporarilyUnavailable(`${queue} delivery is behind`, BACKLOG_RETRY_AFTER_SECONDS);
     this.inFlight++;
     return () => this.inFlight--;
   }

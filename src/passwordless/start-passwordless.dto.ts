@@ -1,4 +1,5 @@
-import { Auth0Field, echo, invalidType, optionalString, requiredString } from '../common/auth0-validation';
+import { echo, invalidType } from '../common/auth0-errors';
+import { Auth0Field, optionalString, requiredString } from '../common/auth0-validation';
 import { describeType, isPlainObject } from '../common/json-types';
 
 export const SEND_MODES = ['link', 'code'] as const;

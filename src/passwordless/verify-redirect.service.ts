@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { ApiError } from '../common/api-error';
-import { echo } from '../common/auth0-validation';
 import { Clock } from '../common/clock';
 import { RandomSource } from '../common/random.source';
 import type { ClientEntity } from '../clients/client.entity';
@@ -18,6 +17,7 @@ import { OtpAttemptLimiter } from '../rate-limit/otp-attempt.limiter';
 import { SmsConversionBreaker } from '../rate-limit/sms-conversion.breaker';
 import { confirmationPage, errorPage, type BrowserResponse } from './browser-response';
 import { loginIdentifier } from '../verification/identifier';
+import { linkErrors } from '../common/auth0-errors';
 
 /** RFC 6749 §4.1.2 recommends at most 10 minutes; the code is redeemed right after the redirect. */
 const AUTHORIZATION_CODE_TTL_MS = 5 * 60 * 1000;
@@ -107,32 +107,26 @@ export class VerifyRedirectService {
   private async authorize(flow: Flow, ip: string): Promise<string> {
     const { client, params } = flow;
     const responseType = flow.responseType.join(' ');
-    if (!RESPONSE_TYPES.includes(responseType))
-      throw new ApiError(400, 'unsupported_response_type', `Unsupported response type: ${echo(responseType)}`);
+    if (!RESPONSE_TYPES.includes(responseType)) throw linkErrors.unsupportedResponseType(responseType);
     const wantsIdToken = flow.responseType.includes('id_token');
     // OIDC Core §3.2.2.1: nonce is required when an id_token is returned from the authorization endpoint.
-    if (wantsIdToken && !params.nonce)
-      throw new ApiError(400, 'invalid_request', 'nonce is required when response_type includes id_token');
+    if (wantsIdToken && !params.nonce) throw linkErrors.nonceRequired();
     if (
       params.code_challenge !== undefined &&
       (params.code_challenge_method !== 'S256' || !S256_CHALLENGE.test(params.code_challenge))
     ) {
-      throw new ApiError(
-        400,
-        'invalid_request',
-        'code_challenge must be a S256 challenge (code_challenge_method=S256)',
-      );
+      throw linkErrors.codeChallengeNotS256();
     }
     // RFC 9700 §2.1.1: a public client's code must be bound to a PKCE challenge, else whoever intercepts it redeems it.
     if (responseType === 'code' && client.authMethod === 'none' && params.code_challenge === undefined) {
-      throw new ApiError(400, 'invalid_request', 'code_challenge is required for public clients (PKCE S256)');
+      throw linkErrors.codeChallengeRequired();
     }
     this.login.requireOtpGrant(client, false);
     // The link's response type is a grant of its own: a code needs `authorization_code`, fragment tokens `implicit`.
     this.login.requireGrant(client, responseType === 'code' ? 'authorization_code' : 'implicit');
     const connection = await this.login.enabledConnection(client, params.connection ?? '');
     const username = connection.strategy === 'email' ? params.email : params.phone_number;
-    if (!username || !params.verification_code) throw new ApiError(400, 'invalid_request', 'The link is incomplete.');
+    if (!username || !params.verification_code) throw linkErrors.incomplete();
     const identifier = loginIdentifier(connection.strategy, username);
     await this.requireUnalteredLink(client.clientId, connection.name, identifier, params);
     this.issuer.checkAudience(params.audience);
@@ -153,7 +147,7 @@ export class VerifyRedirectService {
       if (connection.strategy === 'sms') await this.smsBreaker.recordVerified(identifier);
     } catch (err) {
       if (err instanceof VerificationFailure)
-        throw new ApiError(403, 'access_denied', failureDescription(err.reason, connection.strategy));
+        throw linkErrors.accessDenied(failureDescription(err.reason, connection.strategy));
       throw err;
     }
     if (responseType === 'code')
@@ -192,12 +186,7 @@ export class VerifyRedirectService {
     const record = await this.verifications.findLive(clientId, connection, identifier);
     if (!record || record.send !== 'link') return;
     const altered = BOUND_LINK_PARAMS.filter((key) => params[key] !== record.authParams[key]);
-    if (altered.length > 0)
-      throw new ApiError(
-        400,
-        'invalid_request',
-        `The link was altered (${altered.join(', ')}). Please try to login again.`,
-      );
+    if (altered.length > 0) throw linkErrors.altered(altered);
   }
 
   private async issueCode(flow: Flow, user: User, scope: string): Promise<string> {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { ApiError, TOO_MANY_REQUESTS_DESCRIPTION } from '../common/api-error';
+import type { ApiError } from '../common/api-error';
+import { httpErrors } from '../common/auth0-errors';
 import type { LimitDecision, LimitState } from './sliding-window.store';
 
 /** Auth0's headers: the bucket size, what is left, and when it refills, in UTC epoch seconds. */
@@ -24,10 +25,7 @@ export function tooManyRequests(denied: NonNullable<LimitDecision['denied']>, no
 /** 429 for a send that is paused (circuit breaker) rather than counted. */
 export function pausedUntil(untilMs: number, nowMs: number, headers: Record<string, string>, reason: string): ApiError {
   const retryAfter = String(Math.max(1, Math.ceil((untilMs - nowMs) / 1000)));
-  return new ApiError(429, 'too_many_requests', TOO_MANY_REQUESTS_DESCRIPTION, `limit ${reason}`, {
-    ...headers,
-    'Retry-After': retryAfter,
-  });
+  return httpErrors.tooManyRequests(`limit ${reason}`, { ...headers, 'Retry-After': retryAfter });
 }
 
 /** Identifiers (emails, phone numbers) are hashed into keys so Redis holds no personal data in clear. */

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
-import { ApiError } from '../common/api-error';
 import { AppConfig } from '../config/app-config';
 import type { ConnectionEntity } from '../verification/connection.entity';
 import type { LimitRule } from './sliding-window.store';
+import { startErrors } from '../common/auth0-errors';
 
 const HOUR_MS = 3_600_000;
 
@@ -29,11 +29,7 @@ export class SmsDestinationPolicy {
     const destination = this.destinationOf(phone);
     const allowed = connection.allowedCallingCodes ?? this.config.smsGuard.allowedCallingCodes;
     if (allowed !== '*' && !allowed.includes(destination.callingCode)) {
-      throw new ApiError(
-        400,
-        'bad.phone_number',
-        `error in phone_number - SMS to country calling code +${destination.callingCode} is not allowed for this connection`,
-      );
+      throw startErrors.callingCodeNotAllowed(destination.callingCode);
     }
     return destination;
   }

@@ -1,10 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { ApiError } from '../common/api-error';
 import { Clock } from '../common/clock';
 import { RandomSource } from '../common/random.source';
 import { AppConfig } from '../config/app-config';
 import { SecretHasher } from '../verification/secret-hasher';
 import { RefreshTokensRepository, type StoredToken } from './refresh-tokens.repository';
+import { tokenErrors } from '../common/auth0-errors';
 
 /** 256 bits: far above the 128-bit floor for bearer secrets (RFC 6749 §10.10). */
 const TOKEN_BYTES = 32;
@@ -14,8 +14,7 @@ const MAX_ROTATION_ATTEMPTS = 3;
 export const OFFLINE_ACCESS = 'offline_access';
 
 /** Auth0's answer for an unknown, revoked, expired or reused refresh token. */
-export const invalidRefreshToken = (detail: string) =>
-  new ApiError(403, 'invalid_grant', 'Unknown or invalid refresh token.', detail);
+export const invalidRefreshToken = (detail: string) => tokenErrors.invalidRefreshToken(detail);
 
 export interface IssueRequest {
   clientId: string;

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { jwtVerify, SignJWT, type JWTPayload } from 'jose';
-import { ApiError } from '../common/api-error';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import type { User } from '../users/users.repository';
 import { SigningKeyStore, TOKEN_SIGNING_ALG } from './signing-key.store';
+import { tokenErrors } from '../common/auth0-errors';
 
 /** RFC 9068 access-token type: resource servers (and /userinfo) can tell an access token from an id_token. */
 const ACCESS_TOKEN_TYP = 'at+jwt';
@@ -55,7 +55,7 @@ export class TokenIssuer {
       audience !== this.userinfoAudience &&
       !this.config.tokens.audiences.includes(audience)
     ) {
-      throw new ApiError(403, 'access_denied', `Service not found: ${audience.slice(0, 200)}`);
+      throw tokenErrors.serviceNotFound(audience);
     }
   }
 

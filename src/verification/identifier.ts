@@ -1,7 +1,6 @@
 import { isEmail } from 'class-validator';
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
-import { ApiError } from '../common/api-error';
-import { echo, missing } from '../common/auth0-validation';
+import { startErrors } from '../common/auth0-errors';
 
 const E164_PATTERN = /^\+[0-9]{1,15}$/;
 
@@ -10,21 +9,19 @@ const E164_PATTERN = /^\+[0-9]{1,15}$/;
  * stray `phone_number` and vice versa. Emails are compared case-insensitively (lower-cased, NFC).
  */
 export function normaliseEmail(email: string | undefined): string {
-  if (email === undefined || email === null) throw new ApiError(400, 'bad.email', missing('email'));
+  if (email === undefined || email === null) throw startErrors.missingEmail();
   const valid =
     email.length <= 254 && isEmail(email, { allow_utf8_local_part: true, require_tld: true, allow_ip_domain: false });
-  if (!valid) throw new ApiError(400, 'bad.email', `error in email - email format validation failed: ${echo(email)}`);
+  if (!valid) throw startErrors.invalidEmail(email);
   return email.normalize('NFC').toLowerCase();
 }
 
 /** Auth0's pattern first; libphonenumber then rejects numbers no carrier could route. Stored as E.164. */
 export function normalisePhone(phone: string | undefined): string {
-  if (phone === undefined || phone === null) throw new ApiError(400, 'bad.phone_number', missing('phone_number'));
-  if (!E164_PATTERN.test(phone))
-    throw new ApiError(400, 'bad.phone_number', 'String does not match pattern: ^\\+[0-9]{1,15}$');
+  if (phone === undefined || phone === null) throw startErrors.missingPhoneNumber();
+  if (!E164_PATTERN.test(phone)) throw startErrors.phoneNumberPattern();
   const parsed = parsePhoneNumberFromString(phone);
-  if (!parsed?.isValid())
-    throw new ApiError(400, 'bad.phone_number', `error in phone_number - invalid phone number: ${phone}`);
+  if (!parsed?.isValid()) throw startErrors.invalidPhoneNumber(phone);
   return parsed.number;
 }
 

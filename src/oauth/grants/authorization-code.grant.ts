@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { ApiError } from '../../common/api-error';
 import { Clock } from '../../common/clock';
 import { constantTimeEqual } from '../../common/constant-time';
 import type { ClientEntity } from '../../clients/client.entity';
@@ -13,6 +12,7 @@ import { requiredParam, stringParam, type Params } from '../oauth-params';
 import { PasswordlessLoginService } from '../passwordless-login.service';
 import { OfflineAccess } from './offline-access';
 import type { TokenGrant } from './token-grant';
+import { tokenErrors } from '../../common/auth0-errors';
 
 /** RFC 7636 §4.1: 43 to 128 unreserved characters. */
 const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
@@ -43,13 +43,12 @@ export class AuthorizationCodeGrant implements TokenGrant {
     const grant = await this.codes.findRedeemable(codeHmac, client.clientId, now);
     if (!grant) return this.invalidCode(codeHmac);
     // RFC 6749 §4.1.3: the redirect_uri of the authorization request (always present here) must be repeated.
-    if (redirectUri !== grant.redirectUri) throw new ApiError(403, 'invalid_grant', 'Invalid redirect_uri');
+    if (redirectUri !== grant.redirectUri) throw tokenErrors.invalidRedirectUri();
     if (grant.codeChallenge !== null && !pkceMatches(verifier, grant.codeChallenge)) {
-      throw new ApiError(403, 'invalid_grant', 'Failed to verify code verifier');
+      throw tokenErrors.codeVerifierFailed();
     }
     // RFC 9700 §2.1.1 (PKCE downgrade): a verifier for a code issued without a challenge is refused.
-    if (grant.codeChallenge === null && verifier !== undefined)
-      throw new ApiError(403, 'invalid_grant', 'Failed to verify code verifier');
+    if (grant.codeChallenge === null && verifier !== undefined) throw tokenErrors.codeVerifierFailed();
     const user = await this.users.findById(grant.userId);
     if (!user || !(await this.codes.consume(codeHmac, now))) return this.invalidCode(codeHmac);
     return this.offline.issue({
@@ -68,7 +67,7 @@ export class AuthorizationCodeGrant implements TokenGrant {
    */
   private async invalidCode(codeHmac: string): Promise<never> {
     await this.refreshTokens.revokeIssuedFromCode(codeHmac);
-    throw new ApiError(403, 'invalid_grant', 'Invalid authorization code');
+    throw tokenErrors.invalidAuthorizationCode();
   }
 }
 

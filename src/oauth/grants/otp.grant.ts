@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { ApiError } from '../../common/api-error';
 import { PASSWORDLESS_OTP_GRANT, type ClientEntity } from '../../clients/client.entity';
 import { loginIdentifier } from '../../verification/identifier';
 import { OtpAttemptLimiter } from '../../rate-limit/otp-attempt.limiter';
@@ -10,6 +9,7 @@ import { requiredParam, stringParam, type Params } from '../oauth-params';
 import { PasswordlessLoginService } from '../passwordless-login.service';
 import { OfflineAccess } from './offline-access';
 import type { TokenGrant } from './token-grant';
+import { tokenErrors } from '../../common/auth0-errors';
 
 /** Auth0's passwordless OTP grant (`http://auth0.com/oauth/grant-type/passwordless/otp`). */
 @Injectable()
@@ -43,7 +43,7 @@ export class OtpGrant implements TokenGrant {
       return await this.offline.issue({ clientId: client.clientId, user, scope, audience });
     } catch (err) {
       if (err instanceof VerificationFailure)
-        throw new ApiError(403, 'invalid_grant', failureDescription(err.reason, connection.strategy));
+        throw tokenErrors.invalidGrant(failureDescription(err.reason, connection.strategy));
       throw err;
     }
   }

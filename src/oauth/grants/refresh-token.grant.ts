@@ -1,6 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { ApiError } from '../../common/api-error';
-import { echo } from '../../common/auth0-validation';
 import type { ClientEntity } from '../../clients/client.entity';
 import { invalidRefreshToken, RefreshTokensService } from '../../refresh-tokens/refresh-tokens.service';
 import { TokenIssuer, type TokenResponse } from '../../tokens/token-issuer';
@@ -8,6 +6,7 @@ import { UsersRepository } from '../../users/users.repository';
 import { requiredParam, stringParam, type Params } from '../oauth-params';
 import { PasswordlessLoginService } from '../passwordless-login.service';
 import type { TokenGrant } from './token-grant';
+import { tokenErrors } from '../../common/auth0-errors';
 
 /**
  * RFC 6749 §6 with rotation: a new access token (and id_token when `openid` was granted) and always a new refresh
@@ -51,6 +50,6 @@ function narrowedScope(requested: string | undefined, granted: string): string {
   const grantedScopes = granted.split(' ');
   const scopes = [...new Set(requested.split(' ').filter(Boolean))];
   const extra = scopes.filter((s) => !grantedScopes.includes(s));
-  if (extra.length > 0) throw new ApiError(400, 'invalid_scope', `Scope ${echo(extra.join(' '))} was not granted.`);
+  if (extra.length > 0) throw tokenErrors.scopeNotGranted(extra);
   return scopes.join(' ');
 }
