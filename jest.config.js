@@ -26,5 +26,12 @@ module.exports = {
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
       setupFilesAfterEnv: ['<rootDir>/test/setup/file-database.ts'],
     },
+    {
+      ...common,
+      // Whole-service fault injection on private Postgres and Redis instances (test/faults/fault-stack.ts).
+      displayName: 'faults',
+      rootDir: __dirname,
+      testMatch: ['<rootDir>/test/faults/**/*.fault-spec.ts'],
+    },
   ],
 };

@@ -6,10 +6,14 @@ import IORedis from 'ioredis';
 export class RedisProcess {
   private child?: ChildProcess;
 
-  private constructor(readonly port: number) {}
+  /** `appendOnlyDir`: persist with AOF (appendfsync everysec) there, so a restart keeps what was written. */
+  private constructor(
+    readonly port: number,
+    private readonly appendOnlyDir?: string,
+  ) {}
 
-  static async start(): Promise<RedisProcess> {
-    const redis = new RedisProcess(await freePort());
+  static async start(options: { appendOnlyDir?: string } = {}): Promise<RedisProcess> {
+    const redis = new RedisProcess(await freePort(), options.appendOnlyDir);
     await redis.restart();
     return redis;
   }
@@ -22,7 +26,12 @@ export class RedisProcess {
     const binary = process.env.REDIS_SERVER_BIN ?? 'redis-server';
     this.child = spawn(
       binary,
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      [
+        ...['--port', String(this.port), '--bind', '127.0.0.1', '--save', ''],
+        ...(this.appendOnlyDir
+          ? ['--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', this.appendOnlyDir]
+          : ['--appendonly', 'no']),
+      ],
       { stdio: 'ignore' },
     );
     await waitFor(async () => {

@@ -32,7 +32,10 @@ export class SmtpSink {
   private readonly holds = new Map<string, Hold>();
   private readonly server: SMTPServer;
 
-  private constructor(private readonly parse: boolean) {
+  private constructor(
+    private readonly parse: boolean,
+    private readonly delayMs: number,
+  ) {
     this.server = new SMTPServer({
       authOptional: true,
       disabledCommands: ['STARTTLS', 'AUTH'],
@@ -56,8 +59,9 @@ export class SmtpSink {
     });
   }
 
-  static async start(options: { parse?: boolean } = {}): Promise<SmtpSink> {
-    const sink = new SmtpSink(options.parse ?? true);
+  /** `delayMs`: answer each message's DATA that much later, as a slow provider does. */
+  static async start(options: { parse?: boolean; delayMs?: number } = {}): Promise<SmtpSink> {
+    const sink = new SmtpSink(options.parse ?? true, options.delayMs ?? 0);
     await new Promise<void>((resolve) => sink.server.listen(0, '127.0.0.1', resolve));
     return sink;
   }
@@ -109,6 +113,7 @@ export class SmtpSink {
     const chunks: Buffer[] = [];
     for await (const chunk of stream) chunks.push(chunk as Buffer);
     const to = session.envelope.rcptTo.map((r) => r.address.toLowerCase());
+    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     const hold = to.map((r) => this.holds.get(r)).find(Boolean);
     if (hold) {
       hold.reached();
