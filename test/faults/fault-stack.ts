@@ -165,9 +165,9 @@ export class FaultStack {
     const pending: Array<Promise<void>> = [];
     const startedAt = Date.now();
     const faultDone = fault
-      ? new Promise<void>((resolve, reject) =>
-          setTimeout(() => fault.run().then(resolve, reject), fault.atSeconds * 1000),
-        )
+      ? new Promise<void>((resolve, reject) => {
+          setTimeout(() => void fault.run().then(resolve, reject), fault.atSeconds * 1000);
+        })
       : Promise.resolve();
     for (let n = 0; n < rate * seconds; n++) {
       const due = startedAt + (n * 1000) / rate;
@@ -239,7 +239,7 @@ export class FaultStack {
     for (const child of [this.api, this.relay, ...this.workers]) if (child) await this.kill(child);
     await this.sink.close();
     await this.redis.stop();
-    await this.pg.destroy();
+    this.pg.destroy();
     if (this.aofDir) rmSync(this.aofDir, { recursive: true, force: true });
   }
 

@@ -68,7 +68,7 @@ export class PostgresProcess {
     for (const pid of [postmaster, ...children]) process.kill(pid, paused ? 'SIGSTOP' : 'SIGCONT');
   }
 
-  async destroy(): Promise<void> {
+  destroy(): void {
     try {
       this.pause(false);
     } catch {
