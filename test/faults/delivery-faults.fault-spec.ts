@@ -36,6 +36,13 @@ async function row(
   }
 }
 
+/** Redis killed (SIGKILL) and started again `afterMs` later: without AOF it comes back empty. */
+const restartRedis = (afterMs: number) => async (stack: FaultStack) => {
+  await stack.redis.stop();
+  await sleep(afterMs);
+  await stack.redis.restart();
+};
+
 describe('Delivery under faults', () => {
   afterAll(() => {
     process.stdout.write(`\n${faultTable(rows)}\n\n`);
@@ -44,11 +51,7 @@ describe('Delivery under faults', () => {
   it(
     'Redis kill -9, restarted empty after 3 s, queue nearly empty',
     async () => {
-      const r = await row('Redis kill -9, restarted empty, queue nearly empty', {}, async (stack) => {
-        await stack.redis.stop();
-        await sleep(3000);
-        await stack.redis.restart();
-      });
+      const r = await row('Redis kill -9, restarted empty, queue nearly empty', {}, restartRedis(3000));
       expect(r.lost).toBe(0);
       expect(r.accepted).toBeGreaterThan(0);
     },
@@ -61,11 +64,7 @@ describe('Delivery under faults', () => {
       const r = await row(
         'Redis kill -9, restarted empty, backlog waiting (slow provider)',
         { smtpDelayMs: 400, workerConcurrency: 4, env: { DELIVERY_SHED_BACKLOG_AGE_MS: '0' } },
-        async (stack) => {
-          await stack.redis.stop();
-          await sleep(2000);
-          await stack.redis.restart();
-        },
+        restartRedis(2000),
       );
       expect(r.lost).toBe(0);
       expect(r.accepted).toBeGreaterThan(0);
@@ -79,11 +78,7 @@ describe('Delivery under faults', () => {
       const r = await row(
         'Redis (appendonly yes) kill -9, restarted',
         { redisAof: true, smtpDelayMs: 100, workerConcurrency: 4 },
-        async (stack) => {
-          await stack.redis.stop();
-          await sleep(2000);
-          await stack.redis.restart();
-        },
+        restartRedis(2000),
       );
       expect(r.lost).toBe(0);
     },
