@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { Client, type ClientConfig } from 'pg';
 import type { DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '../config/app-config';
 import { RedactingTypeOrmLogger } from './redacting-typeorm.logger';
@@ -11,6 +12,19 @@ export const ENTITIES = [ClientEntity, ConnectionEntity, VerificationEntity, Out
 
 /** Migrations are loaded from files so that `npm run client:new` can add one without touching code. */
 export const MIGRATIONS_GLOB = join(__dirname, 'migrations', '*-*.{ts,js}');
+
+/**
+ * A pg client that is never without an 'error' listener. pg-pool listens only while a client is idle, and TypeORM not
+ * at all while one is checked out: a server that drops the connection then (restart, failover, pg_terminate_backend)
+ * between two statements of a transaction emitted an unhandled 'error' and ended the process. The error needs no
+ * handling here: the next statement on the client fails with it, and the pool discards the client.
+ */
+class ListenedClient extends Client {
+  constructor(config?: string | ClientConfig) {
+    super(config);
+    this.on('error', () => undefined);
+  }
+}
 
 export interface SessionOptions {
   /**
@@ -43,6 +57,7 @@ export function dataSourceOptions(config: AppConfig, session: SessionOptions = {
     logger: new RedactingTypeOrmLogger(),
     maxQueryExecutionTime: 1000,
     extra: {
+      Client: ListenedClient,
       max: config.databasePoolSize,
       // Also bounds the wait for a free pool client: a stalled database answers 503 instead of queueing requests.
       connectionTimeoutMillis: connectTimeoutMs,

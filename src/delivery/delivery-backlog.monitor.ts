@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
+import { HealthService } from '../health/health.service';
 import { QueueName } from './delivery.constants';
 
 const CHECK_INTERVAL_MS = 1000;
@@ -31,10 +32,12 @@ export class DeliveryBacklogMonitor implements OnApplicationBootstrap, OnApplica
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly clock: Clock,
     private readonly config: AppConfig,
+    private readonly health: HealthService,
   ) {}
 
   onApplicationBootstrap(): void {
     if (this.config.delivery.shedBacklogAgeMs === 0) return;
+    this.health.addDetail('delivery', () => this.snapshot());
     this.timer = setInterval(() => void this.check().catch(() => undefined), CHECK_INTERVAL_MS);
     this.timer.unref();
   }

@@ -7,12 +7,16 @@ import { REDIS } from '../redis/redis.module';
 export interface HealthReport {
   status: 'ok' | 'degraded';
   checks: { postgres: 'up' | 'down'; redis: 'up' | 'down' };
+  /** What other parts of the process report about themselves (e.g. the delivery backlog); informative only. */
+  [detail: string]: unknown;
 }
 
 const CHECK_TIMEOUT_MS = 1000;
 
 @Injectable()
 export class HealthService {
+  private readonly details = new Map<string, () => unknown>();
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(REDIS) private readonly redis: Redis,
@@ -23,7 +27,17 @@ export class HealthService {
       probe(() => this.dataSource.query('SELECT 1')),
       probe(() => this.redis.ping()),
     ]);
-    return { status: postgres === 'up' && redis === 'up' ? 'ok' : 'degraded', checks: { postgres, redis } };
+    const report: HealthReport = {
+      status: postgres === 'up' && redis === 'up' ? 'ok' : 'degraded',
+      checks: { postgres, redis },
+    };
+    for (const [name, detail] of this.details) report[name] = detail();
+    return report;
+  }
+
+  /** Adds `name` to every report, from `detail` at the time of the report. */
+  addDetail(name: string, detail: () => unknown): void {
+    this.details.set(name, detail);
   }
 }
 

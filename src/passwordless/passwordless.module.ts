@@ -7,11 +7,12 @@ import { LegacyVerifyService } from './legacy-verify.service';
 import { PasswordlessController } from './passwordless.controller';
 import { PasswordlessService } from './passwordless.service';
 import { VerifyRedirectService } from './verify-redirect.service';
+import { HealthModule } from '../health/health.module';
 import { StartAdmission } from './start-admission';
 import { DeliveryBacklogMonitor } from '../delivery/delivery-backlog.monitor';
 
 @Module({
-  imports: [ClientsModule, VerificationModule, RateLimitModule, OAuthModule],
+  imports: [HealthModule, ClientsModule, VerificationModule, RateLimitModule, OAuthModule],
   controllers: [PasswordlessController],
   providers: [PasswordlessService, LegacyVerifyService, VerifyRedirectService, StartAdmission, DeliveryBacklogMonitor],
 })

@@ -1,5 +1,6 @@
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { jobIdFor, QueueName, sentUnrecordedReason, type DeliveryJobData } from '../../src/delivery/delivery.constants';
+import { DeliveryBacklogMonitor } from '../../src/delivery/delivery-backlog.monitor';
 import { DeliveryReconciler } from '../../src/delivery/delivery.reconciler';
 import { DeliveryAttemptsRepository } from '../../src/delivery/worker/delivery-attempts.repository';
 import { SecretBox } from '../../src/verification/secret-box';
@@ -168,5 +169,16 @@ describe('Delivery reconciliation', () => {
     } finally {
       await queue.close();
     }
+  });
+
+  it("should show the delivery backlog in the API's health report", async () => {
+    await start(uniqueEmail());
+    await t.app.get(DeliveryBacklogMonitor).check();
+    const health = await t.get('/health');
+    expect(health.status).toBe(200);
+    expect(health.body.delivery).toEqual({
+      oldestUndeliveredMs: { email: expect.any(Number), sms: null },
+      shedding: [],
+    });
   });
 });

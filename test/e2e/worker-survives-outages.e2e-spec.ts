@@ -102,7 +102,7 @@ describe('Worker process under database and Redis outages', () => {
     expect(worker.output()).not.toMatch(/Unhandled 'error' event|uncaught/i);
     await waitFor(async () => (await health()) === 200, 10_000, 100);
     for (const id of heldIds) expect((await recordOf(t.dataSource, id)).provider_message_id).toBeTruthy();
-  });
+  }, 60_000);
 
   it('should live on when its connections are terminated over and over while messages flow', async () => {
     const killer = new Client({ connectionString: process.env.DATABASE_URL });
@@ -142,5 +142,5 @@ describe('Worker process under database and Redis outages', () => {
     for (const id of ids) await waitForStatus(t.dataSource, id, 'sent', 30_000);
     expect(worker.running()).toBe(true);
     expect(worker.output()).not.toMatch(/Unhandled 'error' event|uncaught/i);
-  });
+  }, 60_000);
 });
