@@ -679,6 +679,10 @@ describe('POST /passwordless/start', () => {
   it('GET /health should report Postgres and Redis', async () => {
     const res = await fetch(`${t.baseUrl}/health`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ status: 'ok', checks: { postgres: 'up', redis: 'up' } });
+    const body = (await res.json()) as { delivery: { oldestUndeliveredMs: object; shedding: string[] } };
+    expect(body).toMatchObject({ status: 'ok', checks: { postgres: 'up', redis: 'up' } });
+    // Informative: how far delivery is behind per channel (ms, or null when nothing waits), and what is shed.
+    expect(Object.keys(body.delivery.oldestUndeliveredMs)).toEqual(['email', 'sms']);
+    expect(body.delivery.shedding).toEqual([]);
   });
 });
