@@ -6,11 +6,9 @@ import {
   type Type,
   type ValidationPipeOptions,
 } from '@nestjs/common';
-import { instanceToPlain, plainToInstance } from 'class-transformer';
 import { getMetadataStorage, ValidateBy } from 'class-validator';
 import type { ApiError } from './api-error';
 import { invalidType, missing, startErrors } from './auth0-errors';
-import { isPlainObject } from './json-types';
 
 /** A check returns Auth0's `error_description` for a bad value, or null when the value is fine. */
 export type FieldCheck = (value: unknown, object: object) => string | null;
@@ -57,20 +55,6 @@ export const requiredString =
       : (optionalString(field, format)(value, object) ?? (value === null ? invalidType(field, value, 'string') : null));
 
 /**
- * The Auth0 body DTOs declare no class-transformer decorators, so turning a JSON object into the DTO is a plain copy
- * onto a new instance; doing that directly skips class-transformer's per-property metadata walk on every start
- * (docs/decisions/012-validation-shortcut.md). Arrays and primitives still go through class-transformer. The pipe has
- * already stripped `__proto__` keys (and the body parser refuses them), so the copy cannot replace the prototype.
- * Note that ValidationPipe keeps the transformer in a module-level variable: every ValidationPipe in the process uses
- * the one given to the last one constructed, which is why this must stay equivalent for decorator-free DTOs.
- */
-const plainDtoTransformer: NonNullable<ValidationPipeOptions['transformerPackage']> = {
-  plainToInstance: <T>(cls: new () => T, plain: unknown, options?: object) =>
-    isPlainObject(plain) ? (Object.assign(new cls() as object, plain) as T) : plainToInstance(cls, plain, options),
-  classToPlain: (object, options) => instanceToPlain(object, options),
-};
-
-/**
  * Turns class-validator errors into one Auth0 error: unknown properties first (`bad.request`), then the first failing
  * field in declaration order of `priority`.
  */
@@ -85,7 +69,6 @@ export function auth0ValidationOptions(priority: string[]): ValidationPipeOption
     forbidNonWhitelisted: true,
     forbidUnknownValues: false,
     transform: true,
-    transformerPackage: plainDtoTransformer,
     validationError: { target: false, value: true },
     exceptionFactory: (errors: ValidationError[]) => toAuth0Error(errors, priority),
   };
