@@ -14,7 +14,7 @@ export const missing = (field: string) => `Missing required property: ${field}`;
 export const invalidType = (field: string, value: unknown, expected: string) =>
   `error in ${field} - invalid type: ${describeType(value)} (expected ${expected})`;
 
-/** How an endpoint words the errors it shares with others (Auth0's start endpoint uses `bad.*`, OAuth uses RFC 6749). */
+/** How an endpoint words the errors it shares (Auth0's start endpoint uses `bad.*`, OAuth uses RFC 6749). */
 export type ErrorDialect = 'passwordless' | 'oauth';
 
 /** Auth0's documented 429: the same body for every limit. */
