@@ -36,7 +36,7 @@ export class DeliveryBacklogMonitor implements OnApplicationBootstrap, OnApplica
   ) {}
 
   onApplicationBootstrap(): void {
-    if (this.config.delivery.shedBacklogAgeMs === 0) return;
+    // Measured even when shedding is off (DELIVERY_SHED_BACKLOG_AGE_MS=0): the health report shows the backlog.
     this.health.addDetail('delivery', () => this.snapshot());
     this.timer = setInterval(() => void this.check().catch(() => undefined), CHECK_INTERVAL_MS);
     this.timer.unref();
@@ -72,12 +72,12 @@ export class DeliveryBacklogMonitor implements OnApplicationBootstrap, OnApplica
       const age = oldest ? Math.max(0, now.getTime() - oldest.getTime()) : null;
       this.state.oldestUndeliveredMs[queue] = age;
       const shedding = this.state.shedding.includes(queue);
-      if (!shedding && age !== null && age > limit) {
+      if (!shedding && limit > 0 && age !== null && age > limit) {
         this.state.shedding.push(queue);
         this.logger.warn(
           `Shedding new ${queue} starts: the oldest undelivered message is ${Math.round(age / 1000)} s old`,
         );
-      } else if (shedding && (age === null || age < limit / 2)) {
+      } else if (shedding && (limit === 0 || age === null || age < limit / 2)) {
         this.state.shedding = this.state.shedding.filter((q) => q !== queue);
         this.logger.log(`Accepting ${queue} starts again: delivery caught up`);
       }

@@ -28,6 +28,8 @@ export function newRunEnvironment(): Record<string, string> {
     SMS_COUNTRY_BUDGET_PER_HOUR: '100000',
     SMS_PREFIX_BUDGET_PER_HOUR: '100000',
     SMS_BREAKER_MIN_SENDS: '100000',
+    // Most files run no worker, so their messages wait for ever: no shedding unless a test asks for it.
+    DELIVERY_SHED_BACKLOG_AGE_MS: '0',
     DATABASE_POOL_SIZE: '4',
   };
 }
