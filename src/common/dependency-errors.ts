@@ -2,7 +2,7 @@
 const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-4]|57014|53300|55P03)$/;
 /** Node and pg messages of a connection lost, refused or timed out (they carry no SQLSTATE). */
 const UNAVAILABLE_MESSAGE =
-  /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|the database system is (starting up|shutting down)/i;
+  /Connection terminated|terminating connection|not queryable|timeout exceeded when trying to connect|Query read timeout|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|the database system is (starting up|shutting down|in recovery mode)|statement timeout/i;
 
 /**
  * Whether an error means a dependency (Postgres, Redis) is unavailable for now rather than that the request is wrong

@@ -74,6 +74,14 @@ export class DeliveryQueue implements OnApplicationShutdown {
     });
   }
 
+  /** Moves a record's failed job back to waiting with fresh attempts; false if it is not (or no longer) failed. */
+  async retryFailed(queue: QueueName, verificationId: string): Promise<boolean> {
+    const job = await this.queues[queue].getJob(jobIdFor(verificationId));
+    if (!job || !(await job.isFailed())) return false;
+    await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+    return true;
+  }
+
   queue(name: QueueName): Queue<DeliveryJobData> {
     return this.queues[name];
   }

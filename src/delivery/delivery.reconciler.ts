@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Clock } from '../common/clock';
+import { isDependencyUnavailable } from '../common/dependency-errors';
 import { OutageLog } from '../common/outage-log';
 import { AppConfig } from '../config/app-config';
 import { VerificationSecrets } from '../verification/verification-secrets';
@@ -96,7 +97,18 @@ export class DeliveryReconciler implements OnApplicationBootstrap, OnApplication
     return ids;
   }
 
+  /**
+   * A failed job whose record still waits: sent but unrecorded (mark it sent), failed because Postgres or Redis was
+   * unavailable (the message was never refused: run the job again, its code is still live), or refused for good
+   * without the record saying so (mark it failed).
+   */
   private async settle(record: UndeliveredRecord, reason: string, now: Date): Promise<boolean> {
+    if (!SENT_UNRECORDED.test(reason) && isDependencyUnavailable({ message: reason })) {
+      const retried = await this.queue.retryFailed(record.queue, record.id);
+      if (retried)
+        this.logger.warn(`Delivery job of ${record.id} failed while a dependency was down; running it again`);
+      return retried;
+    }
     const match = SENT_UNRECORDED.exec(reason);
     const sent = match ? { providerMessageId: match[1] === 'none' ? null : match[1] } : null;
     const changed = await this.repository.settleFailedJob(record.id, sent, now);

@@ -141,6 +141,21 @@ describe('Delivery reconciliation', () => {
     expect((await recordOf(t.dataSource, id)).delivery_status).toBe('failed');
   });
 
+  it('should run again a job that failed because the database was unavailable, and deliver it', async () => {
+    const email = uniqueEmail();
+    const id = (await start(email)).body._id as string;
+    await failJob(id, 'Connection terminated unexpectedly');
+
+    await expect(reconciler.reconcile()).resolves.toMatchObject({ settled: 1 });
+    const worker = await startTestWorker(env);
+    try {
+      await sink.waitFor(email);
+      await waitForStatus(t.dataSource, id, 'sent');
+    } finally {
+      await worker.close();
+    }
+  });
+
   it('should not let the send of a code that was issued again mark its record sent', async () => {
     const email = uniqueEmail();
     const id = (await start(email)).body._id as string;
