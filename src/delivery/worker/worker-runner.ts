@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import { WorkerHost } from '@nestjs/bullmq';
+import { isDependencyUnavailable } from '../../common/dependency-errors';
 import { OutageLog } from '../../common/outage-log';
 import { AppConfig } from '../../config/app-config';
 import type { Job } from 'bullmq';
@@ -64,8 +65,9 @@ export class WorkerRunner implements OnApplicationBootstrap, BeforeApplicationSh
   private async onFailed(job: Job<DeliveryJobData> | undefined): Promise<void> {
     if (!job) return;
     try {
-      // A message that went out but could not be recorded is left for the reconciler, which marks it sent.
-      if (SENT_UNRECORDED.test(job.failedReason)) return;
+      // Left for the reconciler: a message that went out but could not be recorded (it marks it sent), and a job whose
+      // attempts ran out while Postgres or Redis was down (it runs it again; the message was never refused).
+      if (SENT_UNRECORDED.test(job.failedReason) || isDependencyUnavailable({ message: job.failedReason })) return;
       if ((await job.getState()) === 'failed') await this.attempts.markFailed(job.data.verificationId);
     } catch (err) {
       this.logger.error(`Could not mark ${job.data.verificationId} failed: ${(err as Error).message}`);
