@@ -125,17 +125,4 @@ export class ReconciliationRepository {
     );
     return rows.length === 1;
   }
-
-  /** Age in ms of the oldest undelivered record per connection strategy (the delivery backlog), or null if none. */
-  async backlogAgeMs(now: Date): Promise<Record<QueueName, number | null>> {
-    const rows: Array<{ queue: QueueName; oldest: Date | null }> = await this.dataSource.query(
-      `SELECT c.strategy AS queue, min((SELECT min(v.created_at) FROM verifications v
-                                        WHERE v.connection = c.name AND ${UNDELIVERED} AND v.expires_at > $1)) AS oldest
-         FROM connections c GROUP BY c.strategy`,
-      [now],
-    );
-    const ages = { email: null, sms: null } as Record<QueueName, number | null>;
-    for (const row of rows) ages[row.queue] = row.oldest ? Math.max(0, now.getTime() - row.oldest.getTime()) : null;
-    return ages;
-  }
 }
