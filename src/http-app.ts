@@ -1,7 +1,8 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyCors from '@fastify/cors';
+import fastifyHelmet from '@fastify/helmet';
 import { AppModule } from './app.module';
 import { DEPENDENCY_RETRY_AFTER_SECONDS } from './common/api-error';
 import { httpErrors } from './common/auth0-errors';
@@ -9,6 +10,7 @@ import { sendApiError } from './common/http-error.filter';
 import { refuseNulInUrls, registerBodyParsers } from './common/body-parsers';
 import { loggerLevels } from './common/logger-levels';
 import type { AppConfig } from './config/app-config';
+import type { TrustProxy } from './config/sections/http.config';
 import { CORS_OPTIONS, CorsPolicy } from './cors/cors-policy';
 
 /** `tls` serves HTTPS directly (tests that must look like a real Auth0 tenant); production terminates TLS in front. */
@@ -20,11 +22,27 @@ export function createFastifyAdapter(config: AppConfig, tls?: { key: string; cer
     // Answered in Auth0's shape instead (answerUnavailableWhileClosing).
     return503OnClosing: false,
     bodyLimit: config.http.bodyLimit,
-    trustProxy: config.http.trustProxy,
+    trustProxy: fastifyTrustProxy(config.http.trustProxy),
+    // Slow senders (slowloris, a body trickled byte by byte) are cut off: whole request, idle socket, keep-alive.
+    requestTimeout: config.http.requestTimeoutMs,
+    connectionTimeout: config.http.connectionTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    // Node checks the request timeout every `connectionsCheckingInterval` (30 s by default): check often enough that
+    // the timeout is kept to within a quarter of itself; headersTimeout may not exceed requestTimeout.
+    http: {
+      requestTimeout: config.http.requestTimeoutMs,
+      headersTimeout: config.http.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(config.http.requestTimeoutMs / 4))),
+    },
     logger: false,
     skipMiddie: true,
   };
   return new FastifyAdapter(tls ? { ...options, https: tls } : options);
+}
+
+/** A hop count as the function Fastify builds from a number (its types only name the other forms). */
+function fastifyTrustProxy(trust: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof trust === 'number' ? (_address, hop) => hop < trust : trust;
 }
 
 /** Options for NestFactory.create / TestingModule.createNestApplication: our own body parsers replace Nest's. */
@@ -39,6 +57,8 @@ export async function configureHttpApp(app: NestFastifyApplication): Promise<Nes
   await registerBodyParsers(fastify);
   refuseNulInUrls(fastify);
   answerUnavailableWhileClosing(fastify);
+  void fastify.register(fastifyHelmet, HELMET_OPTIONS);
+  fastify.addHook('onSend', noStoreUnlessCacheable);
   // Per-client origin check first (it reads the client_id from the parsed body), then @fastify/cors (see CorsPolicy).
   const cors = app.get(CorsPolicy);
   fastify.addHook('onRoute', cors.onRoute);
@@ -56,6 +76,36 @@ export async function createHttpApp(config: AppConfig): Promise<NestFastifyAppli
     nestAppOptions(config),
   );
   return configureHttpApp(app);
+}
+
+/**
+ * Helmet's headers on every answer (nosniff, frame and referrer policies, HSTS behind TLS, ...). The default CSP suits
+ * JSON: it forbids everything; the HTML pages (magic link, logout) replace it with their own, nonce-based one.
+ * Cross-Origin-Resource-Policy is `cross-origin`: browser apps of other origins call the token endpoint (CORS).
+ */
+const HELMET_OPTIONS = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: { defaultSrc: ["'none'"], baseUri: ["'none'"], frameAncestors: ["'none'"], formAction: ["'none'"] },
+  },
+  crossOriginResourcePolicy: { policy: 'cross-origin' as const },
+  referrerPolicy: { policy: 'no-referrer' as const },
+  frameguard: { action: 'deny' as const },
+};
+
+/**
+ * Answers carry tokens, codes and personal data: none may be cached (RFC 6749 §5.1 for the token endpoint, also on
+ * its errors), except what a route marks cacheable itself (discovery, JWKS).
+ */
+function noStoreUnlessCacheable(
+  _request: FastifyRequest,
+  reply: FastifyReply,
+  payload: unknown,
+  done: (err: null, payload: unknown) => void,
+): void {
+  if (!reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store');
+  if (reply.getHeader('cache-control') === 'no-store') void reply.header('pragma', 'no-cache');
+  done(null, payload);
 }
 
 /**

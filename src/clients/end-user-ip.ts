@@ -7,7 +7,16 @@ import type { ClientEntity } from './client.entity';
 export const FORWARDED_FOR_HEADER = 'auth0-forwarded-for';
 
 /**
- * The end user's IP. `req.ip` already honours X-Forwarded-For when TRUST_PROXY is on (Fastify trustProxy). Auth0
+ * The IP of the request's sender: `req.ip` honours X-Forwarded-For up to the proxies TRUST_PROXY trusts (Fastify
+ * trustProxy). A forwarded value that is not an IP (a client writing junk into X-Forwarded-For in front of a proxy
+ * that only appends) never becomes a limit key: the connecting address is used instead.
+ */
+export function requestIp(req: FastifyRequest): string {
+  return isIP(req.ip) ? req.ip : (req.socket.remoteAddress ?? 'unknown');
+}
+
+/**
+ * The end user's IP: the request's (requestIp), or the one a trusted backend forwards for its user. Auth0
  * honours `auth0-forwarded-for` only from a confidential application that authenticated and whose "Trust Token
  * Endpoint IP Header" is on (Auth0 docs: Migrate to Passwordless Endpoint from Confidential Applications); anyone
  * else could spoof it to dodge per-IP limits, so it is ignored for them.
@@ -22,7 +31,7 @@ export function endUserIp(req: FastifyRequest, client: ClientEntity): string {
   ) {
     return forwarded.trim();
   }
-  return req.ip;
+  return requestIp(req);
 }
 
 /** The end user's IP for the client that ClientAuthGuard (or the start's guard) authenticated. */

@@ -57,3 +57,23 @@ describe(workerConfigProblems.name, () => {
     expect(gateway.sms.gateway.jwt?.secret.toString()).toBe('s'.repeat(20));
   });
 });
+
+describe('log providers in production', () => {
+  const production = {
+    NODE_ENV: 'production',
+    CODE_HASH_SECRET: 'x'.repeat(32),
+    CODE_ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'),
+  };
+
+  it('should refuse them unless ALLOW_LOG_PROVIDERS=true, naming the key', () => {
+    expect(() => loadConfig({ ...production, EMAIL_PROVIDER: 'log' })).toThrow(/EMAIL_PROVIDER .*ALLOW_LOG_PROVIDERS/);
+    expect(() => loadConfig({ ...production, SMS_PROVIDER: 'log' })).toThrow(/SMS_PROVIDER .*ALLOW_LOG_PROVIDERS/);
+    const allowed = loadConfig({
+      ...production,
+      EMAIL_PROVIDER: 'log',
+      SMS_PROVIDER: 'log',
+      ALLOW_LOG_PROVIDERS: 'true',
+    });
+    expect(allowed).toMatchObject({ email: { provider: 'log' }, sms: { provider: 'log' } });
+  });
+});

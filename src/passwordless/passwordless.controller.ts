@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, Post, Query, Req, Res, UseGuards } fro
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthenticateClient, CurrentClient } from '../clients/client-auth.guard';
 import type { ClientEntity } from '../clients/client.entity';
-import { EndUserIp } from '../clients/end-user-ip';
+import { EndUserIp, requestIp } from '../clients/end-user-ip';
 import { auth0ValidationPipe } from '../common/auth0-validation';
 import { sendBrowserResponse } from './browser-response';
 import { LegacyVerifyService } from './legacy-verify.service';
@@ -58,6 +58,6 @@ export class PasswordlessController {
     @Req() req: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    sendBrowserResponse(reply, await this.verifyRedirect.complete(body, req.ip));
+    sendBrowserResponse(reply, await this.verifyRedirect.complete(body, requestIp(req)));
   }
 }

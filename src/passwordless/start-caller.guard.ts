@@ -4,7 +4,7 @@ import type { AuthenticatedRequest } from '../clients/client-auth.guard';
 import { ClientAuthenticator } from '../clients/client-authenticator';
 import type { ClientEntity } from '../clients/client.entity';
 import { effectiveLimits } from '../clients/client-rate-limits';
-import { endUserIp } from '../clients/end-user-ip';
+import { endUserIp, requestIp } from '../clients/end-user-ip';
 import { AppConfig } from '../config/app-config';
 import { StartIpLimiter, type StartIpCharge } from '../rate-limit/start-ip.limiter';
 
@@ -27,7 +27,7 @@ export class StartCallerGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const reply = context.switchToHttp().getResponse<FastifyReply>();
     const defaults = this.config.rateLimit.defaults;
-    const connecting = { ip: request.ip, limit: defaults.startPerIp };
+    const connecting = { ip: requestIp(request), limit: defaults.startPerIp };
     this.ipLimiter.refuseIfRemembered(connecting.ip, connecting.limit);
     let client: ClientEntity;
     try {

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { Clock } from '../common/clock';
+import { RandomSource } from '../common/random.source';
 import { AppConfig } from '../config/app-config';
 import type { User } from '../users/users.repository';
 import { SigningKeyStore, TOKEN_SIGNING_ALG } from './signing-key.store';
@@ -42,6 +43,7 @@ export class TokenIssuer {
     private readonly keys: SigningKeyStore,
     private readonly config: AppConfig,
     private readonly clock: Clock,
+    private readonly random: RandomSource,
   ) {}
 
   get userinfoAudience(): string {
@@ -74,13 +76,15 @@ export class TokenIssuer {
       request.audience && request.audience !== this.userinfoAudience
         ? [request.audience, this.userinfoAudience]
         : this.userinfoAudience;
-    const accessToken = await new SignJWT({ scope: request.scope, azp: request.clientId })
+    // RFC 9068 §2.2: client_id and jti beside Auth0's azp; jti lets a resource server detect a replayed token.
+    const accessToken = await new SignJWT({ scope: request.scope, azp: request.clientId, client_id: request.clientId })
       .setProtectedHeader({ alg: TOKEN_SIGNING_ALG, kid: key.kid, typ: ACCESS_TOKEN_TYP })
       .setIssuer(this.config.issuerBaseUrl)
       .setSubject(request.user.userId)
       .setAudience(audience)
       .setIssuedAt(now)
       .setExpirationTime(now + accessTokenTtl)
+      .setJti(this.random.token(16))
       .sign(key.privateKey);
     const response: TokenResponse = {
       access_token: accessToken,

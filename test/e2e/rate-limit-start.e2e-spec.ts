@@ -21,7 +21,7 @@ describe('POST /passwordless/start limits', () => {
     t = await startTestApp({
       env: {
         REDIS_PREFIX: isolatedRedisPrefix(),
-        TRUST_PROXY: 'true', // every test sends its own X-Forwarded-For, so it owns its per-IP counter
+        TRUST_PROXY: '1', // every test sends its own X-Forwarded-For, so it owns its per-IP counter
         RATE_LIMIT_START_PER_IP: '3',
         RATE_LIMIT_START_PER_IDENTIFIER: '3',
         RATE_LIMIT_START_IDENTIFIER_COOLDOWN_MS: '30000',

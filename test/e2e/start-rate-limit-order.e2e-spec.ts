@@ -7,7 +7,7 @@ describe('POST /passwordless/start per-IP limit', () => {
   beforeAll(async () => {
     // TRUST_PROXY: a test that sends X-Forwarded-For owns its per-IP counter.
     t = await startTestApp({
-      env: { RATE_LIMIT_START_PER_IP: '3', TRUST_PROXY: 'true', REDIS_PREFIX: `${process.env.REDIS_PREFIX}-order` },
+      env: { RATE_LIMIT_START_PER_IP: '3', TRUST_PROXY: '1', REDIS_PREFIX: `${process.env.REDIS_PREFIX}-order` },
     });
   });
   afterAll(() => t.close());

@@ -4,6 +4,8 @@ import { configSection } from '../config-section';
 import { toBool, toInt } from '../env-transforms';
 
 class EmailVars {
+  /** The `log` provider prints messages, codes included: refused in production unless explicitly allowed. */
+  @Transform(toBool) @IsBoolean() ALLOW_LOG_PROVIDERS = false;
   @IsOptional() @IsIn(['smtp', 'log']) EMAIL_PROVIDER?: string;
   @IsOptional() @Matches(/^smtps?:\/\//) SMTP_URL?: string;
   // Half the default email concurrency: a worker then keeps enough sessions open that its jobs rarely wait for one.
@@ -21,6 +23,10 @@ export interface EmailConfig {
 
 export const emailSection = configSection({
   vars: EmailVars,
+  problems: (vars, { production }) =>
+    production && vars.EMAIL_PROVIDER === 'log' && !vars.ALLOW_LOG_PROVIDERS
+      ? ['EMAIL_PROVIDER (`log` prints codes: refused in production unless ALLOW_LOG_PROVIDERS=true)']
+      : [],
   // The `log` provider prints messages (codes included): never a default in production.
   build: (vars, { production }): EmailConfig => ({
     email: {

@@ -4,6 +4,8 @@ import { configSection } from '../config-section';
 import { HTTP_URL, toBool } from '../env-transforms';
 
 class SmsVars {
+  /** The `log` provider prints messages, codes included: refused in production unless explicitly allowed. */
+  @Transform(toBool) @IsBoolean() ALLOW_LOG_PROVIDERS = false;
   @IsOptional() @IsIn(['twilio', 'http', 'log']) SMS_PROVIDER?: string;
   @IsUrl(HTTP_URL) TWILIO_BASE_URL = 'https://api.twilio.com';
   @IsOptional() @Matches(/^AC[0-9a-zA-Z]{1,64}$/) TWILIO_ACCOUNT_SID?: string;
@@ -28,6 +30,10 @@ export interface SmsConfig {
 
 export const smsSection = configSection({
   vars: SmsVars,
+  problems: (vars, { production }) =>
+    production && vars.SMS_PROVIDER === 'log' && !vars.ALLOW_LOG_PROVIDERS
+      ? ['SMS_PROVIDER (`log` prints codes: refused in production unless ALLOW_LOG_PROVIDERS=true)']
+      : [],
   // The `log` provider prints messages (codes included): never a default in production.
   build: (vars, { production }): SmsConfig => ({
     sms: {
