@@ -47,7 +47,7 @@ describe(loadConfig.name, () => {
         { kty: 'RSA', kid: 'b', n: 'x', e: 'AQAB', d: 'y' },
       ]),
       SIGNING_KEY_ACTIVE_KID: 'b',
-      TOKEN_AUDIENCES: 'https://api.example.com/, urn:other',
+      TOKEN_AUDIENCES: 'https://api.example.com/ read:messages  write:messages, urn:other',
     });
     expect(config.tokens).toEqual({
       signingKeys: [
@@ -57,7 +57,10 @@ describe(loadConfig.name, () => {
       activeKid: 'b',
       accessTokenTtl: 86400,
       idTokenTtl: 36000,
-      audiences: ['https://api.example.com/', 'urn:other'],
+      apis: new Map([
+        ['https://api.example.com/', ['read:messages', 'write:messages']],
+        ['urn:other', []],
+      ]),
     });
   });
 

@@ -133,8 +133,8 @@ export class VerifyRedirectService {
     // Refresh tokens come only from the code exchange, never in a fragment: only a code keeps offline_access.
     const granted =
       responseType === 'code'
-        ? this.offline.grantedScope(client, params.scope)
-        : this.issuer.grantedScope(params.scope);
+        ? this.offline.grantedScope(client, params.scope, params.audience)
+        : this.issuer.grantedScope(params.scope, params.audience);
     const scopes = granted.split(' ').filter(Boolean);
     const scope = (wantsIdToken && !scopes.includes('openid') ? ['openid', ...scopes] : scopes).join(' ');
 

@@ -8,6 +8,9 @@ import type { User } from '../users/users.repository';
 import { SigningKeyStore, TOKEN_SIGNING_ALG } from './signing-key.store';
 import { tokenErrors } from '../common/auth0-errors';
 
+/** Scopes of OIDC itself (Core §5.4, offline_access §11), granted whatever the audience, as Auth0 does. */
+const OIDC_SCOPES = ['openid', 'profile', 'email', 'address', 'phone'];
+
 /** RFC 9068 access-token type: resource servers (and /userinfo) can tell an access token from an id_token. */
 const ACCESS_TOKEN_TYP = 'at+jwt';
 
@@ -52,18 +55,19 @@ export class TokenIssuer {
 
   /** Auth0 answers an unregistered API identifier this way; checked before any code is spent. */
   checkAudience(audience: string | undefined): void {
-    if (
-      audience !== undefined &&
-      audience !== this.userinfoAudience &&
-      !this.config.tokens.audiences.includes(audience)
-    ) {
+    if (audience !== undefined && audience !== this.userinfoAudience && !this.config.tokens.apis.has(audience)) {
       throw tokenErrors.serviceNotFound(audience);
     }
   }
 
-  /** Scope as granted: duplicates dropped, offline_access removed (OfflineAccess adds it back where it applies). */
-  grantedScope(requested: string | undefined): string {
-    const scopes = (requested ?? '').split(' ').filter((s) => s !== '' && s !== 'offline_access');
+  /**
+   * Scope as granted, as Auth0 grants it: the OIDC scopes requested, plus those requested that the API named by
+   * `audience` defines; anything else is dropped, duplicates too. offline_access is removed here (OfflineAccess adds
+   * it back where it applies).
+   */
+  grantedScope(requested: string | undefined, audience: string | undefined): string {
+    const apiScopes = (audience !== undefined && this.config.tokens.apis.get(audience)) || [];
+    const scopes = (requested ?? '').split(' ').filter((s) => OIDC_SCOPES.includes(s) || apiScopes.includes(s));
     return [...new Set(scopes)].join(' ');
   }
 

@@ -18,7 +18,7 @@ describe('POST /oauth/token (passwordless OTP grant)', () => {
   let web: TestClient;
 
   beforeAll(async () => {
-    t = await startTestApp({ env: { TOKEN_AUDIENCES: API } });
+    t = await startTestApp({ env: { TOKEN_AUDIENCES: `${API} read:messages write:messages, urn:no-scopes` } });
     inspector = new QueueInspector(t.config);
     web = await createClient(t.dataSource);
   });
@@ -134,6 +134,24 @@ describe('POST /oauth/token (passwordless OTP grant)', () => {
       expect((await t.get('/userinfo', { authorization: `Bearer ${res.body.access_token as string}` })).status).toBe(
         200,
       );
+    });
+
+    it('should grant only OIDC scopes and the scopes the requested API defines, and say so in `scope`', async () => {
+      const grant = async (fields: Record<string, string>) => {
+        const { email, code } = await emailCode();
+        const res = await otpGrant(t, web, { username: email, otp: code, realm: 'email', ...fields });
+        expect(res.status).toBe(200);
+        const { payload } = await jwtVerify(res.body.access_token as string, await jwks(), {
+          issuer: 'https://tenant.example.com/',
+        });
+        expect(payload.scope).toBe(res.body.scope);
+        return res.body.scope;
+      };
+      const requested = 'openid profile email read:messages admin:everything read:messages';
+      expect(await grant({ audience: API, scope: requested })).toBe('openid profile email read:messages');
+      expect(await grant({ audience: 'urn:no-scopes', scope: requested })).toBe('openid profile email');
+      expect(await grant({ scope: requested })).toBe('openid profile email');
+      expect(await grant({ audience: API, scope: 'admin:everything' })).toBe('');
     });
 
     it('should authenticate a private_key_jwt client and a public native client', async () => {

@@ -10,7 +10,10 @@ class TokensVars {
   @IsOptional() @IsString() SIGNING_KEY_ACTIVE_KID?: string;
   @Transform(toInt) @IsInt() @Min(60) @Max(2_592_000) ACCESS_TOKEN_TTL_SECONDS = 86_400;
   @Transform(toInt) @IsInt() @Min(60) @Max(2_592_000) ID_TOKEN_TTL_SECONDS = 36_000;
-  /** Comma-separated API identifiers a client may request as `audience`. */
+  /**
+   * The APIs a client may request as `audience`, comma-separated; each is its identifier followed by the scopes it
+   * defines, space-separated: `https://api.example/ read:messages write:messages, urn:other`.
+   */
   @IsOptional() @IsString() TOKEN_AUDIENCES?: string;
 }
 
@@ -21,7 +24,8 @@ export interface TokensConfig {
     activeKid?: string;
     accessTokenTtl: number;
     idTokenTtl: number;
-    audiences: string[];
+    /** API identifier → the scopes it defines (Auth0's APIs: a token for it carries at most these). */
+    apis: ReadonlyMap<string, readonly string[]>;
   };
 }
 
@@ -42,7 +46,12 @@ export const tokensSection = configSection({
       activeKid: vars.SIGNING_KEY_ACTIVE_KID,
       accessTokenTtl: vars.ACCESS_TOKEN_TTL_SECONDS,
       idTokenTtl: vars.ID_TOKEN_TTL_SECONDS,
-      audiences: commaList(vars.TOKEN_AUDIENCES),
+      apis: new Map(
+        commaList(vars.TOKEN_AUDIENCES).map((entry) => {
+          const [identifier, ...scopes] = entry.split(/\s+/);
+          return [identifier, [...new Set(scopes)]];
+        }),
+      ),
     },
   }),
 });

@@ -14,9 +14,9 @@ export class OfflineAccess {
     private readonly refreshTokens: RefreshTokensService,
   ) {}
 
-  /** The scope as granted: duplicates dropped, offline_access kept only for a client with the refresh_token grant. */
-  grantedScope(client: ClientEntity, requested: string | undefined): string {
-    const scope = this.issuer.grantedScope(requested);
+  /** The scope as granted (TokenIssuer.grantedScope); offline_access only for a client with the refresh_token grant. */
+  grantedScope(client: ClientEntity, requested: string | undefined, audience: string | undefined): string {
+    const scope = this.issuer.grantedScope(requested, audience);
     const offline =
       client.grantTypes.includes('refresh_token') && (requested ?? '').split(' ').includes(OFFLINE_ACCESS);
     return offline ? (scope === '' ? OFFLINE_ACCESS : `${scope} ${OFFLINE_ACCESS}`) : scope;

@@ -30,8 +30,8 @@ export class OtpGrant implements TokenGrant {
     const username = requiredParam(params, 'username');
     const otp = requiredParam(params, 'otp');
     const realm = requiredParam(params, 'realm');
-    const scope = this.offline.grantedScope(client, stringParam(params, 'scope'));
     const audience = stringParam(params, 'audience');
+    const scope = this.offline.grantedScope(client, stringParam(params, 'scope'), audience);
     const connection = await this.login.enabledConnection(client, realm);
     this.issuer.checkAudience(audience);
     const identifier = loginIdentifier(connection.strategy, username);
