@@ -17,7 +17,8 @@ export class DatabaseModule implements OnModuleInit {
       imports: [
         TypeOrmModule.forRootAsync({
           inject: [AppConfig],
-          useFactory: (config: AppConfig) => dataSourceOptions(config, session),
+          // Each feature module registers its own entities (TypeOrmModule.forFeature): this folder names none of them.
+          useFactory: (config: AppConfig) => ({ ...dataSourceOptions(config, session), autoLoadEntities: true }),
           dataSourceFactory: async (options) => {
             const config = options as ReturnType<typeof dataSourceOptions> & { url: string };
             await ensureDatabaseExists(config.url);

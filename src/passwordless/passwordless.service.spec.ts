@@ -2,7 +2,7 @@ import { ApiError } from '../common/api-error';
 import type { RandomSource } from '../common/random.source';
 import { loadConfig } from '../config/app-config';
 import { PASSWORDLESS_OTP_GRANT, type ClientEntity } from '../clients/client.entity';
-import { QueueName } from '../delivery/delivery.constants';
+import { QueueName, type DeliveryJobData } from '../delivery/delivery.constants';
 import type { StartLimiter } from '../rate-limit/start.limiter';
 import type { ConnectionEntity } from '../verification/connection.entity';
 import type { ConnectionsRepository } from '../verification/connections.repository';
@@ -102,7 +102,9 @@ describe(PasswordlessService.name, () => {
     expect(record.codeHmac).not.toContain('77777777');
     expect(new SecretHasher(config).matches(record.id, 'code', '77777777', record.codeHmac)).toBe(true);
     expect(outbox.queue).toBe(QueueName.Sms);
-    expect(new SecretBox(config).open(record.id, outbox.payload.sealedSecret)).toEqual({ code: '77777777' });
+    expect(new SecretBox(config).open(record.id, (outbox.payload as DeliveryJobData).sealedSecret)).toEqual({
+      code: '77777777',
+    });
   });
 
   it('should default email to a link with the first callback as redirect_uri', async () => {
@@ -117,7 +119,7 @@ describe(PasswordlessService.name, () => {
       identifier: 'ann@example.com',
       authParams: { scope: 'openid', max_age: '0', redirect_uri: 'https://app.example/cb' },
     });
-    expect(new SecretBox(config).open(record.id, outbox.payload.sealedSecret)).toEqual({
+    expect(new SecretBox(config).open(record.id, (outbox.payload as DeliveryJobData).sealedSecret)).toEqual({
       code: '777777',
       linkToken: 'link-token',
     });

@@ -4,7 +4,6 @@ import { GroupCommit } from '../common/group-commit';
 import { isItemSpecificDbError } from '../database/pg-errors';
 import { affectedRows } from '../database/affected-rows';
 import { DataSource, Repository } from 'typeorm';
-import type { DeliveryJobData, QueueName } from '../delivery/delivery.constants';
 import { VerificationEntity } from './verification.entity';
 
 /** Bounds one batched start statement (each item is well under 1 kB of JSON). */
@@ -24,8 +23,14 @@ interface StartWrite {
   expires_at: Date;
   request_ip: string | null;
   now: Date;
-  queue: QueueName;
-  payload: DeliveryJobData;
+  queue: string;
+  payload: object;
+}
+
+/** The delivery job written in the start's transaction; its shape belongs to the delivery folder. */
+export interface OutboxWrite {
+  queue: string;
+  payload: object;
 }
 
 export type NewVerification = Omit<
@@ -68,11 +73,7 @@ export class VerificationsRepository {
    * up. Starts that arrive while a write is in flight share the next statement and commit (group commit); resolves
    * once this start is committed.
    */
-  createSupersedingPrevious(
-    record: NewVerification,
-    outbox: { queue: QueueName; payload: DeliveryJobData },
-    now: Date,
-  ): Promise<void> {
+  createSupersedingPrevious(record: NewVerification, outbox: OutboxWrite, now: Date): Promise<void> {
     return this.startWrites.submit({
       id: record.id,
       client_id: record.clientId,
