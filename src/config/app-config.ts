@@ -1,5 +1,11 @@
 import { ConfigError } from './config-error';
-import { type BootContext, type ConfigSection, readSection, type UnionToIntersection } from './config-section';
+import {
+  type BootContext,
+  type ConfigSection,
+  definedVariables,
+  readSection,
+  type UnionToIntersection,
+} from './config-section';
 import { databaseSection } from './sections/database.config';
 import { deliverySection } from './sections/delivery.config';
 import { emailSection } from './sections/email.config';
@@ -48,9 +54,7 @@ export abstract class AppConfig extends (Object as unknown as abstract new () =>
 
 /** Validates `env` once and builds the typed tree. Throws ConfigError naming the bad keys (never their values). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const defined = Object.fromEntries(
-    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
-  );
+  const defined = definedVariables(env);
   const boot: BootContext = { production: defined.NODE_ENV === 'production' };
   const problems: string[] = [];
   const parts: object[] = [];

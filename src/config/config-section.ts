@@ -27,6 +27,13 @@ export function configSection<Vars extends object, Tree extends object>(
   return section;
 }
 
+/** The environment without unset or empty variables (an empty value means "not set", as in docker-compose files). */
+export function definedVariables(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
+  );
+}
+
 /** Validates one section's variables; returns the typed variables and the problems (`KEY (constraint, ...)`). */
 export function readSection<Vars extends object>(
   vars: new () => Vars,

@@ -117,11 +117,15 @@ describe('SMS delivery worker', () => {
     });
 
     it('should send through a Messaging Service instead of a sender when one is configured', async () => {
-      const config = worker.config;
-      const sut = new TwilioSmsProvider({
-        ...config,
-        sms: { ...config.sms, twilio: { ...config.sms.twilio, from: undefined, messagingServiceSid: 'MG0123' } },
-      });
+      const sut = new TwilioSmsProvider(
+        {
+          baseUrl: twilio.url,
+          accountSid: twilio.accountSid,
+          authToken: twilio.authToken,
+          messagingServiceSid: 'MG0123',
+        },
+        worker.config.deliveryTimeoutMs,
+      );
       const phone = uniquePhone();
       const { providerMessageId } = await sut.send({ to: phone, from: 'Acme', body: 'hello' });
       expect(twilio.sentTo(phone)).toEqual([

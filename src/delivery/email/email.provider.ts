@@ -8,9 +8,10 @@ export interface EmailMessage {
   text: string;
 }
 
-/** One implementation per transport (`smtp`, `log`), chosen by EMAIL_PROVIDER. Throws DeliveryError. */
+/** One implementation per transport, registered in email-providers.ts and chosen by EMAIL_PROVIDER. Throws DeliveryError. */
 export interface EmailProvider {
-  readonly name: 'smtp' | 'log';
+  /** Recorded with each attempt. */
+  readonly name: string;
   send(message: EmailMessage): Promise<SendResult>;
 }
 

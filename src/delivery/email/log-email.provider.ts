@@ -1,10 +1,10 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { deliveryProvider } from '../delivery-provider';
 import type { SendResult } from '../worker/delivery-channel';
 import type { EmailMessage, EmailProvider } from './email.provider';
 
 /** Local development only: prints the message (code included) instead of sending it. Never a production default. */
-@Injectable()
 export class LogEmailProvider implements EmailProvider {
   readonly name = 'log';
   private readonly logger = new Logger('EmailLog');
@@ -14,3 +14,5 @@ export class LogEmailProvider implements EmailProvider {
     return Promise.resolve({ providerMessageId: `log-${randomUUID()}` });
   }
 }
+
+export const logEmail = deliveryProvider({ name: 'log', create: () => new LogEmailProvider() });

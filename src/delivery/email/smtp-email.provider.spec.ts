@@ -1,14 +1,17 @@
 import { loadConfig } from '../../config/app-config';
 import { SmtpSink } from '../../../test/utils/smtp-sink';
-import { SmtpEmailProvider } from './smtp-email.provider';
+import { smtpEmail, type SmtpEmailProvider } from './smtp-email.provider';
 
-describe(SmtpEmailProvider.name, () => {
+describe('SmtpEmailProvider', () => {
   let sink: SmtpSink;
   let provider: SmtpEmailProvider;
 
   beforeAll(async () => {
     sink = await SmtpSink.start();
-    provider = new SmtpEmailProvider(loadConfig({ EMAIL_PROVIDER: 'smtp', SMTP_URL: sink.url }));
+    provider = smtpEmail.create(
+      { SMTP_URL: sink.url, SMTP_POOL_SIZE: 2, SMTP_TLS_REJECT_UNAUTHORIZED: true, SMTP_REQUIRE_TLS: false },
+      loadConfig({}),
+    );
   });
   afterAll(async () => {
     provider.onApplicationShutdown();

@@ -1,19 +1,34 @@
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import type { OnApplicationShutdown } from '@nestjs/common';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { createTransport } from 'nodemailer';
-import { AppConfig } from '../../config/app-config';
+import { toBool, toInt } from '../../config/env-transforms';
+import { deliveryProvider } from '../delivery-provider';
 import type { SendResult } from '../worker/delivery-channel';
 import { DeliveryError } from '../worker/delivery-error';
 import type { EmailMessage, EmailProvider } from './email.provider';
 
+class SmtpVars {
+  @IsOptional() @Matches(/^smtps?:\/\//) SMTP_URL?: string;
+  // Half the default email concurrency: a worker then keeps enough sessions open that its jobs rarely wait for one.
+  @Transform(toInt) @IsInt() @Min(1) @Max(100) SMTP_POOL_SIZE = 10;
+  @Transform(toBool) @IsBoolean() SMTP_TLS_REJECT_UNAUTHORIZED = true;
+  @Transform(toBool) @IsBoolean() SMTP_REQUIRE_TLS = false;
+}
+
+export interface SmtpSettings {
+  url: string;
+  poolSize: number;
+  tlsRejectUnauthorized: boolean;
+  requireTls: boolean;
+}
+
 /** nodemailer over pooled SMTP connections (SMTP_URL, SMTP_POOL_SIZE, TLS options). */
-@Injectable()
 export class SmtpEmailProvider implements EmailProvider, OnApplicationShutdown {
   readonly name = 'smtp';
   private readonly transport;
 
-  constructor(config: AppConfig) {
-    const { smtp } = config.email;
-    const timeout = config.deliveryTimeoutMs;
+  constructor(smtp: SmtpSettings, timeout: number) {
     this.transport = createTransport({
       pool: true,
       url: smtp.url,
@@ -47,6 +62,22 @@ export class SmtpEmailProvider implements EmailProvider, OnApplicationShutdown {
     this.transport.close();
   }
 }
+
+export const smtpEmail = deliveryProvider({
+  name: 'smtp',
+  vars: SmtpVars,
+  problems: (vars) => (vars.SMTP_URL ? [] : ['SMTP_URL (required with EMAIL_PROVIDER=smtp)']),
+  create: (vars, config) =>
+    new SmtpEmailProvider(
+      {
+        url: vars.SMTP_URL ?? '',
+        poolSize: vars.SMTP_POOL_SIZE,
+        tlsRejectUnauthorized: vars.SMTP_TLS_REJECT_UNAUTHORIZED,
+        requireTls: vars.SMTP_REQUIRE_TLS,
+      },
+      config.deliveryTimeoutMs,
+    ),
+});
 
 type SmtpFailure = Error & { code?: string; responseCode?: number; command?: string };
 

@@ -7,9 +7,10 @@ export interface SmsMessage {
   body: string;
 }
 
-/** One implementation per vendor (`twilio`, `http`, `log`), chosen by SMS_PROVIDER. Throws DeliveryError. */
+/** One implementation per vendor, registered in sms-providers.ts and chosen by SMS_PROVIDER. Throws DeliveryError. */
 export interface SmsProvider {
-  readonly name: 'twilio' | 'http' | 'log';
+  /** Recorded with each attempt. */
+  readonly name: string;
   send(message: SmsMessage): Promise<SendResult>;
 }
 

@@ -11,14 +11,12 @@ import { VerificationModule } from '../../verification/verification.module';
 import { QueueName } from '../delivery.constants';
 import { RelayModule } from '../relay.module';
 import { EmailChannel } from '../email/email.channel';
+import { EMAIL_PROVIDERS } from '../email/email-providers';
 import { EMAIL_PROVIDER } from '../email/email.provider';
-import { LogEmailProvider } from '../email/log-email.provider';
-import { SmtpEmailProvider } from '../email/smtp-email.provider';
-import { HttpGatewaySmsProvider } from '../sms/http-gateway-sms.provider';
-import { LogSmsProvider } from '../sms/log-sms.provider';
+import { resolveDeliveryProvider } from '../delivery-provider';
 import { SmsChannel } from '../sms/sms.channel';
+import { SMS_PROVIDERS } from '../sms/sms-providers';
 import { SMS_PROVIDER } from '../sms/sms.provider';
-import { TwilioSmsProvider } from '../sms/twilio-sms.provider';
 import { MessageRenderer } from '../templates/message-renderer';
 import { DeliveryAttemptsRepository } from './delivery-attempts.repository';
 import { deliveryProcessorFor } from './delivery.processor';
@@ -26,36 +24,64 @@ import { DeliveryService } from './delivery.service';
 import { WorkerHealthServer } from './worker-health.server';
 import { WorkerRunner } from './worker-runner';
 
-const SMS_PROVIDERS = { twilio: TwilioSmsProvider, http: HttpGatewaySmsProvider, log: LogSmsProvider } as const;
-const EMAIL_PROVIDERS = { smtp: SmtpEmailProvider, log: LogEmailProvider } as const;
+/**
+ * What a worker consuming `config.worker.queues` sends with: each queue's channel, its provider (chosen and configured
+ * from `env`) and its processor; or the problems, naming keys only.
+ */
+export function workerProviders(
+  config: AppConfig,
+  env: NodeJS.ProcessEnv,
+): { providers: Provider[]; problems: string[] } {
+  const { worker } = config;
+  const options = (queue: QueueName) => ({
+    concurrency: worker.concurrency[queue],
+    lockDurationMs: worker.lockDurationMs,
+    stalledIntervalMs: worker.stalledIntervalMs,
+  });
+  const channels = [
+    {
+      queue: QueueName.Email,
+      channel: EmailChannel,
+      token: EMAIL_PROVIDER,
+      key: 'EMAIL_PROVIDER',
+      name: config.email.provider,
+      registered: EMAIL_PROVIDERS,
+    },
+    {
+      queue: QueueName.Sms,
+      channel: SmsChannel,
+      token: SMS_PROVIDER,
+      key: 'SMS_PROVIDER',
+      name: config.sms.provider,
+      registered: SMS_PROVIDERS,
+    },
+  ] as const;
+  const providers: Provider[] = [];
+  const problems = workerConfigProblems(config);
+  for (const { queue, channel, token, key, name, registered } of channels) {
+    if (!worker.queues.includes(queue)) continue;
+    const resolved = resolveDeliveryProvider<unknown>(token, key, name, registered, env);
+    problems.push(...resolved.problems);
+    if (resolved.provider) providers.push(channel, resolved.provider, deliveryProcessorFor(queue, options(queue)));
+  }
+  return { providers, problems };
+}
 
 /** The worker process (src/worker.ts): one processor per queue in WORKER_QUEUES, and only that queue's providers. */
 @Module({})
 export class WorkerModule {
-  static register(config: AppConfig): DynamicModule {
-    const problems = workerConfigProblems(config);
-    if (problems.length > 0) throw new Error(`Invalid worker configuration: ${problems.join('; ')}`);
+  static register(config: AppConfig, env: NodeJS.ProcessEnv = process.env): DynamicModule {
+    const sending = workerProviders(config, env);
+    if (sending.problems.length > 0) throw new Error(`Invalid worker configuration: ${sending.problems.join('; ')}`);
     const { worker } = config;
-    const options = (queue: QueueName) => ({
-      concurrency: worker.concurrency[queue],
-      lockDurationMs: worker.lockDurationMs,
-      stalledIntervalMs: worker.stalledIntervalMs,
-    });
     const providers: Provider[] = [
       DeliveryService,
       DeliveryAttemptsRepository,
       MessageRenderer,
       WorkerRunner,
       WorkerHealthServer,
+      ...sending.providers,
     ];
-    if (worker.queues.includes(QueueName.Email)) {
-      providers.push(EmailChannel, { provide: EMAIL_PROVIDER, useClass: EMAIL_PROVIDERS[config.email.provider] });
-      providers.push(deliveryProcessorFor(QueueName.Email, options(QueueName.Email)));
-    }
-    if (worker.queues.includes(QueueName.Sms)) {
-      providers.push(SmsChannel, { provide: SMS_PROVIDER, useClass: SMS_PROVIDERS[config.sms.provider] });
-      providers.push(deliveryProcessorFor(QueueName.Sms, options(QueueName.Sms)));
-    }
     return {
       module: WorkerModule,
       imports: [
