@@ -10,8 +10,9 @@ export interface TestWorker {
 
 /** Boots the real worker module in-process (as src/worker.ts does) against this run's Postgres and Redis. */
 export async function startTestWorker(env: Record<string, string>): Promise<TestWorker> {
-  const config = loadConfig({ ...process.env, WORKER_HEALTH_PORT: '0', ...env });
-  const moduleRef = await Test.createTestingModule({ imports: [WorkerModule.register(config)] })
+  const workerEnv = { ...process.env, WORKER_HEALTH_PORT: '0', ...env };
+  const config = loadConfig(workerEnv);
+  const moduleRef = await Test.createTestingModule({ imports: [WorkerModule.register(config, workerEnv)] })
     .overrideProvider(AppConfig)
     .useValue(config)
     .compile();
