@@ -1,7 +1,18 @@
-// jose 6 is ESM-only; Jest on Node 20 cannot require() it, so it is transformed (see ../shared/docs/stack.md §1).
+// One transformer for the TypeScript sources and for jose 6, which is ESM-only: Jest on Node 20 cannot require() it.
+// Types are checked by `npm run typecheck`, not here. Nest's injection needs the legacy decorators and their metadata.
+const typescript = {
+  jsc: {
+    target: 'es2023',
+    parser: { syntax: 'typescript', decorators: true },
+    transform: { legacyDecorator: true, decoratorMetadata: true },
+    keepClassNames: true,
+  },
+  module: { type: 'commonjs' },
+  sourceMaps: 'inline',
+};
 const transform = {
-  '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }],
-  '^.+\\.js$': ['@swc/jest', { module: { type: 'commonjs' } }],
+  '^.+\\.ts$': ['@swc/jest', typescript],
+  '^.+\\.js$': ['@swc/jest', { jsc: { target: 'es2023' }, module: { type: 'commonjs' } }],
 };
 const transformIgnorePatterns = ['/node_modules/(?!(jose|content-disposition)/)'];
 const common = {
