@@ -39,6 +39,16 @@ module.exports = {
     },
     {
       ...common,
+      // Repositories and SQL functions against the real schema, without the HTTP app (one database per file, as e2e).
+      displayName: 'repository',
+      rootDir: __dirname,
+      testMatch: ['<rootDir>/test/repository/**/*.repo-spec.ts'],
+      globalSetup: '<rootDir>/test/setup/global-setup.ts',
+      globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+      setupFilesAfterEnv: ['<rootDir>/test/setup/file-database.ts'],
+    },
+    {
+      ...common,
       // Whole-service fault injection on private Postgres and Redis instances (test/faults/fault-stack.ts).
       displayName: 'faults',
       rootDir: __dirname,

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../config/app-config';
 import type { DeliveryQueue } from './delivery.queue';
 import { BUSY_PASS_INTERVAL_MS, OutboxRelay } from './outbox.relay';
@@ -19,7 +18,11 @@ describe(OutboxRelay.name, () => {
   let rowsPerPass: number;
   let relay: OutboxRelay;
 
+  // Fake timers also fake Date and performance.now, which the relay uses to space its passes.
+  const advance = (ms: number) => jest.advanceTimersByTimeAsync(ms);
+
   beforeEach(() => {
+    jest.useFakeTimers();
     passes = [];
     enqueued = 0;
     rowsPerPass = 1;
@@ -36,7 +39,10 @@ describe(OutboxRelay.name, () => {
     relay = new OutboxRelay(outbox, queue, config);
   });
 
-  afterEach(() => relay.onApplicationShutdown());
+  afterEach(async () => {
+    await relay.onApplicationShutdown();
+    jest.useRealTimers();
+  });
 
   it('should run one more pass for a start that committed while a pass was running', async () => {
     let release!: () => void;
@@ -44,7 +50,7 @@ describe(OutboxRelay.name, () => {
     relay.wake();
     relay.wake(); // arrives during the first pass
     release();
-    await sleep(20);
+    await advance(20);
     expect(enqueued).toBe(2);
   });
 
@@ -52,13 +58,13 @@ describe(OutboxRelay.name, () => {
     passes.push(() => Promise.reject(new Error('redis down')));
     relay.onApplicationBootstrap();
     relay.wake();
-    await sleep(10);
+    await advance(10);
     relay.wake();
     relay.wake();
-    await sleep(10);
+    await advance(10);
     expect(enqueued).toBe(0);
 
-    await sleep(RELAY_INTERVAL_MS * 1.5);
+    await advance(RELAY_INTERVAL_MS * 1.5);
     expect(enqueued).toBeGreaterThanOrEqual(1);
   });
 
@@ -67,14 +73,14 @@ describe(OutboxRelay.name, () => {
     passes.push(...Array.from({ length: 4 }, () => () => Promise.resolve(void startedAt.push(Date.now()))));
     relay.wake();
     relay.wake(); // during the first pass
-    await sleep(10);
+    await advance(10);
     expect(startedAt).toHaveLength(2);
     expect(startedAt[1] - startedAt[0]).toBeLessThan(BUSY_PASS_INTERVAL_MS);
 
     rowsPerPass = 2;
     relay.wake();
     relay.wake();
-    await sleep(BUSY_PASS_INTERVAL_MS * 3); // the relay's timer was set first, so it fires first
+    await advance(BUSY_PASS_INTERVAL_MS * 3); // the relay's timer was set first, so it fires first
     expect(startedAt).toHaveLength(4);
     expect(startedAt[3] - startedAt[2]).toBeGreaterThanOrEqual(BUSY_PASS_INTERVAL_MS - 1);
   });
