@@ -7,6 +7,7 @@ import { loadConfig } from '../src/config/app-config';
 import { dataSourceOptions } from '../src/database/data-source-options';
 import { ensureDatabaseExists, runMigrationsLocked } from '../src/database/migration-runner';
 import { SecretHasher } from '../src/verification/secret-hasher';
+import { floorCodeHmac } from './floor/floor-code-hmac';
 import { createClient, type TestClient } from '../test/utils/factories';
 import { deleteKeysWithPrefix } from '../test/utils/redis-keys';
 
@@ -94,9 +95,10 @@ export class BenchEnvironment {
 
   /**
    * Inserts `count` live email-code records, as `count` starts would leave them, all with the code `code`; returns their
-   * email addresses. Lets the token exchange be measured without a start (and a worker) per request.
+   * email addresses. Lets the token exchange be measured without a start (and a worker) per request. `forFloor` hashes
+   * the codes as the exchange floor compares them (floorCodeHmac) instead of as the service does.
    */
-  async seedLiveCodes(client: TestClient, count: number, code: string): Promise<string[]> {
+  async seedLiveCodes(client: TestClient, count: number, code: string, forFloor = false): Promise<string[]> {
     const run = Date.now().toString(36);
     const emails: string[] = [];
     for (let offset = 0; offset < count; offset += SEED_BATCH) {
@@ -110,7 +112,16 @@ export class BenchEnvironment {
         `INSERT INTO verifications (id, client_id, connection, identifier, send, code_hmac, expires_at)
          SELECT id, $1, 'email', identifier, 'code', code_hmac, now() + interval '1 hour'
            FROM unnest($2::char(24)[], $3::varchar[], $4::char(64)[]) AS t(id, identifier, code_hmac)`,
-        [client.clientId, ids, batch, ids.map((id) => this.hasher.hash(id, 'code', code))],
+        [
+          client.clientId,
+          ids,
+          batch,
+          ids.map((id, i) =>
+            forFloor
+              ? floorCodeHmac(this.env.CODE_HASH_SECRET, client.clientId, 'email', batch[i], code)
+              : this.hasher.hash(id, 'code', code),
+          ),
+        ],
       );
       emails.push(...batch);
     }

@@ -33,7 +33,7 @@ const USAGE = `Options:
   --pool N           DATABASE_POOL_SIZE of both servers (default 10)
   --rate N           offer a fixed N req/s instead of saturating the server: the CPU ms/req column then compares
                      code changes with little noise from contention (req/s and latency say nothing about capacity)
-  --only a,b         scenarios to run: floor, floor-jwt, secret, jwt, same, token (default all)
+  --only a,b         scenarios to run: floor, floor-jwt, secret, jwt, same, floor-token, token (default all)
   --profile DIR      run the service under node --cpu-prof, writing the profile to DIR
   --node-options=S   Node flags for the service instead of the deployed ones (${SERVICE_NODE_FLAGS})`;
 

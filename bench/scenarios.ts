@@ -11,6 +11,8 @@ export interface Scenario {
   path: string;
   /** True for the scenarios the targets apply to (the others are context). */
   targeted: boolean;
+  /** The floor scenario the targets compare it with (default `floor`, the start floor). */
+  floor?: string;
   /** A floor scenario doing the same client authentication, compared with this one besides the plain floor. */
   sameWorkFloor?: string;
   /** The keys of a successful answer (checked once before the load). */
@@ -73,13 +75,14 @@ async function assertionBodies(client: TestClient, count: number, audience: stri
 }
 
 const START_ANSWER = ['_id', 'email', 'email_verified'];
+const TOKEN_ANSWER = ['access_token', 'expires_in', 'id_token', 'scope', 'token_type'];
 const OTP_GRANT = 'http://auth0.com/oauth/grant-type/passwordless/otp';
 const SEEDED_CODE = '246810';
 
 /** /oauth/token OTP grant: each request redeems its own live code (seeded records), so none fails as spent. */
-async function tokenBodies(env: BenchEnvironment, count: number): Promise<() => string> {
+async function tokenBodies(env: BenchEnvironment, count: number, forFloor = false): Promise<() => string> {
   const client = env.secretClient;
-  const emails = await env.seedLiveCodes(client, count, SEEDED_CODE);
+  const emails = await env.seedLiveCodes(client, count, SEEDED_CODE, forFloor);
   let next = 0;
   return () =>
     JSON.stringify({
@@ -143,12 +146,22 @@ export function startScenarios(env: BenchEnvironment): Scenario[] {
       bodies: () => Promise.resolve(secretPostBodies(env.secretClient, () => 'same.person@bench.example.com')),
     },
     {
+      key: 'floor-token',
+      label: 'floor, OTP exchange (one UPDATE, user upsert, two RS256)',
+      server: 'floor',
+      path: '/oauth/token',
+      targeted: false,
+      answerKeys: TOKEN_ANSWER,
+      bodies: (expected) => tokenBodies(env, expected, true),
+    },
+    {
       key: 'token',
       label: 'token exchange, OTP grant, client_secret_post',
       server: 'service',
       path: '/oauth/token',
-      targeted: false,
-      answerKeys: ['access_token', 'expires_in', 'id_token', 'scope', 'token_type'],
+      targeted: true,
+      floor: 'floor-token',
+      answerKeys: TOKEN_ANSWER,
       bodies: (expected) => tokenBodies(env, expected),
     },
   ];

@@ -3,23 +3,28 @@ import Fastify from 'fastify';
 import IORedis from 'ioredis';
 import {
   createCipheriv,
+  createHash,
   createHmac,
   createPublicKey,
+  generateKeyPairSync,
   randomBytes,
   randomInt,
+  sign,
+  timingSafeEqual,
   verify,
   type JsonWebKey,
   type KeyObject,
 } from 'node:crypto';
 import { Pool } from 'pg';
+import { floorCodeHmac } from './floor-code-hmac';
 
 /**
  * The benchmark FLOOR (not part of the product): the cheapest honest server for POST /passwordless/start. It does the
  * same essential work as the service — random id and code, HMAC of the code, sealed job payload, one INSERT of an
  * equivalent verifications row, one BullMQ add of an equivalent job — with no auth, validation, throttling or ORM.
  * A body with a `client_assertion` gets the least an honest server does with one (authenticateAssertion), for the
- * benchmark's "same work" comparison of private_key_jwt. Configured through the same environment variables as the
- * service.
+ * benchmark's "same work" comparison of private_key_jwt. POST /oauth/token is the floor of the OTP exchange (exchange).
+ * Configured through the same environment variables as the service.
  */
 const env = process.env;
 const prefix = env.REDIS_PREFIX ?? 'pwlbench';
@@ -88,7 +93,108 @@ function seal(id: string, code: string): string {
   return `v1.${iv.toString('base64url')}.${cipher.getAuthTag().toString('base64url')}.${data.toString('base64url')}`;
 }
 
+const OTP_ATTEMPTS = 3;
+const ACCESS_TOKEN_TTL_S = 86_400;
+const ID_TOKEN_TTL_S = 36_000;
+const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+const signingKid = randomBytes(8).toString('hex');
+/** client_secret_post clients' secret hashes, read once at boot. */
+const secretHashes = new Map<string, Buffer>();
+
+interface TokenBody {
+  client_id: string;
+  client_secret: string;
+  username: string;
+  otp: string;
+  realm: string;
+  scope?: string;
+}
+
+const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+function signJwt(claims: object, typ: string): string {
+  const input = `${b64({ alg: 'RS256', kid: signingKid, typ })}.${b64(claims)}`;
+  return `${input}.${sign('sha256', Buffer.from(input), signingKey).toString('base64url')}`;
+}
+
+function secretMatches(clientId: string, secret: string): boolean {
+  const expected = secretHashes.get(clientId);
+  return !!expected && timingSafeEqual(createHash('sha256').update(secret).digest(), expected);
+}
+
+/**
+ * The least an honest OTP exchange does: the client's secret, one conditional UPDATE that counts the attempt and
+ * spends the latest live code if it matches (under the row lock, so the cap and single use hold under concurrency),
+ * one user upsert, and the access and id tokens signed with RS256.
+ */
+async function exchange(body: TokenBody, issuer: string) {
+  const { client_id: clientId, username, otp, realm } = body;
+  if (!secretMatches(clientId, body.client_secret)) return { status: 401, body: { error: 'access_denied' } };
+  const identifier = username.toLowerCase();
+  const { rows } = await pool.query<{ ok: boolean }>(
+    `WITH latest AS (
+       SELECT id FROM verifications
+        WHERE client_id = $1 AND connection = $2 AND identifier = $3
+          AND consumed_at IS NULL AND superseded_at IS NULL AND expires_at > now()
+        ORDER BY created_at DESC LIMIT 1 FOR UPDATE)
+     UPDATE verifications v
+        SET failed_attempts = v.failed_attempts + (v.code_hmac <> $4)::int,
+            consumed_at = CASE WHEN v.code_hmac = $4 THEN now() END
+       FROM latest WHERE v.id = latest.id AND v.failed_attempts < $5
+     RETURNING v.code_hmac = $4 AS ok`,
+    [clientId, realm, identifier, floorCodeHmac(hashSecret, clientId, realm, identifier, otp), OTP_ATTEMPTS],
+  );
+  if (!rows[0]?.ok) return { status: 403, body: { error: 'invalid_grant' } };
+  const now = new Date();
+  const users = await pool.query<{ user_id: string }>(
+    `INSERT INTO users (user_id, connection, identifier, verified, created_at, last_login_at) VALUES ($1, $2, $3, true, $4, $4)
+     ON CONFLICT (connection, identifier) DO UPDATE SET verified = true, last_login_at = EXCLUDED.last_login_at
+     RETURNING user_id`,
+    [`email|${randomBytes(12).toString('hex')}`, realm, identifier, now],
+  );
+  const sub = users.rows[0].user_id;
+  const iat = Math.floor(now.getTime() / 1000);
+  const scope = body.scope ?? 'openid';
+  const accessToken = signJwt(
+    {
+      iss: issuer,
+      sub,
+      aud: `${issuer}userinfo`,
+      iat,
+      exp: iat + ACCESS_TOKEN_TTL_S,
+      jti: randomBytes(16).toString('base64url'),
+      scope,
+      azp: clientId,
+      client_id: clientId,
+    },
+    'at+jwt',
+  );
+  const atHash = createHash('sha256').update(accessToken).digest().subarray(0, 16).toString('base64url');
+  const idToken = signJwt(
+    {
+      iss: issuer,
+      sub,
+      aud: clientId,
+      iat,
+      exp: iat + ID_TOKEN_TTL_S,
+      email: identifier,
+      email_verified: true,
+      at_hash: atHash,
+    },
+    'JWT',
+  );
+  return {
+    status: 200,
+    body: { access_token: accessToken, id_token: idToken, scope, expires_in: ACCESS_TOKEN_TTL_S, token_type: 'Bearer' },
+  };
+}
+
 const app = Fastify({ logger: false });
+
+app.post<{ Body: TokenBody }>('/oauth/token', async (request, reply) => {
+  const result = await exchange(request.body, env.ISSUER_BASE_URL ?? '');
+  return reply.code(result.status).header('cache-control', 'no-store').send(result.body);
+});
 
 app.post<{ Body: StartBody }>('/passwordless/start', async (request, reply) => {
   const { client_id: clientId, client_assertion: assertion, connection, email } = request.body;
@@ -133,6 +239,11 @@ async function listen(): Promise<void> {
   );
   for (const { client_id: clientId, jwks } of rows)
     assertionKeys.set(clientId, createPublicKey({ key: jwks.keys[0], format: 'jwk' }));
+  const secrets = await pool.query<{ client_id: string; client_secret_hash: string }>(
+    "SELECT client_id, client_secret_hash FROM clients WHERE client_secret_hash LIKE 'sha256:%'",
+  );
+  for (const { client_id: clientId, client_secret_hash: hash } of secrets.rows)
+    secretHashes.set(clientId, Buffer.from(hash.slice('sha256:'.length), 'hex'));
   await app.listen({ port: Number(env.PORT), host: '127.0.0.1' });
 }
 
