@@ -1,3 +1,4 @@
+import { LOGIN_PARTS, type LoginMeasurement, type LoginPart } from './login';
 import type { LoadResult } from './load';
 import type { Scenario } from './scenarios';
 
@@ -212,3 +213,56 @@ export function sameWorkRatios(summaries: Summary[]): string[] {
 }
 
 const verdict = (s: Summary, what: string, ok: boolean) => `${ok ? 'PASS' : 'FAIL'}  ${s.scenario.label}: ${what}`;
+
+/** The floors a login is judged against: it is one start plus one exchange. */
+export const LOGIN_FLOORS = ['floor', 'floor-token'];
+/** Issue 29's target: completed logins/s against the lower of the two floors' req/s in the same run. */
+const MIN_LOGIN_RATIO = 0.8;
+
+function loginFloor(summaries: Summary[]): Summary | undefined {
+  const floors = summaries.filter((s) => LOGIN_FLOORS.includes(s.scenario.key));
+  return floors.length === LOGIN_FLOORS.length
+    ? floors.reduce((low, s) => (s.requestsPerSecond < low.requestsPerSecond ? s : low))
+    : undefined;
+}
+
+/** Medians of the login rounds: throughput, latency from start to tokens, and CPU per login per process. */
+export function loginReport(logins: LoginMeasurement[], summaries: Summary[]): string {
+  const m = (pick: (l: LoginMeasurement) => number) => median(logins.map(pick));
+  const cpu = Object.fromEntries(LOGIN_PARTS.map((part) => [part, m((l) => l.cpuMsPerLogin[part])])) as Record<
+    LoginPart,
+    number
+  >;
+  const total = LOGIN_PARTS.reduce((sum, part) => sum + cpu[part], 0);
+  const floor = loginFloor(summaries);
+  const lines = [
+    'Complete logins (start → worker → SMTP sink → code → OTP exchange), medians:',
+    `${fixed(
+      m((l) => l.loginsPerSecond),
+      0,
+    )} logins/s, start to tokens p50 ${fixed(
+      m((l) => l.p50Ms),
+      1,
+    )} ms, p99 ${fixed(
+      m((l) => l.p99Ms),
+      1,
+    )} ms, ${m((l) => l.failed)} failed` +
+      (floor ? `; lower floor: ${floor.scenario.label} at ${fixed(floor.requestsPerSecond, 0)} req/s` : ''),
+    '',
+    `| process | ${LOGIN_PARTS.join(' | ')} | all |`,
+    `| --- | ${LOGIN_PARTS.map(() => '---').join(' | ')} | --- |`,
+    `| CPU ms per login | ${LOGIN_PARTS.map((part) => fixed(cpu[part], 2)).join(' | ')} | ${fixed(total, 2)} |`,
+    `| share | ${LOGIN_PARTS.map((part) => `${fixed((100 * cpu[part]) / Math.max(total, 1e-9), 0)} %`).join(' | ')} | 100 % |`,
+    '',
+    `Per round: ${logins.map((l) => `${fixed(l.loginsPerSecond, 0)}/s p99 ${fixed(l.p99Ms, 0)} ms`).join('; ')}`,
+  ];
+  return lines.join('\n');
+}
+
+export function loginVerdicts(logins: LoginMeasurement[], summaries: Summary[]): string[] {
+  const floor = loginFloor(summaries);
+  if (logins.length === 0 || !floor) return [];
+  const ratio = median(logins.map((l) => l.loginsPerSecond)) / floor.requestsPerSecond;
+  const ok = ratio >= MIN_LOGIN_RATIO;
+  return [`${ok ? 'PASS' : 'FAIL'}  logins: ${fixed(ratio, 2)}× ${floor.scenario.key} (≥ ${MIN_LOGIN_RATIO})`];
+}

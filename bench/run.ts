@@ -2,10 +2,15 @@ import 'reflect-metadata';
 import { cpus } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { join } from 'node:path';
 import { BenchEnvironment } from './bench-environment';
+import { LoginRig, measureLogins, type LoginMeasurement } from './login';
 import { runLoad } from './load';
 import {
   cpuSplitTable,
+  LOGIN_FLOORS,
+  loginReport,
+  loginVerdicts,
   roundsDetail,
   sameWorkRatios,
   summarise,
@@ -33,6 +38,10 @@ const USAGE = `Options:
   --pool N           DATABASE_POOL_SIZE of both servers (default 10)
   --rate N           offer a fixed N req/s instead of saturating the server: the CPU ms/req column then compares
                      code changes with little noise from contention (req/s and latency say nothing about capacity)
+  --login            complete logins instead of the request scenarios: start → the worker's email to a sink here →
+                     the code from the message → OTP exchange, against both floors measured in the same run
+  --users N          with --login: users logging in at once, each back to back (default 64; a login waits for its
+                     mail, so it takes more of them than connections to keep the box busy)
   --only a,b         scenarios to run: floor, floor-jwt, secret, jwt, same, floor-token, token (default all)
   --profile DIR      run the service under node --cpu-prof, writing the profile to DIR
   --node-options=S   Node flags for the service instead of the deployed ones (${SERVICE_NODE_FLAGS})`;
@@ -54,12 +63,16 @@ interface Settings {
   only?: string[];
   profileDir?: string;
   nodeOptions?: string;
+  login: boolean;
+  users: number;
 }
 
 function readSettings(): Settings {
   const { values } = parseArgs({
     options: {
       smoke: { type: 'boolean', default: false },
+      login: { type: 'boolean', default: false },
+      users: { type: 'string' },
       rounds: { type: 'string' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
@@ -95,6 +108,8 @@ function readSettings(): Settings {
     only: values.only?.split(','),
     profileDir: values.profile,
     nodeOptions: values['node-options'],
+    login: values.login,
+    users: number(values.users, smoke ? 8 : 64),
   };
 }
 
@@ -180,8 +195,11 @@ async function main(): Promise<void> {
   const env = await BenchEnvironment.create(settings.poolSize);
   const servers = new Map<ServerKind, ServerProcess>();
   try {
-    const scenarios = startScenarios(env).filter((s) => !settings.only || settings.only.includes(s.key));
-    for (const kind of new Set(scenarios.map((s) => s.server))) {
+    const only = settings.only ?? (settings.login ? LOGIN_FLOORS : undefined);
+    const scenarios = startScenarios(env).filter((s) => !only || only.includes(s.key));
+    const kinds = new Set(scenarios.map((s) => s.server));
+    if (settings.login) kinds.add('service');
+    for (const kind of kinds) {
       const service = kind === 'service';
       servers.set(
         kind,
@@ -196,6 +214,8 @@ async function main(): Promise<void> {
       );
     }
     const redisPid = await redisServerPid(env.env.REDIS_URL);
+    const rig = settings.login ? await LoginRig.start(env, join(__dirname, '..')) : undefined;
+    const logins: LoginMeasurement[] = [];
     const results = new Map<Scenario, Measurement[]>(scenarios.map((s) => [s, []]));
     let fastest = 0;
     /** Servers that had their first, longer warm-up (one scenario's: pre-signing 20 s of assertions would take a minute). */
@@ -218,7 +238,21 @@ async function main(): Promise<void> {
         results.get(scenario)!.push(measurement);
         fastest = Math.max(fastest, measurement.requestsPerSecond);
       }
+      if (rig) {
+        await sleep(SETTLE_MS);
+        await env.reset();
+        const warmupSeconds = logins.length === 0 ? settings.firstWarmupSeconds : settings.warmupSeconds;
+        const service = servers.get('service')!;
+        logins.push(
+          await measureLogins(env, service, rig, redisPid, {
+            connections: settings.users,
+            seconds: settings.durationSeconds,
+            warmupSeconds,
+          }),
+        );
+      }
     }
+    await rig?.stop();
     const summaries = [...results].map(([scenario, rounds]) => summarise(scenario, rounds));
     const cpu = cpus();
     console.log(
@@ -234,9 +268,12 @@ async function main(): Promise<void> {
     console.log(`\nRead/write system calls per request (medians):\n${syscallTable(summaries)}`);
     console.log(`\nPer round:\n${roundsDetail(summaries)}`);
     // A one-second smoke run says nothing about the targets; only full runs are judged against them.
-    const verdicts = settings.smoke || settings.rate ? [] : targetVerdicts(summaries);
+    if (logins.length > 0) console.log(`\n${loginReport(logins, summaries)}`);
+    const verdicts =
+      settings.smoke || settings.rate ? [] : [...targetVerdicts(summaries), ...loginVerdicts(logins, summaries)];
     if (verdicts.length > 0) console.log(`\n${verdicts.join('\n')}`);
-    if (summaries.some((s) => s.errors > 0)) process.exitCode = 1;
+    if (summaries.some((s) => s.errors > 0) || logins.some((l) => l.failed > 0 || l.completed === 0))
+      process.exitCode = 1;
   } finally {
     for (const server of servers.values()) await server.stop();
     await env.destroy();
