@@ -6,6 +6,7 @@ import { UsersRepository, type User } from '../users/users.repository';
 import type { ConnectionEntity } from '../verification/connection.entity';
 import { ConnectionsRepository } from '../verification/connections.repository';
 import { OtpVerifier } from '../verification/otp-verifier';
+import type { FailureFloor } from '../verification/failure-floor';
 import { clientAuthErrors, tokenErrors } from '../common/auth0-errors';
 
 export interface LoginAttempt {
@@ -15,6 +16,8 @@ export interface LoginAttempt {
   username: string;
   secret: string;
   acceptLinkToken: boolean;
+  /** From OtpAttemptLimiter while Redis is unavailable. */
+  failureFloor?: FailureFloor;
 }
 
 /** What the OTP grant, the legacy verify and the magic link share: grant and connection checks, then the verifier. */
@@ -67,6 +70,7 @@ export class PasswordlessLoginService {
       candidate: attempt.secret,
       acceptLinkToken: attempt.acceptLinkToken,
       consume,
+      failureFloor: attempt.failureFloor,
     });
     return identifier;
   }

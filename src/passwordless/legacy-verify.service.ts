@@ -35,8 +35,8 @@ export class LegacyVerifyService {
     const connection = await this.login.enabledConnection(client, connectionName);
     const identifier = loginIdentifier(connection.strategy, username);
     try {
-      await this.otpAttempts.attempt({ client, ip, connection: connection.name, identifier }, () =>
-        this.login.check({ client, connection, username, secret, acceptLinkToken: false }),
+      await this.otpAttempts.attempt({ client, ip, connection: connection.name, identifier }, (floor) =>
+        this.login.check({ client, connection, username, secret, acceptLinkToken: false, failureFloor: floor }),
       );
       if (connection.strategy === 'sms') await this.smsBreaker.recordVerified(identifier);
     } catch (err) {

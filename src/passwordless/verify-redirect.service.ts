@@ -141,8 +141,15 @@ export class VerifyRedirectService {
     let user: User;
     try {
       // The same per-IP and per-identifier failure limits as /oauth/token, so a lock-out there cannot be bypassed here.
-      user = await this.otpAttempts.attempt({ client, ip, connection: connection.name, identifier }, () =>
-        this.login.login({ client, connection, username, secret: params.verification_code, acceptLinkToken: true }),
+      user = await this.otpAttempts.attempt({ client, ip, connection: connection.name, identifier }, (floor) =>
+        this.login.login({
+          client,
+          connection,
+          username,
+          secret: params.verification_code,
+          acceptLinkToken: true,
+          failureFloor: floor,
+        }),
       );
       if (connection.strategy === 'sms') await this.smsBreaker.recordVerified(identifier);
     } catch (err) {

@@ -6,6 +6,8 @@ import { ipLimitKey } from './ip-limit-key';
 import { effectiveLimits } from '../clients/client-rate-limits';
 import { identifierKey, tooManyRequests } from './rate-limit.response';
 import { SlidingWindowStore, type LimitState } from './sliding-window.store';
+import type { ApiError } from '../common/api-error';
+import { FailureFloorReached, type FailureFloor } from '../verification/failure-floor';
 
 export interface OtpAttemptSubject {
   client: ClientEntity;
@@ -21,6 +23,8 @@ export class OtpAttempt {
   constructor(
     private readonly store: SlidingWindowStore,
     private readonly states: LimitState[],
+    /** Set when Redis was unavailable: the verification must settle the attempt under this Postgres floor. */
+    readonly floor?: FailureFloor,
   ) {}
 
   /** The code was right: the attempt is given back, so only failures count. */
@@ -63,14 +67,39 @@ export class OtpAttemptLimiter {
       now,
     );
     if (decision.denied) throw tooManyRequests(decision.denied, now);
-    return new OtpAttempt(this.store, decision.states);
+    const floor =
+      decision.unavailable && this.config.rateLimit.postgresFallback.has('otp-failures-identifier')
+        ? { limit: limits.otpFailuresPerIdentifier, since: new Date(now - windowMs) }
+        : undefined;
+    return new OtpAttempt(this.store, decision.states, floor);
   }
 
-  /** Runs `verify` as one attempt: counted as a failure if it throws, given back if it succeeds. */
-  async attempt<T>(subject: OtpAttemptSubject, verify: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `verify` as one attempt: counted as a failure if it throws, given back if it succeeds. While Redis is
+   * unavailable `verify` gets the Postgres floor to settle the attempt under, and a reached floor answers 429.
+   */
+  async attempt<T>(subject: OtpAttemptSubject, verify: (floor?: FailureFloor) => Promise<T>): Promise<T> {
     const attempt = await this.begin(subject);
-    const result = await verify();
+    let result: T;
+    try {
+      result = await verify(attempt.floor);
+    } catch (err) {
+      if (err instanceof FailureFloorReached) throw this.floorReached(err);
+      throw err;
+    }
     await attempt.succeeded();
     return result;
+  }
+
+  private floorReached(err: FailureFloorReached): ApiError {
+    const now = this.clock.now().getTime();
+    const state: LimitState = {
+      rule: { name: 'otp-failures-identifier', key: '', limit: err.limit, windowMs: this.config.rateLimit.otpWindowMs },
+      count: err.limit,
+      remaining: 0,
+      resetAtMs: err.retryAtMs,
+      bucket: 0,
+    };
+    return tooManyRequests({ state, retryAtMs: err.retryAtMs }, now);
   }
 }

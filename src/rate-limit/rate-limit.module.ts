@@ -8,6 +8,7 @@ import { SmsConversionBreaker } from './sms-conversion.breaker';
 import { SmsDestinationPolicy } from './sms-destination.policy';
 import { StartIpLimiter } from './start-ip.limiter';
 import { StartLimiter } from './start.limiter';
+import { VerificationModule } from '../verification/verification.module';
 
 /** The Redis sliding window, shared by the throttler's storage and the limiters. */
 @Module({
@@ -31,6 +32,7 @@ class RateLimitStorageModule {}
       }),
     }),
     RateLimitStorageModule,
+    VerificationModule,
   ],
   providers: [SmsDestinationPolicy, SmsConversionBreaker, StartIpLimiter, StartLimiter, OtpAttemptLimiter],
   exports: [ThrottlerModule, StartIpLimiter, StartLimiter, OtpAttemptLimiter, SmsConversionBreaker],

@@ -47,6 +47,8 @@ export interface LimitDecision {
   states: LimitState[];
   /** The exceeded rule, when not allowed: the first exceeded leading rule, else the one with the latest retry time. */
   denied?: { state: LimitState; retryAtMs: number };
+  /** Redis was unreachable: nothing was counted (callers with a Postgres floor apply it). */
+  unavailable?: true;
 }
 
 export interface ConsumeOptions {
@@ -67,7 +69,10 @@ type ScriptedRedis = Redis & {
 @Injectable()
 export class SlidingWindowStore {
   /** Logged once per outage (start and end), not per request. */
-  private readonly outage = new OutageLog(new Logger(SlidingWindowStore.name), 'Rate-limit storage (not limiting)');
+  private readonly outage = new OutageLog(
+    new Logger(SlidingWindowStore.name),
+    'Rate-limit storage (limits listed in RATE_LIMIT_POSTGRES_FALLBACK fall back to Postgres, the others do not limit)',
+  );
   private readonly redis: ScriptedRedis;
 
   constructor(
@@ -94,7 +99,7 @@ export class SlidingWindowStore {
         ...args,
       ),
     );
-    if (reply === null) return { allowed: true, states: [] };
+    if (reply === null) return { allowed: true, states: [], unavailable: true };
     const rows = reply as Array<[number, number, number] | number>;
     const denied = rows[rules.length] as number;
     const states = rules.map((rule, i): LimitState => {

@@ -4,6 +4,7 @@ import type { ClientEntity } from '../clients/client.entity';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import type { ConnectionEntity } from '../verification/connection.entity';
+import { VerificationsRepository } from '../verification/verifications.repository';
 import { identifierKey, tooManyRequests } from './rate-limit.response';
 import { SmsConversionBreaker } from './sms-conversion.breaker';
 import { SmsDestinationPolicy } from './sms-destination.policy';
@@ -24,6 +25,7 @@ export class StartLimiter {
     private readonly breaker: SmsConversionBreaker,
     private readonly config: AppConfig,
     private readonly clock: Clock,
+    private readonly verifications: VerificationsRepository,
   ) {}
 
   /** Throws 400 for a disallowed SMS destination and 429 (with Auth0's headers) when a limit is reached. */
@@ -52,6 +54,30 @@ export class StartLimiter {
     }
     const decision = await this.store.consume(rules, now);
     if (decision.denied) throw tooManyRequests(decision.denied, now);
+    if (decision.unavailable && this.config.rateLimit.postgresFallback.has('start-identifier')) {
+      const cooldown = rules.find((rule) => rule.name === 'start-identifier-cooldown');
+      await this.startsFloor(identifier, rules[0], cooldown, now);
+    }
     if (destination) await this.breaker.evaluate(destination, decision, now);
+  }
+
+  /**
+   * While Redis is unavailable: the identifier's starts per window and its cooldown, counted from its records in
+   * Postgres (concurrent starts for one identifier can each pass before the others are written; the guessing bound
+   * itself is the failure floor's, which is exact).
+   */
+  private async startsFloor(identifier: string, perWindow: LimitRule, cooldown: LimitRule | undefined, now: number) {
+    const { starts, oldestAt, latestAt } = await this.verifications.startsSince(
+      identifier,
+      new Date(now - perWindow.windowMs),
+    );
+    const refuse = (rule: LimitRule, retryAtMs: number) => {
+      const state = { rule, count: rule.limit, remaining: 0, resetAtMs: retryAtMs, bucket: 0 };
+      return tooManyRequests({ state, retryAtMs }, now);
+    };
+    if (starts >= perWindow.limit) throw refuse(perWindow, oldestAt!.getTime() + perWindow.windowMs);
+    if (cooldown && latestAt && latestAt.getTime() > now - cooldown.windowMs) {
+      throw refuse(cooldown, latestAt.getTime() + cooldown.windowMs);
+    }
   }
 }

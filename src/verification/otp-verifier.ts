@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import type { ConnectionEntity } from './connection.entity';
+import type { FailureFloor } from './failure-floor';
 import { SecretHasher } from './secret-hasher';
 import type { VerificationEntity } from './verification.entity';
 import { VerificationsRepository } from './verifications.repository';
@@ -24,6 +25,8 @@ export interface RedeemRequest {
   acceptLinkToken: boolean;
   /** false: prove the code (legacy /passwordless/verify) but leave the record for the redirect step. */
   consume: boolean;
+  /** Set while Redis is unavailable: the attempt counts only under the identifier's failure limit (Postgres). */
+  failureFloor?: FailureFloor;
 }
 
 /**
@@ -47,12 +50,15 @@ export class OtpVerifier {
     // Compared before the write, which then counts the attempt and spends the record in one statement: a result
     // counts only if that statement found the record still redeemable and under its attempt cap.
     const matched = this.matches(record, request);
-    const settled = await this.verifications.settleAttempt(record.id, {
-      matched,
-      consume: request.consume,
-      maxAttempts: request.connection.maxAttempts,
-      now,
-    });
+    const settled = await this.verifications.settleAttempt(
+      record.id,
+      { matched, consume: request.consume, maxAttempts: request.connection.maxAttempts, now },
+      request.failureFloor && {
+        ...request.failureFloor,
+        connection: request.connection.name,
+        identifier: request.identifier,
+      },
+    );
     if (!settled)
       throw new VerificationFailure(await this.whyUnavailable(record.id, request.connection.maxAttempts, now));
     if (!matched) throw new VerificationFailure('wrong');

@@ -3,7 +3,8 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { GroupCommit } from '../common/group-commit';
 import { isItemSpecificDbError } from '../database/pg-errors';
 import { affectedRows } from '../database/affected-rows';
-import { DataSource, Repository } from 'typeorm';
+import { DataSource, EntityManager, Repository } from 'typeorm';
+import { FailureFloorReached, type FailureFloor } from './failure-floor';
 import { VerificationEntity } from './verification.entity';
 
 /** Bounds one batched start statement (each item is well under 1 kB of JSON). */
@@ -135,9 +136,77 @@ export class VerificationsRepository {
   async settleAttempt(
     id: string,
     attempt: { matched: boolean; consume: boolean; maxAttempts: number; now: Date },
+    floor?: FailureFloor & { connection: string; identifier: string },
+  ): Promise<boolean> {
+    if (floor) return this.settleUnderFloor(id, attempt, floor);
+    return this.settle(this.dataSource, id, attempt);
+  }
+
+  /**
+   * Failed attempts at an identifier's codes (all clients) since `since`, and when the oldest record that has any was
+   * created: the Postgres floor of the per-identifier failure limit while Redis is unavailable.
+   */
+  async failuresSince(
+    connection: string,
+    identifier: string,
+    since: Date,
+    db: DataSource | EntityManager = this.dataSource,
+  ): Promise<{ failures: number; oldestAt: Date | null }> {
+    const [row] = await db.query<Array<{ failures: number; oldest_at: Date | null }>>(
+      `SELECT coalesce(sum(failed_attempts), 0)::int AS failures,
+              min(created_at) FILTER (WHERE failed_attempts > 0) AS oldest_at
+         FROM verifications WHERE identifier = $1 AND connection = $2 AND created_at > $3`,
+      [identifier, connection, since],
+    );
+    return { failures: row.failures, oldestAt: row.oldest_at };
+  }
+
+  /** Starts for an identifier (all clients and connections) since `since`, the oldest and the latest. */
+  async startsSince(
+    identifier: string,
+    since: Date,
+  ): Promise<{ starts: number; oldestAt: Date | null; latestAt: Date | null }> {
+    const [row] = await this.dataSource.query<
+      Array<{ starts: number; oldest_at: Date | null; latest_at: Date | null }>
+    >(
+      `SELECT count(*)::int AS starts, min(created_at) AS oldest_at, max(created_at) AS latest_at
+         FROM verifications WHERE identifier = $1 AND created_at > $2`,
+      [identifier, since],
+    );
+    return { starts: row.starts, oldestAt: row.oldest_at, latestAt: row.latest_at };
+  }
+
+  /**
+   * settleAttempt while the Redis limits are unavailable: attempts at one identifier take turns under a transaction
+   * advisory lock, and an attempt counts only while the identifier's failures in the window are under the limit, so
+   * concurrent guesses on any number of replicas cannot pass it. Throws FailureFloorReached otherwise.
+   */
+  private async settleUnderFloor(
+    id: string,
+    attempt: { matched: boolean; consume: boolean; maxAttempts: number; now: Date },
+    floor: FailureFloor & { connection: string; identifier: string },
+  ): Promise<boolean> {
+    return this.dataSource.transaction(async (tx) => {
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('otp-floor|' || $1 || '|' || $2, 0))`, [
+        floor.connection,
+        floor.identifier,
+      ]);
+      const { failures, oldestAt } = await this.failuresSince(floor.connection, floor.identifier, floor.since, tx);
+      if (failures >= floor.limit) {
+        const retryAt = (oldestAt ?? attempt.now).getTime() + (attempt.now.getTime() - floor.since.getTime());
+        throw new FailureFloorReached(floor.limit, retryAt);
+      }
+      return this.settle(tx, id, attempt);
+    });
+  }
+
+  private async settle(
+    db: DataSource | EntityManager,
+    id: string,
+    attempt: { matched: boolean; consume: boolean; maxAttempts: number; now: Date },
   ): Promise<boolean> {
     const count = await affectedRows(
-      this.dataSource,
+      db,
       `UPDATE verifications
           SET failed_attempts = failed_attempts + CASE WHEN $2::boolean THEN 0 ELSE 1 END,
               consumed_at = CASE WHEN $2::boolean AND $3::boolean THEN $5::timestamptz ELSE consumed_at END

@@ -1,5 +1,5 @@
 import { Transform } from 'class-transformer';
-import { IsInt, Min } from 'class-validator';
+import { IsInt, Matches, Min } from 'class-validator';
 import { configSection } from '../config-section';
 import { toInt } from '../env-transforms';
 
@@ -12,7 +12,13 @@ class RateLimitVars {
   @Transform(toInt) @IsInt() @Min(1) RATE_LIMIT_OTP_FAILURES_PER_IP = 50;
   @Transform(toInt) @IsInt() @Min(1) RATE_LIMIT_OTP_FAILURES_PER_IDENTIFIER = 10;
   @Transform(toInt) @IsInt() @Min(1000) RATE_LIMIT_OTP_WINDOW_MS = 3_600_000;
+  /** The limits that Postgres enforces while Redis is unavailable; every other limit then fails open (logged). */
+  @Matches(/^(none|((otp-failures-identifier|start-identifier)(,(otp-failures-identifier|start-identifier))*))$/)
+  RATE_LIMIT_POSTGRES_FALLBACK = 'otp-failures-identifier,start-identifier';
 }
+
+/** Limits with a Postgres floor: the ones that bound guessing an identifier's code. */
+export type PostgresFallbackLimit = 'otp-failures-identifier' | 'start-identifier';
 
 /** Limits a client may override in its `rate_limits` column (same names, camelCase). */
 export interface ClientRateLimits {
@@ -29,6 +35,7 @@ export interface RateLimitConfig {
     startWindowMs: number;
     otpWindowMs: number;
     defaults: ClientRateLimits;
+    postgresFallback: ReadonlySet<PostgresFallbackLimit>;
   };
 }
 
@@ -38,6 +45,11 @@ export const rateLimitSection = configSection({
     rateLimit: {
       startWindowMs: vars.RATE_LIMIT_START_WINDOW_MS,
       otpWindowMs: vars.RATE_LIMIT_OTP_WINDOW_MS,
+      postgresFallback: new Set(
+        vars.RATE_LIMIT_POSTGRES_FALLBACK === 'none'
+          ? []
+          : (vars.RATE_LIMIT_POSTGRES_FALLBACK.split(',') as PostgresFallbackLimit[]),
+      ),
       defaults: {
         startPerIp: vars.RATE_LIMIT_START_PER_IP,
         startPerIdentifier: vars.RATE_LIMIT_START_PER_IDENTIFIER,

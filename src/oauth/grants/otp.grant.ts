@@ -36,8 +36,8 @@ export class OtpGrant implements TokenGrant {
     this.issuer.checkAudience(audience);
     const identifier = loginIdentifier(connection.strategy, username);
     try {
-      const user = await this.otpAttempts.attempt({ client, ip, connection: connection.name, identifier }, () =>
-        this.login.login({ client, connection, username, secret: otp, acceptLinkToken: false }),
+      const user = await this.otpAttempts.attempt({ client, ip, connection: connection.name, identifier }, (floor) =>
+        this.login.login({ client, connection, username, secret: otp, acceptLinkToken: false, failureFloor: floor }),
       );
       if (connection.strategy === 'sms') await this.smsBreaker.recordVerified(identifier);
       return await this.offline.issue({ clientId: client.clientId, user, scope, audience });
