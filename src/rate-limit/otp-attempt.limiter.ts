@@ -4,7 +4,7 @@ import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { ipLimitKey } from './ip-limit-key';
 import { effectiveLimits } from '../clients/client-rate-limits';
-import { identifierKey, tooManyRequests } from './rate-limit.response';
+import { identifierKey, pausedUntil, rateLimitHeaders, tooManyRequests } from './rate-limit.response';
 import { SlidingWindowStore, type LimitState } from './sliding-window.store';
 import type { ApiError } from '../common/api-error';
 import { FailureFloorReached, type FailureFloor } from '../verification/failure-floor';
@@ -25,18 +25,33 @@ export class OtpAttempt {
     private readonly states: LimitState[],
     /** Set when Redis was unavailable: the verification must settle the attempt under this Postgres floor. */
     readonly floor?: FailureFloor,
+    /** The backoff gate this attempt closed, if any: reopened when the code was right. */
+    private readonly closedGate?: string,
   ) {}
 
-  /** The code was right: the attempt is given back, so only failures count. */
+  /** The code was right: the attempt is given back, so only failures count, and it holds no one back. */
   async succeeded(): Promise<void> {
+    await Promise.all([
+      ...this.states.map((state) => this.store.refund(state)),
+      ...(this.closedGate ? [this.store.clear([this.closedGate])] : []),
+    ]);
+  }
+
+  /** Refused after it was charged (a closed backoff gate): nothing of it counts. */
+  async withdraw(): Promise<void> {
     await Promise.all(this.states.map((state) => this.store.refund(state)));
   }
 }
 
 /**
- * Failed OTP-grant attempts per IP and per identifier over RATE_LIMIT_OTP_WINDOW_MS (on top of the per-code cap of
- * the connection's max_attempts). Every attempt is charged up front and refunded on success: counting failures
- * after the fact would let N concurrent guesses all pass the check before any was recorded.
+ * Failed OTP-grant attempts per IP, per identifier + IP and per identifier over RATE_LIMIT_OTP_WINDOW_MS (on top of
+ * the per-code cap of the connection's max_attempts). Every attempt is charged up front and refunded on success:
+ * counting failures after the fact would let N concurrent guesses all pass the check before any was recorded.
+ * From the RATE_LIMIT_OTP_BACKOFF_AFTER-th attempt at an identifier in the window on, attempts also pass one at a
+ * time through the identifier's backoff gate, each closing it for an exponentially longer wait (at most
+ * RATE_LIMIT_OTP_BACKOFF_MAX_MS): guessing stays under the hourly limit, and someone who knows only a victim's
+ * identifier holds them out for minutes after their last guess rather than for the rest of the hour
+ * (docs/threat-model.md).
  *
  * Usage (the OTP grant and the legacy /passwordless/verify), after client authentication and body validation:
  *   // may throw 429:
@@ -51,27 +66,41 @@ export class OtpAttemptLimiter {
   ) {}
 
   async begin(subject: OtpAttemptSubject): Promise<OtpAttempt> {
+    const { otpWindowMs: windowMs, otpFailuresPerIdentifierIp, otpBackoff } = this.config.rateLimit;
     const limits = effectiveLimits(this.config.rateLimit.defaults, subject.client.rateLimits);
-    const windowMs = this.config.rateLimit.otpWindowMs;
     const now = this.clock.now().getTime();
+    const ip = ipLimitKey(subject.ip);
+    const identifier = identifierKey(`otp-id:${subject.connection}`, subject.identifier);
     const decision = await this.store.consume(
       [
-        { name: 'otp-failures-ip', key: `otp-ip:${ipLimitKey(subject.ip)}`, limit: limits.otpFailuresPerIp, windowMs },
+        { name: 'otp-failures-ip', key: `otp-ip:${ip}`, limit: limits.otpFailuresPerIp, windowMs },
         {
-          name: 'otp-failures-identifier',
-          key: identifierKey(`otp-id:${subject.connection}`, subject.identifier),
-          limit: limits.otpFailuresPerIdentifier,
+          name: 'otp-failures-identifier-ip',
+          key: `${identifier}:ip:${ip}`,
+          limit: Math.min(otpFailuresPerIdentifierIp, limits.otpFailuresPerIdentifier),
           windowMs,
         },
+        { name: 'otp-failures-identifier', key: identifier, limit: limits.otpFailuresPerIdentifier, windowMs },
       ],
       now,
     );
     if (decision.denied) throw tooManyRequests(decision.denied, now);
-    const floor =
-      decision.unavailable && this.config.rateLimit.postgresFallback.has('otp-failures-identifier')
+    if (decision.unavailable) {
+      const floor = this.config.rateLimit.postgresFallback.has('otp-failures-identifier')
         ? { limit: limits.otpFailuresPerIdentifier, since: new Date(now - windowMs) }
         : undefined;
-    return new OtpAttempt(this.store, decision.states, floor);
+      return new OtpAttempt(this.store, [], floor);
+    }
+    const attempts = decision.states[2].count;
+    if (otpBackoff.after === 0 || attempts < otpBackoff.after) return new OtpAttempt(this.store, decision.states);
+    const gate = `${identifier}:backoff`;
+    const waitMs = Math.min(otpBackoff.baseMs * 2 ** (attempts - otpBackoff.after), otpBackoff.maxMs);
+    const closedUntil = await this.store.claimGate(gate, now, now + waitMs);
+    const attempt = new OtpAttempt(this.store, decision.states, undefined, closedUntil === null ? gate : undefined);
+    if (closedUntil === null) return attempt;
+    await attempt.withdraw();
+    const headers = rateLimitHeaders({ ...decision.states[2], count: attempts, remaining: 0 }, closedUntil);
+    throw pausedUntil(closedUntil, now, headers, 'otp-backoff');
   }
 
   /**

@@ -12,6 +12,7 @@ const BUCKETS_PER_WINDOW = 60;
 /** Loaded once at boot; nest-cli.json copies the .lua files next to the compiled store. */
 const CONSUME_SCRIPT = readFileSync(join(__dirname, 'sliding-window.consume.lua'), 'utf8');
 const REFUND_SCRIPT = readFileSync(join(__dirname, 'sliding-window.refund.lua'), 'utf8');
+const CLAIM_GATE_SCRIPT = readFileSync(join(__dirname, 'backoff-gate.claim.lua'), 'utf8');
 
 export interface LimitRule {
   /** Shown in logs: `start-ip`, `sms-prefix`, ... */
@@ -63,6 +64,7 @@ export interface ConsumeOptions {
 type ScriptedRedis = Redis & {
   pwlRateLimitConsume(numKeys: number, ...args: Array<string | number>): Promise<unknown>;
   pwlRateLimitRefund(key: string, bucket: number, cost: number): Promise<unknown>;
+  pwlBackoffGateClaim(key: string, nowMs: number, untilMs: number): Promise<number>;
 };
 
 /** Redis sliding-window counters shared by every API replica. Time comes from the caller (the app's Clock). */
@@ -81,6 +83,7 @@ export class SlidingWindowStore {
   ) {
     redis.defineCommand('pwlRateLimitConsume', { lua: CONSUME_SCRIPT });
     redis.defineCommand('pwlRateLimitRefund', { lua: REFUND_SCRIPT, numberOfKeys: 1 });
+    redis.defineCommand('pwlBackoffGateClaim', { lua: CLAIM_GATE_SCRIPT, numberOfKeys: 1 });
     this.redis = redis as ScriptedRedis;
   }
 
@@ -134,6 +137,17 @@ export class SlidingWindowStore {
       async () =>
         (await this.redis.set(this.redisKey(key), String(untilMs), 'PX', Math.max(1, untilMs - nowMs), 'NX')) === 'OK',
     );
+  }
+
+  /**
+   * Passes the gate `key` if it is open and closes it until `untilMs`; returns null, or when the closed gate opens.
+   * Fails open (null) without Redis.
+   */
+  async claimGate(key: string, nowMs: number, untilMs: number): Promise<number | null> {
+    const closedUntil = await this.failOpen(0, () =>
+      this.redis.pwlBackoffGateClaim(this.redisKey(key), Math.floor(nowMs), Math.floor(untilMs)),
+    );
+    return closedUntil > 0 ? closedUntil : null;
   }
 
   /** The latest `untilMs` among `keys` that is still in the future, or null. Fails open (null) without Redis. */

@@ -87,8 +87,13 @@ export async function verificationCount(t: TestApp, identifier: string): Promise
 }
 
 /** The OTP grant as the Auth0 Node SDK sends it (form-urlencoded). */
-export function otpGrant(t: TestApp, client: TestClient, fields: Record<string, string>) {
-  return t.postForm('/oauth/token', { ...credentials(client), grant_type: OTP_GRANT, ...fields });
+export function otpGrant(
+  t: TestApp,
+  client: TestClient,
+  fields: Record<string, string>,
+  headers?: Record<string, string>,
+) {
+  return t.postForm('/oauth/token', { ...credentials(client), grant_type: OTP_GRANT, ...fields }, headers);
 }
 
 /** A clock tests can move, injected in place of the real one. */

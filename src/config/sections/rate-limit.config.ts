@@ -12,6 +12,15 @@ class RateLimitVars {
   @Transform(toInt) @IsInt() @Min(1) RATE_LIMIT_OTP_FAILURES_PER_IP = 50;
   @Transform(toInt) @IsInt() @Min(1) RATE_LIMIT_OTP_FAILURES_PER_IDENTIFIER = 10;
   @Transform(toInt) @IsInt() @Min(1000) RATE_LIMIT_OTP_WINDOW_MS = 3_600_000;
+  /** One IP's failures at one identifier: below the identifier's own limit, so one IP cannot spend all of it. */
+  @Transform(toInt) @IsInt() @Min(1) RATE_LIMIT_OTP_FAILURES_PER_IDENTIFIER_IP = 5;
+  /**
+   * Backoff per identifier instead of a long block: from the Nth attempt in the window on (0 = off), each attempt
+   * makes the next wait BASE × 2^(attempts − N), at most MAX.
+   */
+  @Transform(toInt) @IsInt() @Min(0) RATE_LIMIT_OTP_BACKOFF_AFTER = 3;
+  @Transform(toInt) @IsInt() @Min(1) RATE_LIMIT_OTP_BACKOFF_BASE_MS = 60_000;
+  @Transform(toInt) @IsInt() @Min(1) RATE_LIMIT_OTP_BACKOFF_MAX_MS = 900_000;
   /** The limits that Postgres enforces while Redis is unavailable; every other limit then fails open (logged). */
   @Matches(/^(none|((otp-failures-identifier|start-identifier)(,(otp-failures-identifier|start-identifier))*))$/)
   RATE_LIMIT_POSTGRES_FALLBACK = 'otp-failures-identifier,start-identifier';
@@ -36,6 +45,8 @@ export interface RateLimitConfig {
     otpWindowMs: number;
     defaults: ClientRateLimits;
     postgresFallback: ReadonlySet<PostgresFallbackLimit>;
+    otpFailuresPerIdentifierIp: number;
+    otpBackoff: { after: number; baseMs: number; maxMs: number };
   };
 }
 
@@ -45,6 +56,12 @@ export const rateLimitSection = configSection({
     rateLimit: {
       startWindowMs: vars.RATE_LIMIT_START_WINDOW_MS,
       otpWindowMs: vars.RATE_LIMIT_OTP_WINDOW_MS,
+      otpFailuresPerIdentifierIp: vars.RATE_LIMIT_OTP_FAILURES_PER_IDENTIFIER_IP,
+      otpBackoff: {
+        after: vars.RATE_LIMIT_OTP_BACKOFF_AFTER,
+        baseMs: vars.RATE_LIMIT_OTP_BACKOFF_BASE_MS,
+        maxMs: vars.RATE_LIMIT_OTP_BACKOFF_MAX_MS,
+      },
       postgresFallback: new Set(
         vars.RATE_LIMIT_POSTGRES_FALLBACK === 'none'
           ? []
