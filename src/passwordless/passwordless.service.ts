@@ -57,7 +57,7 @@ export class PasswordlessService {
     const queue = queueForStrategy(connection.strategy);
     const admitted = this.admission.enter(queue);
     try {
-      await this.limiter.admit(client, connection, identifier);
+      await this.limiter.admit(client, connection, identifier, meta.ip);
       return await this.create({ client, connection, identifier, send, authParams, meta, queue });
     } finally {
       admitted();

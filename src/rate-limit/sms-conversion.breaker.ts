@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
+import { ipLimitKey } from './ip-limit-key';
 import { pausedUntil } from './rate-limit.response';
 import { SmsDestinationPolicy, type SmsDestination } from './sms-destination.policy';
 import { SlidingWindowStore, type LimitDecision, type LimitRule } from './sliding-window.store';
@@ -47,20 +48,37 @@ export class SmsConversionBreaker {
     }
   }
 
-  /** Rules that count this send and read the verified count, charged together with the send's other limits. */
-  countingRules(destination: SmsDestination): LimitRule[] {
+  /**
+   * Rules charged with the send's other limits: this IP's sends, and a read of each scope's counts. The send itself
+   * is counted afterwards, by `evaluate`, and only for an IP within its share.
+   */
+  countingRules(destination: SmsDestination, ip: string): LimitRule[] {
     const windowMs = this.config.smsGuard.breaker.windowMs;
-    return scopesOf(destination).flatMap((scope): LimitRule[] => [
-      { name: 'sms-sent', key: sentKey(scope), limit: 0, windowMs },
-      { name: 'sms-verified', key: verifiedKey(scope), limit: 0, windowMs, cost: 0 },
-    ]);
+    return [
+      { name: 'sms-sent-ip', key: `sms-sent-ip:${ipLimitKey(ip)}`, limit: 0, windowMs },
+      ...scopesOf(destination).flatMap((scope): LimitRule[] => [
+        { name: 'sms-sent', key: sentKey(scope), limit: 0, windowMs, cost: 0 },
+        { name: 'sms-verified', key: verifiedKey(scope), limit: 0, windowMs, cost: 0 },
+      ]),
+    ];
   }
 
-  /** After a send was admitted: trips the scopes whose conversion is too low. */
+  /**
+   * After a send was admitted: counts it, unless its IP already sent SMS_BREAKER_SENDS_PER_IP in the window (an IP
+   * spraying numbers is the per-IP limit's business and must not pause a whole country for everyone), then trips the
+   * scopes whose conversion is too low.
+   */
   async evaluate(destination: SmsDestination, decision: LimitDecision, nowMs: number): Promise<void> {
-    const { minSends, minConversion, coolOffMs } = this.config.smsGuard.breaker;
-    const count = (key: string) => decision.states.find((s) => s.rule.key === key)?.count;
-    for (const scope of scopesOf(destination)) {
+    const { minSends, minConversion, coolOffMs, sendsPerIp, windowMs } = this.config.smsGuard.breaker;
+    const ipSends = decision.states.find((s) => s.rule.name === 'sms-sent-ip')?.count;
+    if (ipSends === undefined || ipSends > sendsPerIp) return;
+    const scopes = scopesOf(destination);
+    const counted = await this.store.consume(
+      scopes.map((scope): LimitRule => ({ name: 'sms-sent', key: sentKey(scope), limit: 0, windowMs })),
+      nowMs,
+    );
+    const count = (key: string) => [...counted.states, ...decision.states].find((s) => s.rule.key === key)?.count;
+    for (const scope of scopes) {
       const sent = count(sentKey(scope));
       const verified = count(verifiedKey(scope)) ?? 0;
       if (sent === undefined || sent < minSends || verified / sent >= minConversion) continue;

@@ -29,7 +29,7 @@ export class StartLimiter {
   ) {}
 
   /** Throws 400 for a disallowed SMS destination and 429 (with Auth0's headers) when a limit is reached. */
-  async admit(client: ClientEntity, connection: ConnectionEntity, identifier: string): Promise<void> {
+  async admit(client: ClientEntity, connection: ConnectionEntity, identifier: string, ip: string): Promise<void> {
     const destination =
       connection.strategy === 'sms' ? this.destinations.allowedDestination(connection, identifier) : undefined;
     const now = this.clock.now().getTime();
@@ -50,7 +50,7 @@ export class StartLimiter {
     }
     if (destination) {
       await this.breaker.assertClosed(destination, now);
-      rules.push(...this.destinations.budgetRules(destination), ...this.breaker.countingRules(destination));
+      rules.push(...this.destinations.budgetRules(destination), ...this.breaker.countingRules(destination, ip));
     }
     const decision = await this.store.consume(rules, now);
     if (decision.denied) throw tooManyRequests(decision.denied, now);

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Clock } from '../../src/common/clock';
 import { SmsConversionBreaker } from '../../src/rate-limit/sms-conversion.breaker';
-import { createClient, type TestClient } from '../utils/factories';
+import { createClient, uniqueIp, type TestClient } from '../utils/factories';
 import { ManualClock } from '../utils/passwordless-flow';
 import { isolatedRedisPrefix, startTestApp, type TestApp } from '../utils/test-app';
 
@@ -17,6 +17,7 @@ describe('SMS conversion breaker', () => {
     t = await startTestApp({
       env: {
         REDIS_PREFIX: isolatedRedisPrefix(),
+        TRUST_PROXY: '1',
         SMS_ALLOWED_CALLING_CODES: '*',
         SMS_BREAKER_MIN_SENDS: '4',
         SMS_BREAKER_MIN_CONVERSION: '0.5',
@@ -30,13 +31,13 @@ describe('SMS conversion breaker', () => {
 
   afterAll(() => t.close());
 
-  const send = (phone: string) =>
-    t.post('/passwordless/start', {
-      client_id: client.clientId,
-      client_secret: client.secret,
-      connection: 'sms',
-      phone_number: phone,
-    });
+  /** A send from an IP of its own unless `ip` is given (SMS_BREAKER_SENDS_PER_IP counts per IP). */
+  const send = (phone: string, ip = uniqueIp()) =>
+    t.post(
+      '/passwordless/start',
+      { client_id: client.clientId, client_secret: client.secret, connection: 'sms', phone_number: phone },
+      { 'x-forwarded-for': ip },
+    );
 
   it('should pause a prefix whose codes are never verified, log the trip, and reopen after the cool-off', async () => {
     const warn = jest.spyOn(Logger.prototype, 'warn');
@@ -69,5 +70,15 @@ describe('SMS conversion breaker', () => {
       if (i % 4 !== 3) await breaker.recordVerified(phone);
     }
     expect((await send('+33612345999')).status).toBe(200);
+  });
+
+  it('should not let one IP trip a prefix or a country for everyone: only its first 3 sends in the window count', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn');
+    const ip = uniqueIp();
+    // Ten unverified codes to random numbers of one Italian prefix from one IP (threshold: 4 sends, 1 in 2 verified).
+    for (let i = 0; i < 10; i++) expect((await send(`+39347${String(1000000 + i * 7919)}`, ip)).status).toBe(200);
+    expect(warn.mock.calls.filter(([line]) => String(line).startsWith('sms_breaker_tripped'))).toHaveLength(0);
+    warn.mockRestore();
+    expect((await send('+393471234567')).status).toBe(200);
   });
 });

@@ -20,6 +20,8 @@ class SmsGuardVars {
   @Transform(toInt) @IsInt() @Min(1) SMS_BREAKER_MIN_SENDS = 20;
   @Transform(toNumber) @IsNumber() @Min(0) @Max(1) SMS_BREAKER_MIN_CONVERSION = 0.2;
   @Transform(toInt) @IsInt() @Min(1000) SMS_BREAKER_COOLOFF_MS = 1_800_000;
+  /** Sends per IP per breaker window that count toward the breaker: one IP alone cannot trip a country. */
+  @Transform(toInt) @IsInt() @Min(1) SMS_BREAKER_SENDS_PER_IP = 3;
 }
 
 /** SMS pumping guards (docs/operations.md, "Rate limits and abuse protection"). */
@@ -31,7 +33,7 @@ export interface SmsGuardConfig {
     prefixBudgetPerHour: number;
     /** National digits after the calling code that form a "prefix" (3: +1 202…, +44 790…). */
     prefixDigits: number;
-    breaker: { windowMs: number; minSends: number; minConversion: number; coolOffMs: number };
+    breaker: { windowMs: number; minSends: number; minConversion: number; coolOffMs: number; sendsPerIp: number };
   };
 }
 
@@ -48,6 +50,7 @@ export const smsGuardSection = configSection({
         minSends: vars.SMS_BREAKER_MIN_SENDS,
         minConversion: vars.SMS_BREAKER_MIN_CONVERSION,
         coolOffMs: vars.SMS_BREAKER_COOLOFF_MS,
+        sendsPerIp: vars.SMS_BREAKER_SENDS_PER_IP,
       },
     },
   }),
