@@ -32,14 +32,14 @@ export class OtpAttempt {
   /** The code was right: the attempt is given back, so only failures count, and it holds no one back. */
   async succeeded(): Promise<void> {
     await Promise.all([
-      ...this.states.map((state) => this.store.refund(state)),
+      this.store.refund(this.states),
       ...(this.closedGate ? [this.store.clear([this.closedGate])] : []),
     ]);
   }
 
   /** Refused after it was charged (a closed backoff gate): nothing of it counts. */
   async withdraw(): Promise<void> {
-    await Promise.all(this.states.map((state) => this.store.refund(state)));
+    await this.store.refund(this.states);
   }
 }
 

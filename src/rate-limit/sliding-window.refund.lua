@@ -1,7 +1,12 @@
--- Gives back hits charged to one bucket (SlidingWindowStore.refund), never below zero; the cached sum follows.
--- KEYS: the rule's hash. ARGV: bucket, hits.
-local hits = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
-if hits <= 0 then return 0 end
-local refunded = math.min(hits, tonumber(ARGV[2]))
-if redis.call('HEXISTS', KEYS[1], '-1') == 1 then redis.call('HINCRBY', KEYS[1], '-1', -refunded) end
-return redis.call('HINCRBY', KEYS[1], ARGV[1], -refunded)
+-- Gives back the hits charged to one bucket of each rule (SlidingWindowStore.refund), never below zero; each cached
+-- sum follows. KEYS: the rules' hashes. ARGV: per key, its bucket and hits.
+for i, key in ipairs(KEYS) do
+  local bucket = ARGV[2 * i - 1]
+  local hits = tonumber(redis.call('HGET', key, bucket) or '0')
+  if hits > 0 then
+    local refunded = math.min(hits, tonumber(ARGV[2 * i]))
+    if redis.call('HEXISTS', key, '-1') == 1 then redis.call('HINCRBY', key, '-1', -refunded) end
+    redis.call('HINCRBY', key, bucket, -refunded)
+  end
+end
+return 0

@@ -63,7 +63,7 @@ export interface ConsumeOptions {
 /** The scripts as ioredis commands: EVALSHA, falling back to EVAL once per connection (the script is not resent). */
 type ScriptedRedis = Redis & {
   pwlRateLimitConsume(numKeys: number, ...args: Array<string | number>): Promise<unknown>;
-  pwlRateLimitRefund(key: string, bucket: number, cost: number): Promise<unknown>;
+  pwlRateLimitRefund(numberOfKeys: number, ...keysAndArgs: Array<string | number>): Promise<unknown>;
   pwlBackoffGateClaim(key: string, nowMs: number, untilMs: number): Promise<number>;
 };
 
@@ -82,7 +82,7 @@ export class SlidingWindowStore {
     private readonly config: AppConfig,
   ) {
     redis.defineCommand('pwlRateLimitConsume', { lua: CONSUME_SCRIPT });
-    redis.defineCommand('pwlRateLimitRefund', { lua: REFUND_SCRIPT, numberOfKeys: 1 });
+    redis.defineCommand('pwlRateLimitRefund', { lua: REFUND_SCRIPT });
     redis.defineCommand('pwlBackoffGateClaim', { lua: CLAIM_GATE_SCRIPT, numberOfKeys: 1 });
     this.redis = redis as ScriptedRedis;
   }
@@ -123,11 +123,15 @@ export class SlidingWindowStore {
     };
   }
 
-  /** Undoes the hits a state charged, if its bucket is still counted. Best effort: a failure only over-counts. */
-  async refund(state: LimitState): Promise<void> {
-    await this.failOpen(0, () =>
-      this.redis.pwlRateLimitRefund(this.redisKey(state.rule.key), state.bucket, state.rule.cost ?? 1),
-    );
+  /**
+   * Undoes the hits the states charged, where their buckets are still counted, in one call. Best effort: a failure
+   * only over-counts.
+   */
+  async refund(states: LimitState[]): Promise<void> {
+    if (states.length === 0) return;
+    const keys = states.map((state) => this.redisKey(state.rule.key));
+    const args = states.flatMap((state) => [state.bucket, state.rule.cost ?? 1]);
+    await this.failOpen(0, () => this.redis.pwlRateLimitRefund(keys.length, ...keys, ...args));
   }
 
   /** A value kept until `untilMs` (clock time), e.g. an open circuit breaker. Returns false if one was already set. */

@@ -39,12 +39,21 @@ describe('SlidingWindowStore', () => {
     ]);
 
     const charged = await store.consume([{ ...r, limit: 6 }], t0 + 1500);
-    await store.refund(charged.states[0]);
+    await store.refund([charged.states[0]]);
     // The refund counts at once: a sixth hit fits again, once.
     expect(await counts({ ...r, limit: 6 }, [t0 + 1500, t0 + 1500])).toEqual([6, 'refused']);
     // The first bucket's 3 hits leave the window at t0 + 60 s; the second's 3 remain.
     expect(await counts(r, [t0 + 59_999, t0 + 60_000, t0 + 60_000, t0 + 60_000])).toEqual(['refused', 4, 5, 'refused']);
     expect((await store.consume([r], t0 + 60_000)).states[0].resetAtMs).toBe(t0 + 61_000);
+  });
+
+  it('should give back the charges of several rules in one refund', async () => {
+    const [a, b] = [rule(1), rule(1)];
+    const charged = await store.consume([a, b], t0);
+    expect(await counts(a, [t0])).toEqual(['refused']);
+    await store.refund(charged.states);
+    expect(await counts(a, [t0])).toEqual([1]);
+    expect(await counts(b, [t0])).toEqual([1]);
   });
 
   it('should recount a key whose cached sum a previous version dropped or did not update, from the next bucket on', async () => {
