@@ -5,6 +5,7 @@ import {
   createCipheriv,
   createHash,
   createHmac,
+  createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
   randomBytes,
@@ -96,7 +97,10 @@ function seal(id: string, code: string): string {
 const OTP_ATTEMPTS = 3;
 const ACCESS_TOKEN_TTL_S = 86_400;
 const ID_TOKEN_TTL_S = 36_000;
-const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+// Re-imported from PEM: a generated key's own mutex can deadlock Node 20's GC (see test/utils/keys.ts).
+const signingKey = createPrivateKey(
+  generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }),
+);
 const signingKid = randomBytes(8).toString('hex');
 /** client_secret_post clients' secret hashes, read once at boot. */
 const secretHashes = new Map<string, Buffer>();

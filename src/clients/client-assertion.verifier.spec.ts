@@ -1,4 +1,5 @@
-import { constants, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { constants, sign, type KeyObject } from 'node:crypto';
+import { testKeyPair } from '../../test/utils/keys';
 import { exportJWK, SignJWT } from 'jose';
 import { ApiError } from '../common/api-error';
 import type { AppConfig } from '../config/app-config';
@@ -8,8 +9,8 @@ import type { ClientEntity, PublicJwk } from './client.entity';
 
 const ISSUER = 'https://tenant.example.com/';
 const NOW = 1_800_000_000;
-const registered = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const registered = testKeyPair('rsa', { modulusLength: 2048 });
+const stranger = testKeyPair('rsa', { modulusLength: 2048 });
 
 /** The replay store's contract (SET NX with a TTL) without Redis, which the e2e tests exercise. */
 class MemoryReplayStore {
@@ -154,7 +155,7 @@ describe(ClientAssertionVerifier.name, () => {
     expect(await outcome({ jti: 'once', exp: NOW + 120 })).toBe('401 invalid_client: assertion jti replayed');
   });
   describe('signatures and keys', () => {
-    const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const p256 = testKeyPair('ec', { namedCurve: 'P-256' });
     const jwkOf = async (key: KeyObject, extra: Partial<PublicJwk> = {}) => ({
       ...((await exportJWK(key)) as PublicJwk),
       ...extra,
@@ -174,7 +175,7 @@ describe(ClientAssertionVerifier.name, () => {
       ['RS256', registered, stranger],
       ['RS384', registered, stranger],
       ['PS256', registered, stranger],
-      ['ES256', p256, generateKeyPairSync('ec', { namedCurve: 'P-256' })],
+      ['ES256', p256, testKeyPair('ec', { namedCurve: 'P-256' })],
     ] as const)('should verify %s, and only with the registered key', async (alg, pair, other) => {
       client.jwks = { keys: [await jwkOf(pair.publicKey)] };
       expect(await outcomeOf(await assertion({ jti: `${alg}-1` }, pair.privateKey, { alg }))).toBe('accepted');
@@ -244,8 +245,8 @@ describe(ClientAssertionVerifier.name, () => {
     });
 
     it.each([
-      ['an RSA key under 2048 bits (RFC 7518 §3.3)', 'RS256', generateKeyPairSync('rsa', { modulusLength: 1024 })],
-      ['a P-384 key for ES256', 'ES256', generateKeyPairSync('ec', { namedCurve: 'P-384' })],
+      ['an RSA key under 2048 bits (RFC 7518 §3.3)', 'RS256', testKeyPair('rsa', { modulusLength: 1024 })],
+      ['a P-384 key for ES256', 'ES256', testKeyPair('ec', { namedCurve: 'P-384' })],
     ] as const)('should not use %s', async (_label, alg, pair) => {
       client.jwks = { keys: [await jwkOf(pair.publicKey)] };
       const token = handSigned({ alg }, (input) =>

@@ -75,9 +75,12 @@ export class SigningKeyStore implements OnApplicationBootstrap {
 
   private async loadDevelopmentKeys(): Promise<SigningKey[]> {
     const stored = await this.repository.loadOrCreate(async () => {
-      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: MIN_RSA_BITS });
-      const key = await toSigningKey(privateKey, undefined, 'generated key');
-      const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+      // Read from its PEM, not used as generated: Node 20 can deadlock when the generating job is garbage-collected
+      // while the generated key's details are read (both take that key's mutex).
+      const pem = generateKeyPairSync('rsa', { modulusLength: MIN_RSA_BITS })
+        .privateKey.export({ format: 'pem', type: 'pkcs8' })
+        .toString();
+      const key = await toSigningKey(createPrivateKey(pem), undefined, 'generated key');
       this.logger.warn(
         `No SIGNING_KEYS configured: generated development signing key ${key.kid} (stored encrypted in signing_keys).`,
       );

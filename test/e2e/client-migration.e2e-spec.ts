@@ -1,7 +1,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exportJWK, generateKeyPair } from 'jose';
+import { exportJWK } from 'jose';
+import { testKeyPair } from '../utils/keys';
 import type { MigrationInterface } from 'typeorm';
 import { parseClientSpec, renderClientMigration } from '../../src/clients/client-migration';
 import { signAssertion, uniqueEmail } from '../utils/factories';
@@ -65,7 +66,7 @@ describe('client:new migrations', () => {
   });
 
   it('should insert a private_key_jwt client from a JWKS file', async () => {
-    const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
+    const { publicKey, privateKey } = testKeyPair('rsa', { modulusLength: 2048 });
     const jwksPath = join(dir, 'keys.json');
     writeFileSync(jwksPath, JSON.stringify({ keys: [await exportJWK(publicKey)] }));
     const migration = await applyGenerated([

@@ -1,4 +1,5 @@
-import { SignJWT, generateKeyPair } from 'jose';
+import { SignJWT } from 'jose';
+import { testKeyPair } from '../utils/keys';
 import { createClient, uniqueEmail, type TestClient } from '../utils/factories';
 import { otpGrant, startFlow } from '../utils/passwordless-flow';
 import { QueueInspector } from '../utils/queue-inspector';
@@ -108,7 +109,7 @@ describe('Logout: GET /v2/logout and /oidc/logout', () => {
       const mismatch = await t.get(`/oidc/logout?${q({ id_token_hint: hint, client_id: bare.clientId })}`);
       expect(mismatch.status).toBe(400);
       expect(mismatch.text).toContain('client_id does not match');
-      const { privateKey } = await generateKeyPair('RS256');
+      const { privateKey } = testKeyPair('rsa', { modulusLength: 2048 });
       const forged = await new SignJWT({})
         .setProtectedHeader({
           alg: 'RS256',

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
-import { exportJWK, generateKeyPair } from 'jose';
+import { exportJWK } from 'jose';
+import { testKeyPair } from '../utils/keys';
 import type { PublicJwk } from '../../src/clients/client.entity';
 import { QueueName } from '../../src/delivery/delivery.constants';
 import { SecretBox } from '../../src/verification/secret-box';
@@ -261,7 +262,7 @@ describe('POST /passwordless/start', () => {
     describe('private_key_jwt', () => {
       let jwtClient: TestClient;
       beforeAll(async () => {
-        const other = await generateKeyPair('RS256', { extractable: true });
+        const other = testKeyPair('rsa', { modulusLength: 2048 });
         jwtClient = await createClient(t.dataSource, {
           authMethod: 'private_key_jwt',
           extraJwks: [{ ...(await exportJWK(other.publicKey)), kid: 'other' } as PublicJwk],

@@ -1,4 +1,5 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { testKeyPair } from '../utils/keys';
 import { Client } from 'pg';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { createClient, uniqueEmail } from '../utils/factories';
@@ -7,7 +8,7 @@ import { QueueInspector } from '../utils/queue-inspector';
 import { ADMIN_DATABASE_URL } from '../setup/test-env';
 import { startTestApp, type TestApp } from '../utils/test-app';
 
-const rsaKey = () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+const rsaKey = () => testKeyPair('rsa', { modulusLength: 2048 }).privateKey;
 
 describe('Token signing keys', () => {
   it('should generate one development key, persist it sealed, and reuse it on the next boot', async () => {
@@ -81,10 +82,10 @@ describe('Token signing keys', () => {
   });
 
   it('should refuse to boot with a key that is not a usable RS256 private key', async () => {
-    const small = generateKeyPairSync('rsa', { modulusLength: 1024 })
+    const small = testKeyPair('rsa', { modulusLength: 1024 })
       .privateKey.export({ format: 'pem', type: 'pkcs8' })
       .toString();
-    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    const ec = testKeyPair('ec', { namedCurve: 'P-256' })
       .privateKey.export({ format: 'pem', type: 'pkcs8' })
       .toString();
     for (const keys of [[{ kid: 'a', pem: small }], [{ kid: 'b', pem: ec }], [{ kid: 'c', pem: 'not a key' }]]) {

@@ -1,5 +1,7 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
-import { exportJWK, exportPKCS8, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
+import type { KeyObject } from 'node:crypto';
+import { exportJWK, exportPKCS8, SignJWT } from 'jose';
+import { testKeyPairFor } from './keys';
 import type { DataSource } from 'typeorm';
 import {
   PASSWORDLESS_OTP_GRANT,
@@ -12,7 +14,7 @@ import { hashClientSecret } from '../../src/clients/client-secret';
 export interface TestClient {
   clientId: string;
   secret?: string;
-  privateKey?: CryptoKey;
+  privateKey?: KeyObject;
   privateKeyPem?: string;
   alg?: string;
 }
@@ -50,7 +52,7 @@ export async function createClient(dataSource: DataSource, options: ClientOption
   }
   if (authMethod === 'private_key_jwt') {
     const alg = options.alg ?? 'RS256';
-    const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
+    const { publicKey, privateKey } = testKeyPairFor(alg);
     client.privateKey = privateKey;
     client.privateKeyPem = await exportPKCS8(privateKey);
     client.alg = alg;
