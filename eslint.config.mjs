@@ -3,6 +3,8 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
+const KEYS_MESSAGE = 'Re-import generated keys before use (docs/decisions/036): use test/utils/keys.ts.';
+
 export default tseslint.config(
   {
     ignores: [
@@ -38,6 +40,22 @@ export default tseslint.config(
         {
           selector: "CallExpression[callee.property.name='add'][callee.object.name=/[qQ]ueue$/]",
           message: 'Use DeliveryQueue.enqueue, not Queue.add.',
+        },
+      ],
+    },
+  },
+  {
+    // docs/decisions/036: a key used as generated can deadlock Node 20's GC; generate through test/utils/keys.ts.
+    ignores: ['test/utils/keys.ts', 'src/tokens/signing-key.store.ts', 'bench/floor/floor-server.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'node:crypto', importNames: ['generateKeyPair', 'generateKeyPairSync'], message: KEYS_MESSAGE },
+            { name: 'crypto', importNames: ['generateKeyPair', 'generateKeyPairSync'], message: KEYS_MESSAGE },
+            { name: 'jose', importNames: ['generateKeyPair'], message: KEYS_MESSAGE },
+          ],
         },
       ],
     },
