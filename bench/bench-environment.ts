@@ -45,6 +45,7 @@ export class BenchEnvironment {
     database.pathname = `/pwl_bench_${runId}`;
     const env = {
       NODE_ENV: 'production',
+      ALLOW_DEVELOPMENT_KEYS: 'true',
       HOST: '127.0.0.1',
       DATABASE_URL: database.toString(),
       DATABASE_POOL_SIZE: String(poolSize),

@@ -15,13 +15,17 @@ interface Options {
 
 function parse(argv: string[]): Options {
   const options: Options = { queues: [QueueName.Email, QueueName.Sms], limit: 100 };
+  const bad = (problem: string) => new Error(`${problem}\n${USAGE}`);
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
-    if (value === undefined) throw new Error(USAGE);
-    if (flag === '--queue' && (value === 'email' || value === 'sms')) options.queues = [value as QueueName];
-    else if (flag === '--retry') options.retry = value;
-    else if (flag === '--limit' && /^\d+$/.test(value)) options.limit = Number(value);
-    else throw new Error(USAGE);
+    if (!['--queue', '--retry', '--limit'].includes(flag)) throw bad(`unknown flag ${flag}`);
+    if (value === undefined || value.startsWith('--')) throw bad(`${flag} needs a value`);
+    if (flag === '--queue') {
+      if (value !== 'email' && value !== 'sms') throw bad(`--queue must be email or sms, got ${value}`);
+      options.queues = [value as QueueName];
+    } else if (flag === '--retry') options.retry = value;
+    else if (/^\d+$/.test(value)) options.limit = Number(value);
+    else throw bad(`--limit must be a whole number, got ${value}`);
   }
   return options;
 }

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { ConfigError, loadConfig } from './config/app-config';
+import { exitWithinGrace, startupFailure } from './common/process-lifecycle';
+import { loadConfig } from './config/app-config';
 import { createHttpApp } from './http-app';
 
 async function bootstrap(): Promise<void> {
@@ -9,12 +10,13 @@ async function bootstrap(): Promise<void> {
   if (config.secrets.usingDevelopmentDefaults) {
     logger.warn('Using DEVELOPMENT secrets for code hashing/encryption. Set CODE_HASH_SECRET and CODE_ENCRYPTION_KEY.');
   }
+  exitWithinGrace(config.shutdownGraceMs, 'Api');
   const app = await createHttpApp(config);
   await app.listen(config.http.port, config.http.host);
   logger.log(`Listening on ${config.http.host}:${config.http.port} (issuer ${config.issuerBaseUrl})`);
 }
 
 bootstrap().catch((err: unknown) => {
-  console.error(err instanceof ConfigError ? err.message : `Failed to start: ${(err as Error).message}`);
+  console.error(startupFailure('the API', err));
   process.exit(1);
 });

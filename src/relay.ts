@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ConfigError, loadConfig } from './config/app-config';
+import { exitWithinGrace, startupFailure } from './common/process-lifecycle';
+import { loadConfig } from './config/app-config';
 import { loggerLevels } from './common/logger-levels';
 import { RelayProcessModule } from './delivery/relay-process.module';
 
@@ -9,12 +10,13 @@ import { RelayProcessModule } from './delivery/relay-process.module';
 async function bootstrap(): Promise<void> {
   const config = loadConfig();
   const app = await NestFactory.createApplicationContext(RelayProcessModule, { logger: loggerLevels(config.logLevel) });
+  exitWithinGrace(config.shutdownGraceMs, 'Relay');
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   await app.init();
   new Logger('Relay').log('Outbox relay started');
 }
 
 bootstrap().catch((err: unknown) => {
-  console.error(err instanceof ConfigError ? err.message : `Failed to start relay: ${(err as Error).message}`);
+  console.error(startupFailure('the relay', err));
   process.exit(1);
 });

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ConfigError, loadConfig } from './config/app-config';
+import { exitWithinGrace, startupFailure } from './common/process-lifecycle';
+import { loadConfig } from './config/app-config';
 import { WorkerModule } from './delivery/worker/worker.module';
 import { loggerLevels } from './common/logger-levels';
 
@@ -20,12 +21,13 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.createApplicationContext(WorkerModule.register(config), {
     logger: loggerLevels(config.logLevel),
   });
+  exitWithinGrace(config.shutdownGraceMs, 'Worker');
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   await app.init();
   logger.log(`Worker started for queues: ${config.worker.queues.join(', ')}`);
 }
 
 bootstrap().catch((err: unknown) => {
-  console.error(err instanceof ConfigError ? err.message : `Failed to start worker: ${(err as Error).message}`);
+  console.error(startupFailure('the worker', err));
   process.exit(1);
 });

@@ -182,6 +182,10 @@ export class ${className} implements MigrationInterface {
 
   public async up(q: QueryRunner): Promise<void> {
     const c = this.client;
+    const known = (await q.query('SELECT name FROM connections')) as Array<{ name: string }>;
+    const unknown = c.connections.filter((name) => !known.some((k) => k.name === name));
+    if (unknown.length > 0)
+      throw new Error(\`${className}: unknown connections \${unknown.join(', ')} (the database has \${known.map((k) => k.name).join(', ')})\`);
     await q.query(
       \`INSERT INTO clients (client_id, name, app_type, token_endpoint_auth_method, client_secret_hash, jwks, callbacks, grant_types, connections,
                             rate_limits, trust_forwarded_for, web_origins, allowed_origins, allowed_logout_urls)

@@ -36,6 +36,32 @@ describe(loadConfig.name, () => {
     );
   });
 
+  it('should say what each bad key expects and what kind of value it got', () => {
+    expect(() => loadConfig({ PORT: 'eighty' })).toThrow('PORT: an integer 1-65535, got a non-number');
+    expect(() => loadConfig({ PORT: '70000' })).toThrow('PORT: an integer 1-65535, got 70000');
+    expect(() => loadConfig({ LOG_LEVEL: 'info' })).toThrow(
+      'LOG_LEVEL: one of error, warn, log, debug, verbose, got another value (4 characters)',
+    );
+    expect(() => loadConfig({ REDIS_URL: 'http://redis:6379' })).toThrow('REDIS_URL: a redis:// or rediss:// URL');
+  });
+
+  it('should default the issuer to the configured PORT', () => {
+    expect(loadConfig({ PORT: '4000' }).issuerBaseUrl).toBe('http://localhost:4000/');
+  });
+
+  it('should refuse production without signing keys and an issuer unless ALLOW_DEVELOPMENT_KEYS=true', () => {
+    const secrets = { CODE_HASH_SECRET: 'x'.repeat(32), CODE_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64') };
+    const production = { NODE_ENV: 'production', ...secrets };
+    expect(() => loadConfig(production)).toThrow(/ISSUER_BASE_URL: .*; SIGNING_KEYS: /);
+    expect(loadConfig({ ...production, ALLOW_DEVELOPMENT_KEYS: 'true' }).issuerBaseUrl).toBe('http://localhost:3000/');
+  });
+
+  it('should accept previous encryption keys for opening', () => {
+    const old = Buffer.alloc(32, 2).toString('base64');
+    expect(loadConfig({ CODE_ENCRYPTION_KEYS: `${old}, ${old}` }).secrets.previousEncryptionKeys).toHaveLength(2);
+    expect(() => loadConfig({ CODE_ENCRYPTION_KEYS: 'short' })).toThrow('CODE_ENCRYPTION_KEYS');
+  });
+
   it('should require both secrets in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/CODE_HASH_SECRET.*CODE_ENCRYPTION_KEY/);
   });

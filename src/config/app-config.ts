@@ -55,7 +55,10 @@ export abstract class AppConfig extends (Object as unknown as abstract new () =>
 /** Validates `env` once and builds the typed tree. Throws ConfigError naming the bad keys (never their values). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const defined = definedVariables(env);
-  const boot: BootContext = { production: defined.NODE_ENV === 'production' };
+  const boot: BootContext = {
+    production: defined.NODE_ENV === 'production',
+    allowDevelopmentKeys: ['true', '1'].includes(defined.ALLOW_DEVELOPMENT_KEYS),
+  };
   const problems: string[] = [];
   const parts: object[] = [];
   for (const section of SECTIONS as readonly Section[]) {

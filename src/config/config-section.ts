@@ -1,9 +1,11 @@
 import { plainToInstance } from 'class-transformer';
-import { validateSync } from 'class-validator';
+import { getMetadataStorage, validateSync } from 'class-validator';
 
 /** What every section may know about the process while it builds its part of the tree. */
 export interface BootContext {
   production: boolean;
+  /** ALLOW_DEVELOPMENT_KEYS=true: production may run on a generated signing key and the default issuer. */
+  allowDevelopmentKeys: boolean;
 }
 
 /**
@@ -34,16 +36,70 @@ export function definedVariables(env: NodeJS.ProcessEnv): Record<string, string>
   );
 }
 
-/** Validates one section's variables; returns the typed variables and the problems (`KEY (constraint, ...)`). */
+/**
+ * Validates one section's variables; returns the typed variables and the problems, each saying what is expected and
+ * what kind of value was given (`PORT: an integer 1-65535, got a non-number`), never the value itself.
+ */
 export function readSection<Vars extends object>(
   vars: new () => Vars,
   env: Record<string, string>,
 ): { values: Vars; problems: string[] } {
   const values = plainToInstance(vars, env, { exposeDefaultValues: true });
   const problems = validateSync(values, { whitelist: false }).map(
-    (e) => `${e.property} (${Object.keys(e.constraints ?? {}).join(', ')})`,
+    (e) => `${e.property}: ${expectation(vars, e.property)}, got ${described(e.value, numeric(vars, e.property))}`,
   );
   return { values, problems };
+}
+
+type Rule = { name?: string; constraints?: unknown[]; message?: unknown };
+
+function rulesOf(vars: new () => object, property: string): Map<string, Rule> {
+  return new Map<string, Rule>(
+    getMetadataStorage()
+      .getTargetValidationMetadatas(vars, '', true, false)
+      .filter((m) => m.propertyName === property && m.name)
+      .map((m) => [m.name!, m as Rule]),
+  );
+}
+
+const numeric = (vars: new () => object, property: string) => {
+  const rules = rulesOf(vars, property);
+  return rules.has('isInt') || rules.has('isNumber');
+};
+
+/** What a variable's decorators expect, in words, from class-validator's metadata. */
+export function expectation(vars: new () => object, property: string): string {
+  const rules = rulesOf(vars, property);
+  const arg = (name: string) => rules.get(name)?.constraints?.[0];
+  const min = arg('min') as number | undefined;
+  const max = arg('max') as number | undefined;
+  const range =
+    min !== undefined && max !== undefined
+      ? ` ${min}-${max}`
+      : min !== undefined
+        ? ` of at least ${min}`
+        : max !== undefined
+          ? ` of at most ${max}`
+          : '';
+  if (rules.has('isInt')) return `an integer${range}`;
+  if (rules.has('isNumber')) return `a number${range}`;
+  if (rules.has('isBoolean')) return 'true or false';
+  if (rules.has('isIn')) return `one of ${(arg('isIn') as string[]).join(', ')}`;
+  if (rules.has('isUrl')) return 'an http(s) URL';
+  if (rules.has('matches')) {
+    const { message } = rules.get('matches')!;
+    return typeof message === 'string' ? message : `a value matching ${String(arg('matches'))}`;
+  }
+  if (rules.has('minLength')) return `a string of at least ${String(arg('minLength'))} characters`;
+  return 'a string';
+}
+
+/** The kind of value given; numbers as they are, strings never (configuration holds secrets). */
+function described(value: unknown, expectsNumber: boolean): string {
+  if (typeof value === 'number') return String(value);
+  if (typeof value !== 'string') return typeof value;
+  if (expectsNumber) return /^-?\d+\.\d+$/.test(value) ? 'a fraction' : 'a non-number';
+  return `another value (${value.length} characters)`;
 }
 
 /** `A | B | C` to `A & B & C`: the whole tree is every section's part together. */

@@ -1,6 +1,7 @@
 import { type DynamicModule, Logger, Module, OnModuleInit } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { DependencyConnectError } from '../common/process-lifecycle';
 import { AppConfig } from '../config/app-config';
 import { dataSourceOptions, type SessionOptions } from './data-source-options';
 import { ensureDatabaseExists, runMigrationsLocked } from './migration-runner';
@@ -21,8 +22,12 @@ export class DatabaseModule implements OnModuleInit {
           useFactory: (config: AppConfig) => ({ ...dataSourceOptions(config, session), autoLoadEntities: true }),
           dataSourceFactory: async (options) => {
             const config = options as ReturnType<typeof dataSourceOptions> & { url: string };
-            await ensureDatabaseExists(config.url);
-            return new DataSource(config).initialize();
+            try {
+              await ensureDatabaseExists(config.url);
+              return await new DataSource(config).initialize();
+            } catch (err) {
+              throw new DependencyConnectError('Postgres', 'DATABASE_URL', config.url, err);
+            }
           },
         }),
       ],

@@ -93,13 +93,18 @@ export class SigningKeyStore implements OnApplicationBootstrap {
     });
     return Promise.all(
       stored.map((row) =>
-        toSigningKey(
-          createPrivateKey(this.box.openText(`signing-key:${row.kid}`, row.privateKeySealed)),
-          row.kid,
-          row.kid,
-        ),
+        toSigningKey(createPrivateKey(openStoredKey(this.box, row.kid, row.privateKeySealed)), row.kid, row.kid),
       ),
     );
+  }
+}
+
+/** Opens a stored development key; a key sealed with another CODE_ENCRYPTION_KEY stops the boot saying so. */
+function openStoredKey(box: SecretBox, kid: string, sealed: string): string {
+  try {
+    return box.openText(`signing-key:${kid}`, sealed, `The generated signing key ${kid} (table signing_keys)`);
+  } catch (err) {
+    throw new ConfigError(`Invalid configuration: ${(err as Error).message}`);
   }
 }
 

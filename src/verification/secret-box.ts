@@ -7,20 +7,35 @@ export interface DeliverySecret {
   linkToken?: string;
 }
 
+/** Sealed data that none of the configured keys opens: it was sealed with a key no longer configured, or altered. */
+export class SealedDataKeyError extends Error {
+  constructor(what: string) {
+    super(
+      `${what} cannot be opened with CODE_ENCRYPTION_KEY` +
+        ' or any key in CODE_ENCRYPTION_KEYS: it was sealed with another key (put the previous key in' +
+        ' CODE_ENCRYPTION_KEYS, see docs/operations.md "Rotating CODE_ENCRYPTION_KEY") or it was altered',
+    );
+  }
+}
+
 /**
  * AES-256-GCM envelope for the code on its way to a worker (outbox row, then Redis job). The record id is the
  * additional authenticated data, so a sealed value cannot be moved onto another record. Format: v1.<iv>.<tag>.<data>.
  */
 @Injectable()
 export class SecretBox {
-  constructor(private readonly config: AppConfig) {}
+  private readonly openingKeys: Buffer[];
+
+  constructor(private readonly config: AppConfig) {
+    this.openingKeys = [config.secrets.encryptionKey, ...config.secrets.previousEncryptionKeys];
+  }
 
   seal(recordId: string, secret: DeliverySecret): string {
     return this.sealText(recordId, JSON.stringify(secret));
   }
 
   open(recordId: string, sealed: string): DeliverySecret {
-    return JSON.parse(this.openText(recordId, sealed)) as DeliverySecret;
+    return JSON.parse(this.openText(recordId, sealed, `The code of record ${recordId}`)) as DeliverySecret;
   }
 
   /** Seals any text bound to `aad` (also used for the generated development signing key). */
@@ -35,12 +50,20 @@ export class SecretBox {
       .join('.');
   }
 
-  openText(aad: string, sealed: string): string {
+  /** Tries the sealing key, then the previous keys (rotation); throws SealedDataKeyError naming `what` if none fits. */
+  openText(aad: string, sealed: string, what = 'Sealed data'): string {
     const [version, iv, tag, data] = sealed.split('.');
     if (version !== 'v1' || !iv || !tag || !data) throw new Error('Unsupported sealed secret format');
-    const decipher = createDecipheriv('aes-256-gcm', this.config.secrets.encryptionKey, Buffer.from(iv, 'base64url'));
-    decipher.setAAD(Buffer.from(aad));
-    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-    return Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]).toString('utf8');
+    for (const key of this.openingKeys) {
+      const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+      decipher.setAAD(Buffer.from(aad));
+      decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+      try {
+        return Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]).toString('utf8');
+      } catch {
+        // Authentication failed with this key: try the next one.
+      }
+    }
+    throw new SealedDataKeyError(what);
   }
 }

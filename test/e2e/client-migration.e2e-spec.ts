@@ -34,6 +34,12 @@ describe('client:new migrations', () => {
     return migration;
   }
 
+  it('should refuse to apply a client naming a connection the database does not have', async () => {
+    await expect(
+      applyGenerated(['--name', 'Fax', '--connections', 'email,fax', '--callbacks', 'https://fax.example/cb']),
+    ).rejects.toThrow(/unknown connections fax \(the database has .*email/);
+  });
+
   it('should insert a secret client that can then start a login, storing only the secret hash', async () => {
     const migration = await applyGenerated([
       '--name',

@@ -4,7 +4,8 @@ import { configSection } from '../config-section';
 import { toBool, toInt } from '../env-transforms';
 
 class DatabaseVars {
-  @Matches(/^postgres(ql)?:\/\//) DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/passwordless';
+  @Matches(/^postgres(ql)?:\/\//, { message: 'a postgres:// URL' }) DATABASE_URL =
+    'postgres://postgres@127.0.0.1:5432/passwordless';
   @Transform(toInt) @IsInt() @Min(1) @Max(200) DATABASE_POOL_SIZE = 10;
   @Transform(toBool) @IsBoolean() MIGRATIONS_RUN = true;
   @Transform(toInt) @IsInt() @Min(0) @Max(300_000) LOOKUP_CACHE_TTL_MS = 5000;

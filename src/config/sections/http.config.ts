@@ -5,9 +5,10 @@ import { configSection } from '../config-section';
 import { HTTP_URL, commaList, toInt } from '../env-transforms';
 
 class HttpVars {
-  @Transform(toInt) @IsInt() @Min(0) @Max(65535) PORT = 3000;
+  @Transform(toInt) @IsInt() @Min(1) @Max(65535) PORT = 3000;
   @IsString() HOST = '0.0.0.0';
-  @IsUrl(HTTP_URL) ISSUER_BASE_URL = 'http://localhost:3000/';
+  /** Default: http://localhost:<PORT>/ (development only). */
+  @IsOptional() @IsUrl(HTTP_URL) ISSUER_BASE_URL?: string;
   @Transform(toInt) @IsInt() @Min(1024) @Max(1048576) BODY_LIMIT_BYTES = 16384;
   /** `false`, a hop count, or a comma-separated list of proxy IPs/CIDRs (checked in `problems`). */
   @IsOptional() @IsString() TRUST_PROXY = 'false';
@@ -57,13 +58,17 @@ export interface HttpConfig {
 
 export const httpSection = configSection({
   vars: HttpVars,
-  problems: (vars) =>
-    parseTrustProxy(vars.TRUST_PROXY) === undefined
+  problems: (vars, { production, allowDevelopmentKeys }) => [
+    ...(parseTrustProxy(vars.TRUST_PROXY) === undefined
       ? [
           'TRUST_PROXY (must be false, a hop count such as 1, or a comma-separated list of proxy IPs/CIDRs; ' +
             '`true` is refused: it would trust any X-Forwarded-For a client sends)',
         ]
-      : [],
+      : []),
+    ...(production && !allowDevelopmentKeys && !vars.ISSUER_BASE_URL
+      ? ['ISSUER_BASE_URL: the public URL of this service, required in production (or ALLOW_DEVELOPMENT_KEYS=true)']
+      : []),
+  ],
   build: (vars): HttpConfig => ({
     http: {
       port: vars.PORT,
@@ -74,6 +79,8 @@ export const httpSection = configSection({
       connectionTimeoutMs: vars.HTTP_CONNECTION_TIMEOUT_MS,
       keepAliveTimeoutMs: vars.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     },
-    issuerBaseUrl: vars.ISSUER_BASE_URL.endsWith('/') ? vars.ISSUER_BASE_URL : `${vars.ISSUER_BASE_URL}/`,
+    issuerBaseUrl: withSlash(vars.ISSUER_BASE_URL ?? `http://localhost:${vars.PORT}/`),
   }),
 });
+
+const withSlash = (url: string) => (url.endsWith('/') ? url : `${url}/`);

@@ -11,7 +11,7 @@ import { toInt, toNumber } from '../env-transforms';
 const DEFAULT_SMS_CALLING_CODES = '1,31,32,33,34,39,41,43,44,45,46,47,49,61,64,81,351,353,358';
 
 class SmsGuardVars {
-  @Matches(/^(\*|\d{1,3}(,\d{1,3})*)$/, { message: 'must be * or a comma-separated list of calling codes' })
+  @Matches(/^(\*|\d{1,3}(,\d{1,3})*)$/, { message: '* or a comma-separated list of calling codes' })
   SMS_ALLOWED_CALLING_CODES = DEFAULT_SMS_CALLING_CODES;
   @Transform(toInt) @IsInt() @Min(1) SMS_COUNTRY_BUDGET_PER_HOUR = 1000;
   @Transform(toInt) @IsInt() @Min(1) SMS_PREFIX_BUDGET_PER_HOUR = 100;

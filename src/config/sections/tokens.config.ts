@@ -31,13 +31,16 @@ export interface TokensConfig {
 
 export const tokensSection = configSection({
   vars: TokensVars,
-  problems: (vars) => {
+  problems: (vars, { production, allowDevelopmentKeys }) => {
     const problems: string[] = [];
+    if (production && !allowDevelopmentKeys && !vars.SIGNING_KEYS)
+      problems.push(
+        'SIGNING_KEYS: a JSON array of private RSA keys, required in production (or ALLOW_DEVELOPMENT_KEYS=true to use a generated key)',
+      );
     const keys = parseSigningKeys(vars.SIGNING_KEYS);
-    if (keys === undefined)
-      problems.push('SIGNING_KEYS (must be a JSON array of {"kid","pem"} objects or private JWKs)');
+    if (keys === undefined) problems.push('SIGNING_KEYS: a JSON array of {"kid","pem"} objects or private JWKs');
     if (vars.SIGNING_KEY_ACTIVE_KID && !keys?.some((k) => k.kid === vars.SIGNING_KEY_ACTIVE_KID))
-      problems.push('SIGNING_KEY_ACTIVE_KID (names no kid in SIGNING_KEYS)');
+      problems.push('SIGNING_KEY_ACTIVE_KID: a kid listed in SIGNING_KEYS');
     return problems;
   },
   build: (vars): TokensConfig => ({

@@ -4,7 +4,7 @@ import { configSection } from '../config-section';
 import { toBool, toInt } from '../env-transforms';
 
 class WorkerVars {
-  @Matches(/^(email|sms)(,(email|sms))?$/) WORKER_QUEUES = 'email,sms';
+  @Matches(/^(email|sms)(,(email|sms))?$/, { message: 'email, sms or email,sms' }) WORKER_QUEUES = 'email,sms';
   @Transform(toInt) @IsInt() @Min(1) @Max(500) WORKER_EMAIL_CONCURRENCY = 20;
   @Transform(toInt) @IsInt() @Min(1) @Max(500) WORKER_SMS_CONCURRENCY = 10;
   @Transform(toInt) @IsInt() @Min(0) @Max(65535) WORKER_HEALTH_PORT = 3001;

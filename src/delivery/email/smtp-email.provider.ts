@@ -9,7 +9,7 @@ import { DeliveryError } from '../worker/delivery-error';
 import type { EmailMessage, EmailProvider } from './email.provider';
 
 class SmtpVars {
-  @IsOptional() @Matches(/^smtps?:\/\//) SMTP_URL?: string;
+  @IsOptional() @Matches(/^smtps?:\/\//, { message: 'an smtp:// or smtps:// URL' }) SMTP_URL?: string;
   // Half the default email concurrency: a worker then keeps enough sessions open that its jobs rarely wait for one.
   @Transform(toInt) @IsInt() @Min(1) @Max(100) SMTP_POOL_SIZE = 10;
   @Transform(toBool) @IsBoolean() SMTP_TLS_REJECT_UNAUTHORIZED = true;

@@ -87,9 +87,9 @@ export class DeliveryService {
   private open(verificationId: string, sealedSecret: string): DeliverySecret {
     try {
       return this.box.open(verificationId, sealedSecret);
-    } catch {
+    } catch (err) {
       // Wrong key or a tampered payload: retrying cannot help.
-      throw new DeliveryError('sealed secret could not be opened (CODE_ENCRYPTION_KEY mismatch or tampered job)', true);
+      throw new DeliveryError((err as Error).message, true);
     }
   }
 }
