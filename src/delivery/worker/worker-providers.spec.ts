@@ -14,6 +14,7 @@ describe(workerProviders.name, () => {
     expect(problems({})).toEqual([]);
     const env = {
       NODE_ENV: 'production',
+      ALLOW_DEVELOPMENT_KEYS: 'true',
       CODE_HASH_SECRET: 'x'.repeat(32),
       CODE_ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'),
     };
@@ -48,8 +49,8 @@ describe(workerProviders.name, () => {
 
   it('should validate a provider’s own variables, naming keys only', () => {
     expect(problems({ EMAIL_PROVIDER: 'smtp', SMTP_URL: 'http://mail', SMTP_POOL_SIZE: '0' })).toEqual([
-      'SMTP_URL (matches)',
-      'SMTP_POOL_SIZE (min)',
+      'SMTP_URL: an smtp:// or smtps:// URL, got another value (11 characters)',
+      'SMTP_POOL_SIZE: an integer 1-100, got 0',
     ]);
   });
 
@@ -73,6 +74,7 @@ describe(workerProviders.name, () => {
 describe('log providers in production', () => {
   const production = {
     NODE_ENV: 'production',
+    ALLOW_DEVELOPMENT_KEYS: 'true',
     CODE_HASH_SECRET: 'x'.repeat(32),
     CODE_ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'),
   };
