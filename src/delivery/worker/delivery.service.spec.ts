@@ -124,7 +124,11 @@ describe(DeliveryService.name, () => {
     await expect(sut.deliver(QueueName.Email, job(0, tampered), channel)).rejects.toBeInstanceOf(UnrecoverableError);
     expect(sent).toEqual([]);
     expect(recorded).toEqual([
-      expect.objectContaining({ outcome: 'fail', final: true, error: expect.stringContaining('could not be opened') }),
+      expect.objectContaining({
+        outcome: 'fail',
+        final: true,
+        error: expect.stringContaining('cannot be opened with CODE_ENCRYPTION_KEY'),
+      }),
     ]);
   });
 
