@@ -8,8 +8,9 @@ import { DEPENDENCY_RETRY_AFTER_SECONDS } from './common/api-error';
 import { httpErrors } from './common/auth0-errors';
 import { sendApiError } from './common/http-error.filter';
 import { refuseNulInUrls, registerBodyParsers } from './common/body-parsers';
-import { loggerLevels } from './common/logger-levels';
-import type { AppConfig } from './config/app-config';
+import { AppConfig } from './config/app-config';
+import { nestLogger } from './observability/logging';
+import { observeHttp, requestIdFor } from './observability/http-observability';
 import type { TrustProxy } from './config/sections/http.config';
 import { CORS_OPTIONS, CorsPolicy } from './cors/cors-policy';
 
@@ -35,6 +36,8 @@ export function createFastifyAdapter(config: AppConfig, tls?: { key: string; cer
       connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(config.http.requestTimeoutMs / 4))),
     },
     logger: false,
+    // x-request-id: the caller's when valid, else a UUID; echoed and logged (observeHttp).
+    genReqId: requestIdFor,
     skipMiddie: true,
   };
   return new FastifyAdapter(tls ? { ...options, https: tls } : options);
@@ -47,12 +50,13 @@ function fastifyTrustProxy(trust: TrustProxy): boolean | string[] | ((address: s
 
 /** Options for NestFactory.create / TestingModule.createNestApplication: our own body parsers replace Nest's. */
 export function nestAppOptions(config: AppConfig) {
-  return { bodyParser: false, logger: loggerLevels(config.logLevel) };
+  return { bodyParser: false, logger: nestLogger(config, 'api') };
 }
 
 /** Fastify-level setup shared by main.ts and the e2e tests, then init. */
 export async function configureHttpApp(app: NestFastifyApplication): Promise<NestFastifyApplication> {
   const fastify = app.getHttpAdapter().getInstance();
+  observeHttp(fastify, app.get(AppConfig));
   // Fastify's own errors (bad JSON, body too large, wrong content type) reach Nest's handler and so HttpErrorFilter.
   await registerBodyParsers(fastify);
   refuseNulInUrls(fastify);

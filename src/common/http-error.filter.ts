@@ -4,6 +4,7 @@ import { ApiError, DEPENDENCY_RETRY_AFTER_SECONDS } from './api-error';
 import { httpErrors } from './auth0-errors';
 import { isDependencyUnavailable } from './dependency-errors';
 import { OutageLog } from './outage-log';
+import { noteApiError } from '../observability/http-observability';
 
 type FastifyLikeError = { statusCode?: number; code?: string };
 
@@ -31,6 +32,7 @@ export function toApiError(exception: unknown): ApiError {
 }
 
 export function sendApiError(reply: FastifyReply, error: ApiError): void {
+  noteApiError(reply.request, error);
   void reply.status(error.status).headers(error.headers).type('application/json; charset=utf-8').send(error.toBody());
 }
 

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
+import { metrics } from '../observability/metrics';
 import { HealthService } from '../health/health.service';
 import { QueueName } from './delivery.constants';
 
@@ -71,6 +72,7 @@ export class DeliveryBacklogMonitor implements OnApplicationBootstrap, OnApplica
       const oldest = rows.find((r) => r.queue === queue)?.oldest;
       const age = oldest ? Math.max(0, now.getTime() - oldest.getTime()) : null;
       this.state.oldestUndeliveredMs[queue] = age;
+      metrics()?.undeliveredOldestAge.set({ queue }, (age ?? 0) / 1000);
       const shedding = this.state.shedding.includes(queue);
       if (!shedding && limit > 0 && age !== null && age > limit) {
         this.state.shedding.push(queue);

@@ -11,6 +11,12 @@ export enum JobName {
 export interface DeliveryJobData {
   verificationId: string;
   sealedSecret: string;
+  /** The x-request-id of the start, so the worker's lines can be joined to it. */
+  requestId?: string;
+  /** When the start was accepted (ms epoch), for the start-to-sent latency. */
+  acceptedAt?: number;
+  /** W3C trace context of the start, when tracing is on, so the delivery continues its trace. */
+  traceparent?: string;
 }
 
 /** BullMQ custom job ids may not contain ':' (stack.md §2); one job per record makes enqueueing idempotent. */

@@ -1,6 +1,7 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { AppConfig } from '../config/app-config';
+import { metrics } from '../observability/metrics';
 import { jobIdFor, JobName, QueueName, type DeliveryJobData } from './delivery.constants';
 
 /**
@@ -31,6 +32,14 @@ export class DeliveryQueue implements OnApplicationShutdown {
       return q;
     };
     this.queues = { [QueueName.Email]: queue(QueueName.Email), [QueueName.Sms]: queue(QueueName.Sms) };
+    metrics()?.onCollect(() => this.collectDepths());
+  }
+
+  private async collectDepths(): Promise<void> {
+    for (const [name, queue] of Object.entries(this.queues)) {
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
+      for (const [state, count] of Object.entries(counts)) metrics()!.queueJobs.set({ queue: name, state }, count);
+    }
   }
 
   /**

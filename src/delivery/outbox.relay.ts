@@ -1,7 +1,9 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { OutageLog } from '../common/outage-log';
 import { AppConfig } from '../config/app-config';
+import { metrics } from '../observability/metrics';
 import { DeliveryQueue } from './delivery.queue';
+import { QueueName } from './delivery.constants';
 import { OutboxRepository } from './outbox.repository';
 
 /** Rows per claim-and-publish transaction. */
@@ -38,7 +40,17 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly outbox: OutboxRepository,
     private readonly queue: DeliveryQueue,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    metrics()?.onCollect(async () => {
+      const m = metrics()!;
+      const backlog = await this.outbox.backlog();
+      for (const queue of Object.values(QueueName)) {
+        const row = backlog.find((b) => b.queue === queue);
+        m.outboxRows.set({ queue }, row?.rows ?? 0);
+        m.outboxOldestAge.set({ queue }, row?.oldestSeconds ?? 0);
+      }
+    });
+  }
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => {
@@ -103,6 +115,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
         await this.queue.enqueueAll(live.map((row) => ({ queue: row.queue, data: row.payload })));
       });
     } catch (err) {
+      metrics()?.relayFailures.inc();
       await this.outbox.recordRelayFailure(publishing).catch(() => undefined);
       throw err;
     }

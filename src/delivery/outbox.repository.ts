@@ -15,6 +15,15 @@ export interface OutboxRow {
 export class OutboxRepository {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
+  /** Rows waiting per queue and the age of the oldest (metrics, read when scraped). */
+  async backlog(): Promise<Array<{ queue: QueueName; rows: number; oldestSeconds: number }>> {
+    const rows: Array<{ queue: QueueName; rows: number; oldest_seconds: number }> = await this.dataSource.query(
+      `SELECT queue, count(*)::int AS rows, extract(epoch FROM now() - min(created_at))::float8 AS oldest_seconds
+         FROM delivery_outbox GROUP BY queue`,
+    );
+    return rows.map((r) => ({ queue: r.queue, rows: r.rows, oldestSeconds: Math.max(0, r.oldest_seconds) }));
+  }
+
   /**
    * Takes up to `limit` of the oldest rows out of the outbox and hands them to `publish` inside the transaction, each
    * flagged live or not: if `publish` throws, the transaction rolls back and the rows stay for a later pass.

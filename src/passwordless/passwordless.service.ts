@@ -16,6 +16,8 @@ import type { RequestMeta, StartResponse } from './passwordless.responses';
 import type { StartPasswordlessDto } from './start-passwordless.dto';
 import { StartAdmission } from './start-admission';
 import { clientAuthErrors, startErrors } from '../common/auth0-errors';
+import { annotateRequest, currentRequest } from '../observability/logging';
+import { currentTraceparent } from '../observability/tracing';
 
 /** 12 random bytes = 24 hex characters, the shape of Auth0's `_id`. */
 const RECORD_ID_BYTES = 12;
@@ -70,7 +72,14 @@ export class PasswordlessService {
     const id = this.random.hex(RECORD_ID_BYTES);
     const { codeHmac, linkTokenHmac, sealedSecret } = this.secrets.issue(id, connection.codeLength, send);
     const now = this.clock.now();
-    const payload = { verificationId: id, sealedSecret };
+    // The request id and trace context travel with the job (absent keys when unset: JSON drops undefined).
+    const payload = {
+      verificationId: id,
+      sealedSecret,
+      requestId: currentRequest()?.requestId,
+      acceptedAt: now.getTime(),
+      traceparent: currentTraceparent(),
+    };
 
     await this.verifications.createSupersedingPrevious(
       {
@@ -90,6 +99,7 @@ export class PasswordlessService {
       now,
     );
     // Committed with its outbox row (whose trigger wakes the relays): the 200 below already guarantees delivery.
+    annotateRequest({ type: connection.strategy === 'email' ? 'cls' : 'cs', send });
 
     return connection.strategy === 'email'
       ? { _id: id, email: identifier, email_verified: false }

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { ipLimitKey } from './ip-limit-key';
+import { metrics } from '../observability/metrics';
 import { pausedUntil } from './rate-limit.response';
 import { SmsDestinationPolicy, type SmsDestination } from './sms-destination.policy';
 import { SlidingWindowStore, type LimitDecision, type LimitRule } from './sliding-window.store';
@@ -85,9 +86,17 @@ export class SmsConversionBreaker {
       if (!(await this.store.setUntil(openKey(scope), nowMs + coolOffMs, nowMs))) continue;
       await this.store.clear([sentKey(scope), verifiedKey(scope)]);
       // One structured line per trip (only the replica that set the flag logs it): alert on `sms_breaker_tripped`.
-      this.logger.warn(
-        `sms_breaker_tripped ${JSON.stringify({ scope: scope.kind, value: scope.value, sent, verified, conversion: verified / sent, coolOffMs })}`,
-      );
+      metrics()?.breakerTripped(scope.kind, scope.value, nowMs + coolOffMs);
+      this.logger.warn({
+        msg: 'sms_breaker_tripped',
+        type: 'limit_phone',
+        scope: scope.kind,
+        value: scope.value,
+        sent,
+        verified,
+        conversion: verified / sent,
+        coolOffMs,
+      });
     }
   }
 

@@ -1,5 +1,5 @@
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsInt, Matches, Max, Min } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
 import { configSection } from '../config-section';
 import { toBool, toInt } from '../env-transforms';
 
@@ -13,6 +13,9 @@ class WorkerVars {
   @Transform(toInt) @IsInt() @Min(500) WORKER_LOCK_DURATION_MS = 10_000;
   @Transform(toInt) @IsInt() @Min(100) WORKER_STALLED_INTERVAL_MS = 5000;
   @Transform(toBool) @IsBoolean() WORKER_RUN_RELAY = false;
+  /** Bull Board listener (off unless both are set). */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(65535) WORKER_ADMIN_PORT?: number;
+  @IsOptional() @IsString() @MinLength(32) WORKER_ADMIN_TOKEN?: string;
 }
 
 export interface WorkerConfig {
@@ -25,11 +28,17 @@ export interface WorkerConfig {
     stalledIntervalMs: number;
     /** Also run the outbox relay and the reconciler in this worker process. */
     runRelay: boolean;
+    adminPort?: number;
+    adminToken?: string;
   };
 }
 
 export const workerSection = configSection({
   vars: WorkerVars,
+  problems: (vars) =>
+    vars.WORKER_ADMIN_PORT && !vars.WORKER_ADMIN_TOKEN
+      ? ['WORKER_ADMIN_TOKEN: at least 32 characters, required with WORKER_ADMIN_PORT']
+      : [],
   build: (vars): WorkerConfig => ({
     worker: {
       queues: [...new Set(vars.WORKER_QUEUES.split(','))] as Array<'email' | 'sms'>,
@@ -38,6 +47,8 @@ export const workerSection = configSection({
       lockDurationMs: vars.WORKER_LOCK_DURATION_MS,
       stalledIntervalMs: vars.WORKER_STALLED_INTERVAL_MS,
       runRelay: vars.WORKER_RUN_RELAY,
+      adminPort: vars.WORKER_ADMIN_PORT,
+      adminToken: vars.WORKER_ADMIN_TOKEN,
     },
   }),
 });

@@ -1,6 +1,8 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, type Type } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
+import { runWithRequestId } from '../../observability/logging';
+import { inContinuedSpan } from '../../observability/tracing';
 import { JobName, type DeliveryJobData, QueueName } from '../delivery.constants';
 import { EmailChannel } from '../email/email.channel';
 import { SmsChannel } from '../sms/sms.channel';
@@ -18,7 +20,10 @@ export abstract class JobProcessor extends WorkerHost {
     const handler = this.handlers[job.name as JobName];
     if (!handler)
       return Promise.reject(new UnrecoverableError(`No handler for job ${job.name} on queue ${this.queue}`));
-    return handler(job);
+    // The lines of this delivery carry the id of the request that started it.
+    return runWithRequestId(job.data.requestId, () =>
+      inContinuedSpan(`deliver ${this.queue}`, job.data.traceparent, () => handler(job)),
+    );
   }
 }
 

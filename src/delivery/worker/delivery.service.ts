@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { UnrecoverableError, type Job } from 'bullmq';
 import { Clock } from '../../common/clock';
+import { metrics } from '../../observability/metrics';
 import { SecretBox, type DeliverySecret } from '../../verification/secret-box';
 import { VerificationSecrets } from '../../verification/verification-secrets';
 import { sentUnrecordedReason, type DeliveryJobData, type QueueName } from '../delivery.constants';
@@ -38,8 +39,10 @@ export class DeliveryService {
       startedAt: this.clock.now(),
     };
     const start = await this.attempts.begin(verificationId, log.startedAt);
+    const counted = { queue, provider: channel.provider };
     if (start.skip) {
       this.logger.debug(`Skipping ${verificationId}: ${start.skip}`);
+      metrics()?.deliveries.inc({ ...counted, outcome: 'skipped' });
       return `skipped:${start.skip}`;
     }
 
@@ -54,15 +57,34 @@ export class DeliveryService {
       const final = permanent || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       const error = sanitiseError(err, [secret?.code, secret?.linkToken, sealedSecret]);
       await this.attempts.fail(log, error, final, this.clock.now());
-      this.logger.warn(
-        `Delivery of ${verificationId} failed (${permanent ? 'permanent' : final ? 'last attempt' : 'will retry'}): ${error}`,
-      );
+      const outcome = permanent || final ? 'failed' : 'retry';
+      metrics()?.deliveries.inc({ ...counted, outcome });
+      // Auth0's `fn` (notification failed) on the last failure; a retry is a warning.
+      this.logger.warn({
+        msg: `Delivery of ${verificationId} failed (${permanent ? 'permanent' : final ? 'last attempt' : 'will retry'}): ${error}`,
+        ...(outcome === 'failed' ? { type: 'fn' } : {}),
+        verificationId,
+        queue,
+        provider: channel.provider,
+        attempt: log.attempt,
+      });
       if (permanent) throw new UnrecoverableError(error);
       throw new DeliveryError(error, false);
     }
-    return (await this.recordSent(log, providerMessageId, this.secrets.codeHmac(verificationId, secret.code)))
-      ? 'sent'
-      : 'duplicate';
+    const sent = await this.recordSent(log, providerMessageId, this.secrets.codeHmac(verificationId, secret.code));
+    const latencyMs = job.data.acceptedAt ? Date.now() - job.data.acceptedAt : undefined;
+    const m = metrics();
+    m?.deliveries.inc({ ...counted, outcome: sent ? 'sent' : 'duplicate' });
+    if (sent && latencyMs !== undefined) m?.startToSent.observe({ queue }, latencyMs / 1000);
+    this.logger.log({
+      msg: sent ? `Delivered ${verificationId}` : `Delivered ${verificationId} again (already recorded)`,
+      verificationId,
+      queue,
+      provider: channel.provider,
+      attempt: log.attempt,
+      ...(latencyMs !== undefined ? { latencyMs } : {}),
+    });
+    return sent ? 'sent' : 'duplicate';
   }
 
   /**

@@ -22,6 +22,7 @@ import { DeliveryAttemptsRepository } from './delivery-attempts.repository';
 import { deliveryProcessorFor } from './delivery.processor';
 import { DeliveryService } from './delivery.service';
 import { WorkerHealthServer } from './worker-health.server';
+import { QueueBoardServer } from './queue-board.server';
 import { WorkerRunner } from './worker-runner';
 
 /**
@@ -80,6 +81,7 @@ export class WorkerModule {
       MessageRenderer,
       WorkerRunner,
       WorkerHealthServer,
+      QueueBoardServer,
       ...sending.providers,
     ];
     return {
