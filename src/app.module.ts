@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { AuthorizeModule } from './authorize/authorize.module';
 import { CommonModule } from './common/common.module';
 import { HttpErrorFilter } from './common/http-error.filter';
 import { ConfigModule } from './config/config.module';
@@ -23,6 +24,7 @@ import { RedisModule } from './redis/redis.module';
     OAuthModule,
     CorsModule,
     LogoutModule,
+    AuthorizeModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: HttpErrorFilter }],
 })

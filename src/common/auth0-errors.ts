@@ -158,3 +158,57 @@ export const linkErrors = {
     new ApiError(400, 'invalid_request', `The link was altered (${fields.join(', ')}). Please try to login again.`),
   accessDenied: (description: string) => new ApiError(403, 'access_denied', description),
 };
+
+/**
+ * GET /authorize (Auth0 Authentication API, ../shared/docs/auth0-browser.md §1.2). Until client_id and redirect_uri
+ * are trusted these are shown on the error page; after that they are sent to the application with `state`.
+ */
+export const authorizeErrors = {
+  missingParameter: (name: string) => new ApiError(400, 'invalid_request', `Missing required parameter: ${name}`),
+  repeatedParameter: (name: string) =>
+    new ApiError(400, 'invalid_request', `Parameter ${echo(name)} must be given once.`),
+  parameterTooLong: (name: string) => new ApiError(400, 'invalid_request', `Parameter ${echo(name)} is too long.`),
+  unknownClient: (clientId: string) => new ApiError(400, 'invalid_request', `Unknown client: ${echo(clientId)}`),
+  callbackMismatch: (uri: string) =>
+    new ApiError(
+      400,
+      'unauthorized_client',
+      `Callback URL mismatch. ${echo(uri)} is not in the list of allowed callback URLs`,
+    ),
+  noRegisteredOrigin: (uri: string) =>
+    new ApiError(
+      400,
+      'invalid_request',
+      `The specified redirect_uri '${echo(uri)}' does not have a registered origin.`,
+    ),
+  unsupportedResponseMode: (mode: string) =>
+    new ApiError(400, 'invalid_request', `Unsupported response_mode: ${echo(mode)}`),
+  /** OAuth 2.0 Multiple Response Types §2.1: tokens never travel in the query string. */
+  queryModeWithTokens: () =>
+    new ApiError(400, 'invalid_request', 'response_mode=query is not allowed when response_type returns tokens'),
+  invalidPrompt: (prompt: string) => new ApiError(400, 'invalid_request', `Unsupported prompt: ${echo(prompt)}`),
+  invalidMaxAge: () => new ApiError(400, 'invalid_request', 'max_age must be a non-negative integer'),
+  loginRequired: () => new ApiError(400, 'login_required', 'Login required'),
+  requestTooLarge: () => new ApiError(400, 'invalid_request', 'The authorization request is too large.'),
+  noPasswordlessConnection: () =>
+    new ApiError(400, 'invalid_request', 'No passwordless connection is enabled for the client.'),
+  invalidLoginTicket: () => new ApiError(403, 'access_denied', 'Invalid or expired login_ticket'),
+  /** The hosted page's forms: the pending request is missing, expired, or belongs to another browser. */
+  noTransaction: () =>
+    new ApiError(400, 'invalid_request', 'The login request has expired or was started in another browser.'),
+};
+
+/** POST /co/authenticate (cross-origin authentication, auth0.js passwordlessLogin from an application's page). */
+export const crossOriginErrors = {
+  notAllowed: () => new ApiError(401, 'unauthorized_client', 'Cross origin login not allowed.'),
+  invalidBody: () =>
+    new ApiError(
+      400,
+      'invalid_request',
+      'Invalid request body. All and only of client_id, credential_type, username, otp, realm are required.',
+    ),
+  unknownRealm: (realm: string) => new ApiError(400, 'invalid_request', `Unknown realm ${echo(realm)}.`),
+  unsupportedCredentialType: () => new ApiError(400, 'unsupported_credential_type', 'Unsupported credential_type.'),
+  accessDenied: (description: string) => new ApiError(403, 'access_denied', description),
+  tooManyAttempts: (description: string) => new ApiError(429, 'too_many_attempts', description),
+};

@@ -6,6 +6,7 @@ import {
   readSection,
   type UnionToIntersection,
 } from './config-section';
+import { authorizeSection } from './sections/authorize.config';
 import { databaseSection } from './sections/database.config';
 import { deliverySection } from './sections/delivery.config';
 import { emailSection } from './sections/email.config';
@@ -40,6 +41,7 @@ const SECTIONS = [
   smsGuardSection,
   tokensSection,
   refreshTokensSection,
+  authorizeSection,
 ] as const;
 
 /** Any section, for iterating over the list (each section's own types are checked where it is defined). */

@@ -14,7 +14,10 @@ const CLIENT_PATHS = new Set([
   '/oauth/token',
   '/oauth/revoke',
   '/userinfo',
+  '/co/authenticate',
 ]);
+/** auth0.js calls /co/authenticate with credentials, so its answers (and preflights) must allow them. */
+const WITH_CREDENTIALS = { credentials: true };
 /** Public documents every origin may read (auth0.js fetches the JWKS to check id_tokens). */
 const PUBLIC_PATHS = new Set(['/.well-known/jwks.json', '/.well-known/openid-configuration']);
 
@@ -55,7 +58,13 @@ export class CorsPolicy {
 
   /** @fastify/cors answers only the browser endpoints; other routes (pages, redirects, health) get no CORS headers. */
   readonly onRoute = (route: RouteOptions): void => {
-    if (route.method === 'OPTIONS' || CLIENT_PATHS.has(route.url) || PUBLIC_PATHS.has(route.url)) return;
+    // A preflight carries no path-specific request: allowing credentials there lets /co/authenticate's through, and
+    // an answer without the header still refuses credentialed reads on every other path.
+    if (route.method === 'OPTIONS' || route.url === '/co/authenticate') {
+      route.config = { ...route.config, cors: WITH_CREDENTIALS };
+      return;
+    }
+    if (CLIENT_PATHS.has(route.url) || PUBLIC_PATHS.has(route.url)) return;
     route.config = { ...route.config, cors: false };
   };
 

@@ -4,15 +4,18 @@ import type { ClientEntity } from '../clients/client.entity';
 import { ClientsRepository } from '../clients/clients.repository';
 import { AppConfig } from '../config/app-config';
 import type { BrowserResponse } from '../passwordless/browser-response';
+import { SsoSessions } from '../sessions/sso-sessions.service';
 import { SigningKeyStore, TOKEN_SIGNING_ALG } from '../tokens/signing-key.store';
 import { loggedOutPage, logoutErrorPage } from './logout-pages';
 
 type Params = Record<string, string>;
 
+type Cookie = string | string[] | undefined;
+
 /**
- * GET /v2/logout (Auth0) and GET|POST /oidc/logout (OpenID Connect RP-Initiated Logout 1.0). The service keeps no
- * login session yet (logins answer tokens only), so logging out ends nothing here; it validates where the browser
- * goes next. Refresh tokens are not revoked by logout, as on Auth0 (the application revokes them at /oauth/revoke).
+ * GET /v2/logout (Auth0) and GET|POST /oidc/logout (OpenID Connect RP-Initiated Logout 1.0): ends the browser's SSO
+ * session (hosted login) and validates where the browser goes next. Refresh tokens are not revoked by logout, as on
+ * Auth0 (the application revokes them at /oauth/revoke). A refused request ends nothing.
  */
 @Injectable()
 export class LogoutService {
@@ -22,15 +25,16 @@ export class LogoutService {
     private readonly clients: ClientsRepository,
     private readonly keys: SigningKeyStore,
     private readonly config: AppConfig,
+    private readonly sessions: SsoSessions,
   ) {}
 
-  async v2Logout(input: unknown): Promise<BrowserResponse> {
+  async v2Logout(input: unknown, cookie: Cookie): Promise<BrowserResponse> {
     const params = stringParams(input);
     if (!params) return logoutErrorPage('Invalid request: every parameter must be given once.');
     const client = params.client_id !== undefined ? await this.clients.findById(params.client_id) : null;
     if (params.client_id !== undefined && !client) return logoutErrorPage('Invalid request: unknown client_id.');
     const returnTo = params.returnTo;
-    if (returnTo === undefined) return this.done(client, client?.allowedLogoutUrls[0]);
+    if (returnTo === undefined) return this.done(client, client?.allowedLogoutUrls[0], cookie);
     // Without client_id Auth0 checks the tenant's list; this service has none, so only a client's list can allow it.
     if (!client || !client.allowedLogoutUrls.some((allowed) => sameLogoutUrl(allowed, returnTo))) {
       this.logger.warn(`Logout returnTo not allowed for client ${client?.clientId ?? '(none)'}`);
@@ -38,10 +42,10 @@ export class LogoutService {
         `The "returnTo" querystring parameter "${returnTo}" is not defined as a valid URL in "Allowed Logout URLs".`,
       );
     }
-    return this.done(client, returnTo);
+    return this.done(client, returnTo, cookie);
   }
 
-  async oidcLogout(input: unknown): Promise<BrowserResponse> {
+  async oidcLogout(input: unknown, cookie: Cookie): Promise<BrowserResponse> {
     const params = stringParams(input);
     if (!params) return logoutErrorPage('Invalid request: every parameter must be given once.');
     let clientId = params.client_id;
@@ -63,12 +67,22 @@ export class LogoutService {
       );
     }
     const location = target ?? client?.allowedLogoutUrls[0];
-    return this.done(client, location && params.state !== undefined ? withState(location, params.state) : location);
+    return this.done(
+      client,
+      location && params.state !== undefined ? withState(location, params.state) : location,
+      cookie,
+    );
   }
 
-  private done(client: ClientEntity | null, location: string | undefined): BrowserResponse {
+  private async done(
+    client: ClientEntity | null,
+    location: string | undefined,
+    cookie: Cookie,
+  ): Promise<BrowserResponse> {
+    const cleared = await this.sessions.end(cookie);
     this.logger.log(`Logout (client ${client?.clientId ?? 'none'})`);
-    return location === undefined ? loggedOutPage() : { kind: 'redirect', location };
+    const response: BrowserResponse = location === undefined ? loggedOutPage() : { kind: 'redirect', location };
+    return cleared ? { ...response, cookies: [cleared] } : response;
   }
 
   /**

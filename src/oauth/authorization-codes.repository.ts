@@ -13,6 +13,9 @@ export interface AuthorizationCode {
   nonce: string | null;
   codeChallenge: string | null;
   expiresAt: Date;
+  /** Set for codes of a hosted login: the login's time and SSO session id, for the id_token. */
+  authTime?: Date | null;
+  sid?: string | null;
 }
 
 type Row = {
@@ -25,6 +28,8 @@ type Row = {
   nonce: string | null;
   code_challenge: string | null;
   expires_at: Date;
+  auth_time: Date | null;
+  sid: string | null;
 };
 
 /** One-time authorization codes from the magic-link flow, stored only as HMACs bound to the client. */
@@ -34,8 +39,8 @@ export class AuthorizationCodesRepository {
 
   async create(code: AuthorizationCode, now: Date): Promise<void> {
     await this.dataSource.query(
-      `INSERT INTO authorization_codes (code_hmac, client_id, user_id, redirect_uri, scope, audience, nonce, code_challenge, expires_at, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      `INSERT INTO authorization_codes (code_hmac, client_id, user_id, redirect_uri, scope, audience, nonce, code_challenge, expires_at, created_at, auth_time, sid)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
       [
         code.codeHmac,
         code.clientId,
@@ -47,6 +52,8 @@ export class AuthorizationCodesRepository {
         code.codeChallenge,
         code.expiresAt,
         now,
+        code.authTime ?? null,
+        code.sid ?? null,
       ],
     );
   }
@@ -81,5 +88,7 @@ function toCode(row: Row): AuthorizationCode {
     nonce: row.nonce,
     codeChallenge: row.code_challenge,
     expiresAt: row.expires_at,
+    authTime: row.auth_time,
+    sid: row.sid,
   };
 }

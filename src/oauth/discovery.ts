@@ -1,21 +1,21 @@
 import { ASSERTION_ALGORITHMS } from '../clients/client-assertion.verifier';
 import { AUTH_METHODS, PASSWORDLESS_OTP_GRANT } from '../clients/client.entity';
 import { TOKEN_SIGNING_ALG } from '../tokens/signing-key.store';
+import { RESPONSE_TYPES } from './authorization-results';
 
-/**
- * OpenID Provider metadata (OIDC Discovery 1.0 §3) for what this service implements. There is no /authorize
- * endpoint (logins start at /passwordless/start), so authorization_endpoint is absent.
- */
+/** OpenID Provider metadata (OIDC Discovery 1.0 §3) for what this service implements. */
 export function openidConfiguration(issuer: string): Record<string, unknown> {
   return {
     issuer,
+    authorization_endpoint: `${issuer}authorize`,
     token_endpoint: `${issuer}oauth/token`,
     userinfo_endpoint: `${issuer}userinfo`,
     revocation_endpoint: `${issuer}oauth/revoke`,
     end_session_endpoint: `${issuer}oidc/logout`,
     jwks_uri: `${issuer}.well-known/jwks.json`,
-    response_types_supported: ['code', 'token', 'id_token', 'id_token token'],
-    response_modes_supported: ['query', 'fragment'],
+    response_types_supported: RESPONSE_TYPES,
+    // As Auth0's discovery: web_message is supported but not listed.
+    response_modes_supported: ['query', 'fragment', 'form_post'],
     grant_types_supported: [PASSWORDLESS_OTP_GRANT, 'authorization_code', 'implicit', 'refresh_token'],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [TOKEN_SIGNING_ALG],
@@ -28,6 +28,9 @@ export function openidConfiguration(issuer: string): Record<string, unknown> {
       'iat',
       'nonce',
       'at_hash',
+      'auth_time',
+      'azp',
+      'sid',
       'email',
       'email_verified',
       'phone_number',

@@ -6,6 +6,7 @@ import { TokensModule } from '../tokens/tokens.module';
 import { UsersModule } from '../users/users.module';
 import { VerificationModule } from '../verification/verification.module';
 import { AuthorizationCodesRepository } from './authorization-codes.repository';
+import { AuthorizationResults } from './authorization-results';
 import { AuthorizationCodeGrant } from './grants/authorization-code.grant';
 import { OfflineAccess } from './grants/offline-access';
 import { OtpGrant } from './grants/otp.grant';
@@ -21,6 +22,7 @@ import { UserinfoService } from './userinfo.service';
   controllers: [OAuthController, RevokeController],
   providers: [
     AuthorizationCodesRepository,
+    AuthorizationResults,
     PasswordlessLoginService,
     OfflineAccess,
     OtpGrant,
@@ -29,6 +31,13 @@ import { UserinfoService } from './userinfo.service';
     TokenService,
     UserinfoService,
   ],
-  exports: [AuthorizationCodesRepository, PasswordlessLoginService, OfflineAccess, TokensModule, UsersModule],
+  exports: [
+    AuthorizationCodesRepository,
+    AuthorizationResults,
+    PasswordlessLoginService,
+    OfflineAccess,
+    TokensModule,
+    UsersModule,
+  ],
 })
 export class OAuthModule {}

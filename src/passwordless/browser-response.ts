@@ -1,8 +1,17 @@
 import type { FastifyReply } from 'fastify';
 
 /** What the magic-link endpoints answer a browser: a page, or a redirect back to the application. */
-export type BrowserResponse =
-  { kind: 'page'; status: number; html: string; csp: string } | { kind: 'redirect'; location: string };
+export type BrowserResponse = (
+  | {
+      kind: 'page';
+      status: number;
+      html: string;
+      csp: string;
+      /** Set for the web_message page only: it is loaded in the application's iframe, so it may be framed. */
+      framable?: boolean;
+    }
+  | { kind: 'redirect'; location: string }
+) & { cookies?: string[] };
 
 /**
  * The link token travels in the URL, so pages are never cached, never framed and send no Referer that would leak it
@@ -13,12 +22,14 @@ export function sendBrowserResponse(reply: FastifyReply, response: BrowserRespon
     'cache-control': 'no-store',
     'referrer-policy': 'no-referrer',
     'x-content-type-options': 'nosniff',
-    'x-frame-options': 'DENY',
   });
+  if (response.cookies?.length) void reply.header('set-cookie', response.cookies);
   if (response.kind === 'redirect') {
     void reply.redirect(response.location, 302);
     return;
   }
+  // The CSP's frame-ancestors says who may frame a page; X-Frame-Options is for browsers that ignore it.
+  if (!response.framable) void reply.header('x-frame-options', 'DENY');
   void reply
     .status(response.status)
     .header('content-security-policy', response.csp)

@@ -15,5 +15,6 @@ import { DeliveryBacklogMonitor } from '../delivery/delivery-backlog.monitor';
   imports: [HealthModule, ClientsModule, VerificationModule, RateLimitModule, OAuthModule],
   controllers: [PasswordlessController],
   providers: [PasswordlessService, LegacyVerifyService, VerifyRedirectService, StartAdmission, DeliveryBacklogMonitor],
+  exports: [PasswordlessService],
 })
 export class PasswordlessModule {}

@@ -1,17 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { ApiError } from '../common/api-error';
-import { Clock } from '../common/clock';
 import { RandomSource } from '../common/random.source';
 import type { ClientEntity } from '../clients/client.entity';
 import { ClientsRepository } from '../clients/clients.repository';
-import { AuthorizationCodesRepository } from '../oauth/authorization-codes.repository';
-import { OfflineAccess } from '../oauth/grants/offline-access';
+import { AuthorizationResults } from '../oauth/authorization-results';
 import { asParams } from '../oauth/oauth-params';
 import { PasswordlessLoginService } from '../oauth/passwordless-login.service';
 import { TokenIssuer } from '../tokens/token-issuer';
 import type { User } from '../users/users.repository';
 import { failureDescription, VerificationFailure } from '../verification/otp-verifier';
-import { SecretHasher } from '../verification/secret-hasher';
 import { VerificationsRepository } from '../verification/verifications.repository';
 import { OtpAttemptLimiter } from '../rate-limit/otp-attempt.limiter';
 import { SmsConversionBreaker } from '../rate-limit/sms-conversion.breaker';
@@ -19,9 +16,7 @@ import { confirmationPage, errorPage, type BrowserResponse } from './browser-res
 import { loginIdentifier } from '../verification/identifier';
 import { linkErrors } from '../common/auth0-errors';
 
-/** RFC 6749 §4.1.2 recommends at most 10 minutes; the code is redeemed right after the redirect. */
-const AUTHORIZATION_CODE_TTL_MS = 5 * 60 * 1000;
-const AUTHORIZATION_CODE_BYTES = 32;
+/** What a link may ask for: the SDKs' passwordless flows never use the hybrid types. */
 const RESPONSE_TYPES = ['code', 'token', 'id_token', 'id_token token'];
 /** RFC 7636 §4.2: base64url of a SHA-256 digest. */
 const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
@@ -55,14 +50,11 @@ export class VerifyRedirectService {
     private readonly clients: ClientsRepository,
     private readonly login: PasswordlessLoginService,
     private readonly issuer: TokenIssuer,
-    private readonly codes: AuthorizationCodesRepository,
-    private readonly hasher: SecretHasher,
+    private readonly results: AuthorizationResults,
     private readonly random: RandomSource,
-    private readonly clock: Clock,
     private readonly otpAttempts: OtpAttemptLimiter,
     private readonly verifications: VerificationsRepository,
     private readonly smsBreaker: SmsConversionBreaker,
-    private readonly offline: OfflineAccess,
   ) {}
 
   async page(query: unknown): Promise<BrowserResponse> {
@@ -130,13 +122,6 @@ export class VerifyRedirectService {
     const identifier = loginIdentifier(connection.strategy, username);
     await this.requireUnalteredLink(client.clientId, connection.name, identifier, params);
     this.issuer.checkAudience(params.audience);
-    // Refresh tokens come only from the code exchange, never in a fragment: only a code keeps offline_access.
-    const granted =
-      responseType === 'code'
-        ? this.offline.grantedScope(client, params.scope, params.audience)
-        : this.issuer.grantedScope(params.scope, params.audience);
-    const scopes = granted.split(' ').filter(Boolean);
-    const scope = (wantsIdToken && !scopes.includes('openid') ? ['openid', ...scopes] : scopes).join(' ');
 
     let user: User;
     try {
@@ -157,25 +142,17 @@ export class VerifyRedirectService {
         throw linkErrors.accessDenied(failureDescription(err.reason, connection.strategy));
       throw err;
     }
-    if (responseType === 'code')
-      return this.redirectWith(flow, { code: await this.issueCode(flow, user, scope) }).location;
-    const tokens = await this.issuer.issue({
-      clientId: client.clientId,
+    const values = await this.results.issue({
+      client,
       user,
-      scope,
+      redirectUri: flow.redirectUri,
+      responseType: flow.responseType,
+      scope: params.scope,
       audience: params.audience,
       nonce: params.nonce,
+      codeChallenge: params.code_challenge,
     });
-    const fragment: Record<string, string> = flow.responseType.includes('token')
-      ? {
-          access_token: tokens.access_token,
-          token_type: tokens.token_type,
-          expires_in: String(tokens.expires_in),
-          scope: tokens.scope,
-        }
-      : {};
-    if (wantsIdToken && tokens.id_token) fragment.id_token = tokens.id_token;
-    return this.redirectWith(flow, fragment).location;
+    return this.redirectWith(flow, values).location;
   }
 
   /**
@@ -194,26 +171,6 @@ export class VerifyRedirectService {
     if (!record || record.send !== 'link') return;
     const altered = BOUND_LINK_PARAMS.filter((key) => params[key] !== record.authParams[key]);
     if (altered.length > 0) throw linkErrors.altered(altered);
-  }
-
-  private async issueCode(flow: Flow, user: User, scope: string): Promise<string> {
-    const code = this.random.token(AUTHORIZATION_CODE_BYTES);
-    const now = this.clock.now();
-    await this.codes.create(
-      {
-        codeHmac: this.hasher.hash(flow.client.clientId, 'authorization_code', code),
-        clientId: flow.client.clientId,
-        userId: user.userId,
-        redirectUri: flow.redirectUri,
-        scope,
-        audience: flow.params.audience ?? null,
-        nonce: flow.params.nonce ?? null,
-        codeChallenge: flow.params.code_challenge ?? null,
-        expiresAt: new Date(now.getTime() + AUTHORIZATION_CODE_TTL_MS),
-      },
-      now,
-    );
-    return code;
   }
 
   /** Results go in the query for `code` and in the fragment for implicit response types, always with `state`. */

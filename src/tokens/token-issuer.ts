@@ -21,6 +21,9 @@ export interface TokenRequest {
   scope: string;
   audience?: string;
   nonce?: string;
+  /** The login's time (OIDC Core §2 `auth_time`) and SSO session id (`sid`), for id_tokens of a browser login. */
+  authTime?: Date;
+  sid?: string;
 }
 
 export interface TokenResponse {
@@ -97,8 +100,10 @@ export class TokenIssuer {
       scope: request.scope,
     };
     if (scopes.includes('openid')) {
-      const claims: JWTPayload = { ...userClaims(request.user), at_hash: atHash(accessToken) };
+      const claims: JWTPayload = { ...userClaims(request.user), azp: request.clientId, at_hash: atHash(accessToken) };
       if (request.nonce !== undefined) claims.nonce = request.nonce;
+      if (request.authTime !== undefined) claims.auth_time = Math.floor(request.authTime.getTime() / 1000);
+      if (request.sid !== undefined) claims.sid = request.sid;
       response.id_token = await new SignJWT(claims)
         .setProtectedHeader({ alg: TOKEN_SIGNING_ALG, kid: key.kid, typ: 'JWT' })
         .setIssuer(this.config.issuerBaseUrl)

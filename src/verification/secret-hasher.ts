@@ -3,7 +3,7 @@ import { createHmac } from 'node:crypto';
 import { constantTimeEqual } from '../common/constant-time';
 import { AppConfig } from '../config/app-config';
 
-export type SecretPurpose = 'code' | 'link' | 'authorization_code' | 'refresh_token';
+export type SecretPurpose = 'code' | 'link' | 'authorization_code' | 'refresh_token' | 'session' | 'login_ticket';
 
 /**
  * Keyed hashing of one-time codes and link tokens. A 6-digit code has only 10^6 values, so a plain hash would be

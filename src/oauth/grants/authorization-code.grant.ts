@@ -57,6 +57,8 @@ export class AuthorizationCodeGrant implements TokenGrant {
       scope: grant.scope,
       audience: grant.audience ?? undefined,
       nonce: grant.nonce ?? undefined,
+      authTime: grant.authTime ?? undefined,
+      sid: grant.sid ?? undefined,
       authorizationCodeHmac: codeHmac,
     });
   }

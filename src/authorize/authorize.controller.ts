@@ -1,0 +1,56 @@
+import { Body, Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { sendBrowserResponse } from '../passwordless/browser-response';
+import type { BrowserRequest } from './authorize.service';
+import { AuthorizeService } from './authorize.service';
+import { CrossOriginLoginService, type CrossOriginTicket } from './cross-origin-login.service';
+import { HostedLoginService } from './hosted-login.service';
+
+const browserOf = (req: FastifyRequest): BrowserRequest => ({
+  cookie: req.headers.cookie,
+  acceptLanguage: req.headers['accept-language'],
+});
+
+const formOf = (body: unknown): Record<string, unknown> =>
+  typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+
+/** Navigations (pages and redirects), except /co/authenticate, which auth0.js calls with XHR. */
+@Controller()
+export class AuthorizeController {
+  constructor(
+    private readonly authorizeService: AuthorizeService,
+    private readonly hosted: HostedLoginService,
+    private readonly crossOrigin: CrossOriginLoginService,
+  ) {}
+
+  @Get('authorize')
+  async authorize(@Query() query: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    sendBrowserResponse(reply, await this.authorizeService.authorize(query, browserOf(req)));
+  }
+
+  @Post('authorize/identifier')
+  async identifier(@Body() body: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    sendBrowserResponse(reply, await this.hosted.submitIdentifier(formOf(body), browserOf(req), req.ip));
+  }
+
+  @Get('authorize/challenge')
+  async challengePage(@Query() query: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    sendBrowserResponse(reply, await this.hosted.challenge(formOf(query), browserOf(req)));
+  }
+
+  @Post('authorize/challenge')
+  async challenge(@Body() body: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    sendBrowserResponse(reply, await this.hosted.submitCode(formOf(body), browserOf(req), req.ip));
+  }
+
+  @Post('authorize/resend')
+  async resend(@Body() body: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    sendBrowserResponse(reply, await this.hosted.resend(formOf(body), browserOf(req), req.ip));
+  }
+
+  @Post('co/authenticate')
+  @HttpCode(200)
+  coAuthenticate(@Body() body: unknown, @Req() req: FastifyRequest): Promise<CrossOriginTicket> {
+    return this.crossOrigin.authenticate(body, req.headers.origin, req.ip);
+  }
+}
