@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Options, Post, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sendBrowserResponse } from '../passwordless/browser-response';
 import type { BrowserRequest } from './authorize.service';
@@ -47,6 +47,14 @@ export class AuthorizeController {
   async resend(@Body() body: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     sendBrowserResponse(reply, await this.hosted.resend(formOf(body), browserOf(req), req.ip));
   }
+
+  /**
+   * A route of its own for the preflight, so that only /co/authenticate's allows credentials (CorsPolicy.onRoute);
+   * @fastify/cors answers it before this handler runs.
+   */
+  @Options('co/authenticate')
+  @HttpCode(204)
+  coAuthenticatePreflight(): void {}
 
   @Post('co/authenticate')
   @HttpCode(200)

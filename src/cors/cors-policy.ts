@@ -58,13 +58,12 @@ export class CorsPolicy {
 
   /** @fastify/cors answers only the browser endpoints; other routes (pages, redirects, health) get no CORS headers. */
   readonly onRoute = (route: RouteOptions): void => {
-    // A preflight carries no path-specific request: allowing credentials there lets /co/authenticate's through, and
-    // an answer without the header still refuses credentialed reads on every other path.
-    if (route.method === 'OPTIONS' || route.url === '/co/authenticate') {
+    // Its own preflight route (AuthorizeController) and the POST: only these allow credentials.
+    if (route.url === '/co/authenticate') {
       route.config = { ...route.config, cors: WITH_CREDENTIALS };
       return;
     }
-    if (CLIENT_PATHS.has(route.url) || PUBLIC_PATHS.has(route.url)) return;
+    if (route.method === 'OPTIONS' || CLIENT_PATHS.has(route.url) || PUBLIC_PATHS.has(route.url)) return;
     route.config = { ...route.config, cors: false };
   };
 
