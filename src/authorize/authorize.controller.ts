@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Options, Post, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { requestIp } from '../clients/end-user-ip';
 import { sendBrowserResponse } from '../passwordless/browser-response';
 import type { BrowserRequest } from './authorize.service';
 import { AuthorizeService } from './authorize.service';
@@ -30,7 +31,7 @@ export class AuthorizeController {
 
   @Post('authorize/identifier')
   async identifier(@Body() body: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    sendBrowserResponse(reply, await this.hosted.submitIdentifier(formOf(body), browserOf(req), req.ip));
+    sendBrowserResponse(reply, await this.hosted.submitIdentifier(formOf(body), browserOf(req), requestIp(req)));
   }
 
   @Get('authorize/challenge')
@@ -40,12 +41,12 @@ export class AuthorizeController {
 
   @Post('authorize/challenge')
   async challenge(@Body() body: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    sendBrowserResponse(reply, await this.hosted.submitCode(formOf(body), browserOf(req), req.ip));
+    sendBrowserResponse(reply, await this.hosted.submitCode(formOf(body), browserOf(req), requestIp(req)));
   }
 
   @Post('authorize/resend')
   async resend(@Body() body: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    sendBrowserResponse(reply, await this.hosted.resend(formOf(body), browserOf(req), req.ip));
+    sendBrowserResponse(reply, await this.hosted.resend(formOf(body), browserOf(req), requestIp(req)));
   }
 
   /**
@@ -59,6 +60,6 @@ export class AuthorizeController {
   @Post('co/authenticate')
   @HttpCode(200)
   coAuthenticate(@Body() body: unknown, @Req() req: FastifyRequest): Promise<CrossOriginTicket> {
-    return this.crossOrigin.authenticate(body, req.headers.origin, req.ip);
+    return this.crossOrigin.authenticate(body, req.headers.origin, requestIp(req));
   }
 }

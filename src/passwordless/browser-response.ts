@@ -28,8 +28,10 @@ export function sendBrowserResponse(reply: FastifyReply, response: BrowserRespon
     void reply.redirect(response.location, 302);
     return;
   }
-  // The CSP's frame-ancestors says who may frame a page; X-Frame-Options is for browsers that ignore it.
-  if (!response.framable) void reply.header('x-frame-options', 'DENY');
+  // The CSP's frame-ancestors says who may frame a page; X-Frame-Options (Helmet's DENY on every answer) is for
+  // browsers that ignore it, so a framable page must not carry it.
+  if (response.framable) void reply.removeHeader('x-frame-options');
+  else void reply.header('x-frame-options', 'DENY');
   void reply
     .status(response.status)
     .header('content-security-policy', response.csp)
