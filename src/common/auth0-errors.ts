@@ -160,7 +160,7 @@ export const linkErrors = {
 };
 
 /**
- * GET /authorize (Auth0 Authentication API, ../shared/docs/auth0-browser.md §1.2). Until client_id and redirect_uri
+ * GET /authorize (Auth0 Authentication API; docs/auth0-compatibility.md, "/authorize"). Until client_id and redirect_uri
  * are trusted these are shown on the error page; after that they are sent to the application with `state`.
  */
 export const authorizeErrors = {

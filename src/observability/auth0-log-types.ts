@@ -6,7 +6,7 @@ export interface AnsweredError {
 }
 
 /**
- * Auth0's tenant log event codes for the limits (`../shared/docs/auth0-browser.md` §6): an IP blocked (`limit_mu`),
+ * Auth0's tenant log event codes for the limits (listed in docs/operations.md): an IP blocked (`limit_mu`),
  * an identifier blocked (`limit_wc`), phone delivery blocked (`limit_phone`), a client's budget (`api_limit`).
  */
 const LIMIT_TYPES: Record<string, string> = {
