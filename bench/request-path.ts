@@ -9,6 +9,7 @@ import { Client } from 'pg';
 import { loadConfig } from '../src/config/app-config';
 import { createHttpApp } from '../src/http-app';
 import { BenchEnvironment } from './bench-environment';
+import { freePort } from './server-process';
 
 /**
  * What one successful request runs (`npm run bench:path -- --start` or `-- --token`): the API in-process, warmed up,
@@ -40,10 +41,10 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { start: { type: 'boolean' }, token: { type: 'boolean' } } });
   const exchange = Boolean(values.token);
   const env = await BenchEnvironment.create(4);
-  Object.assign(process.env, env.env, { PORT: '0', LOG_LEVEL: 'warn' });
+  Object.assign(process.env, env.env, { PORT: String(await freePort()), LOG_LEVEL: 'warn' });
   const roundTrips = countRoundTrips();
   const app = await createHttpApp(loadConfig());
-  await app.listen(0, '127.0.0.1');
+  await app.listen(Number(process.env.PORT), '127.0.0.1');
   const base = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   const client = env.secretClient;
   const emails = exchange ? await env.seedLiveCodes(client, WARM_UP_REQUESTS + 1, SEEDED_CODE) : [];
