@@ -2,7 +2,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyCors from '@fastify/cors';
-import fastifyHelmet from '@fastify/helmet';
+import helmet from 'helmet';
 import { AppModule } from './app.module';
 import { DEPENDENCY_RETRY_AFTER_SECONDS } from './common/api-error';
 import { httpErrors } from './common/auth0-errors';
@@ -61,7 +61,7 @@ export async function configureHttpApp(app: NestFastifyApplication): Promise<Nes
   await registerBodyParsers(fastify);
   refuseNulInUrls(fastify);
   answerUnavailableWhileClosing(fastify);
-  void fastify.register(fastifyHelmet, HELMET_OPTIONS);
+  secureHeaders(fastify);
   fastify.addHook('onSend', noStoreUnlessCacheable);
   // Per-client origin check first (it reads the client_id from the parsed body), then @fastify/cors (see CorsPolicy).
   const cors = app.get(CorsPolicy);
@@ -96,6 +96,17 @@ const HELMET_OPTIONS = {
   referrerPolicy: { policy: 'no-referrer' as const },
   frameguard: { action: 'deny' as const },
 };
+
+/**
+ * Helmet's middleware, built once: @fastify/helmet builds it again for every request (its CSP directives parsed each
+ * time), which was a visible share of a start's CPU (docs/decisions/042-helmet-built-once-and-an-unredacted-access-line.md).
+ */
+function secureHeaders(fastify: FastifyInstance): void {
+  const middleware = helmet(HELMET_OPTIONS);
+  fastify.addHook('onRequest', (request, reply, done) =>
+    middleware(request.raw, reply.raw, (err) => done(err as Error | undefined)),
+  );
+}
 
 /**
  * Answers carry tokens, codes and personal data: none may be cached (RFC 6749 §5.1 for the token endpoint, also on

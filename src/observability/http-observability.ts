@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { failureType, isOtpFailure, refusedRule, successType, type AnsweredError } from './auth0-log-types';
 import { metrics } from './metrics';
-import { RequestContext, rootLogger, runInRequest } from './logging';
+import { RequestContext, accessLogger, runInRequest } from './logging';
 import type { AppConfig } from '../config/app-config';
 
 /** An `x-request-id` a caller (or a proxy in front) sent is kept when it looks like an id; anything else is replaced. */
@@ -34,7 +34,7 @@ const field = (source: unknown, key: string): string | undefined => {
  * limit `rule` when there is one. Never a body, a header value other than the id, or a query string.
  */
 export function observeHttp(fastify: FastifyInstance, config: AppConfig): void {
-  const log = rootLogger(config);
+  const log = accessLogger(config);
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();
@@ -53,9 +53,7 @@ export function observeHttp(fastify: FastifyInstance, config: AppConfig): void {
     const fields = contexts.get(request)?.fields;
     const rule = refusedRule(error);
     const status = reply.statusCode;
-    const type =
-      (fields?.type as string | undefined) ??
-      (error ? failureType(route, error, grantType) : successType(route, status, grantType));
+    const type = fields?.type ?? (error ? failureType(route, error, grantType) : successType(route, status, grantType));
     const otpFailure = error !== undefined && isOtpFailure(route, error, grantType);
     const durationMs = Math.round(reply.elapsedTime * 10) / 10;
     // Probes would fill the log: their lines only at debug.

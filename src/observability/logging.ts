@@ -37,6 +37,7 @@ export const REDACTED_PATHS = [
 ];
 
 let root: Pino | undefined;
+let access: Pino | undefined;
 let pinoLogger: PinoLogger | undefined;
 
 /**
@@ -50,14 +51,28 @@ export function rootLogger(config: Pick<AppConfig, 'env' | 'logLevel'>, role?: s
     base: role ? { role } : {},
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
-    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
   };
+  const redact = { paths: REDACTED_PATHS, censor: '[redacted]' };
   const pretty = config.env === 'development' && installed('pino-pretty');
-  root = pretty
-    ? pino({ ...options, transport: { target: 'pino-pretty', options: { ignore: 'pid,hostname,role' } } })
-    : pino(options, pino.destination({ fd: 1, sync: true }));
+  if (pretty) {
+    root = pino({ ...options, redact, transport: { target: 'pino-pretty', options: { ignore: 'pid,hostname,role' } } });
+    access = root;
+  } else {
+    const destination = pino.destination({ fd: 1, sync: true });
+    root = pino({ ...options, redact }, destination);
+    access = pino(options, destination);
+  }
   pinoLogger = new PinoLogger({ pinoHttp: { logger: root } });
   return root;
+}
+
+/**
+ * The access lines' logger: the same output as rootLogger, without redaction. An access line is built from named
+ * fields that hold no secret (observeHttp), and redaction's path matching cost more than the rest of the line.
+ */
+export function accessLogger(config: Pick<AppConfig, 'env' | 'logLevel'>, role?: string): Pino {
+  rootLogger(config, role);
+  return access!;
 }
 
 function installed(name: string): boolean {
@@ -77,13 +92,22 @@ export function nestLogger(config: Pick<AppConfig, 'env' | 'logLevel'>, role?: s
 
 /**
  * What a request (or the job it caused) carries: nestjs-pino's per-request store (its logger binds `reqId`, so every
- * Nest `Logger` line written inside carries it), plus the fields for the request's access line.
+ * Nest `Logger` line written inside carries it), plus the fields for the request's access line. The child logger is
+ * made on first use: most requests log nothing but their access line.
  */
-export class RequestContext extends Store {
-  /** Added to the access line: an Auth0 log event `type`, the send mode. */
-  readonly fields: Record<string, unknown> = {};
-  constructor(readonly requestId: string) {
-    super((root ?? disabled()).child({ reqId: requestId }));
+export class RequestContext implements Store {
+  readonly fields: AccessLineFields = {};
+  private child: Pino | undefined;
+
+  constructor(readonly requestId: string) {}
+
+  get logger(): Pino {
+    return (this.child ??= (root ?? disabled()).child({ reqId: this.requestId }));
+  }
+
+  /** nestjs-pino's PinoLogger.assign replaces the store's logger with a child that has more bindings. */
+  set logger(logger: Pino) {
+    this.child = logger;
   }
 }
 
@@ -95,8 +119,15 @@ export function currentRequest(): RequestContext | undefined {
   return store instanceof RequestContext ? store : undefined;
 }
 
+/** What a handler may add to its request's access line (never a secret: the access line is not redacted). */
+export interface AccessLineFields {
+  /** The Auth0 log event code of the outcome (`cls`, `cs`, ...). */
+  type?: string;
+  send?: 'code' | 'link';
+}
+
 /** Adds fields to the current request's access line (no-op outside a request). */
-export function annotateRequest(fields: Record<string, unknown>): void {
+export function annotateRequest(fields: AccessLineFields): void {
   const context = currentRequest();
   if (context) Object.assign(context.fields, fields);
 }
