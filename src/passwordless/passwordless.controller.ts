@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthenticateClient, CurrentClient } from '../clients/client-auth.guard';
 import type { ClientEntity } from '../clients/client.entity';
@@ -9,7 +9,8 @@ import { LegacyVerifyService } from './legacy-verify.service';
 import { PasswordlessService } from './passwordless.service';
 import type { StartResponse } from './passwordless.responses';
 import { requestLanguageFrom } from './request-language';
-import { StartCallerGuard } from './start-caller.guard';
+import { StartCallerGuard, type StartRequest } from './start-caller.guard';
+import { StartIpChargeFilter } from './start-ip-charge.filter';
 import { START_FIELD_PRIORITY, StartPasswordlessDto } from './start-passwordless.dto';
 import { VerifyRedirectService } from './verify-redirect.service';
 
@@ -23,16 +24,21 @@ export class PasswordlessController {
 
   @Post('start')
   @HttpCode(200)
-  // Client authentication and the per-IP limit, which counts failed authentications too.
+  // Client authentication; the per-IP limit counts failed starts too (StartIpChargeFilter).
   @UseGuards(StartCallerGuard)
+  @UseFilters(StartIpChargeFilter)
   // On the body alone: a method-wide pipe would also run, to no effect, for each of the other parameters.
-  start(
+  async start(
     @CurrentClient() client: ClientEntity,
     @Body(auth0ValidationPipe(START_FIELD_PRIORITY)) body: StartPasswordlessDto,
-    @Req() req: FastifyRequest,
+    @Req() req: StartRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
     @EndUserIp() ip: string,
   ): Promise<StartResponse> {
-    return this.passwordless.start(client, body, { ip, requestLanguage: requestLanguageFrom(req.headers) });
+    const meta = { ip, requestLanguage: requestLanguageFrom(req.headers) };
+    const response = await this.passwordless.start(client, body, meta, req.startIpCharge);
+    void reply.headers(req.startIpCharge.headers ?? {});
+    return response;
   }
 
   @Post('verify')

@@ -163,7 +163,7 @@ describe(PasswordlessService.name, () => {
     await expect(
       sut.start(client, { connection: 'email', email: 'a@example.com', send: 'code' }, meta),
     ).rejects.toMatchObject({ status: 429 });
-    expect(admit).toHaveBeenCalledWith(client, connections.email, 'a@example.com', meta.ip);
+    expect(admit).toHaveBeenCalledWith(client, connections.email, 'a@example.com', meta.ip, undefined);
     expect(created).toHaveLength(0);
   });
 

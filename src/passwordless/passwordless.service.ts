@@ -5,6 +5,7 @@ import { AppConfig } from '../config/app-config';
 import { PASSWORDLESS_OTP_GRANT, type ClientEntity } from '../clients/client.entity';
 import { queueForStrategy, type QueueName } from '../delivery/delivery.constants';
 import { StartLimiter } from '../rate-limit/start.limiter';
+import type { StartIpCharge } from '../rate-limit/start-ip.limiter';
 import type { ConnectionEntity } from '../verification/connection.entity';
 import { ConnectionsRepository } from '../verification/connections.repository';
 import { RESERVED_LINK_PARAMS } from '../verification/magic-link';
@@ -45,7 +46,13 @@ export class PasswordlessService {
     private readonly admission: StartAdmission,
   ) {}
 
-  async start(client: ClientEntity, dto: StartPasswordlessDto, meta: RequestMeta): Promise<StartResponse> {
+  /** `ipCharge`: the start's per-IP charge when it is still to be made (charged with the other limits, first). */
+  async start(
+    client: ClientEntity,
+    dto: StartPasswordlessDto,
+    meta: RequestMeta,
+    ipCharge?: StartIpCharge,
+  ): Promise<StartResponse> {
     if (!client.grantTypes.includes(PASSWORDLESS_OTP_GRANT)) {
       throw clientAuthErrors.grantNotAllowed(PASSWORDLESS_OTP_GRANT);
     }
@@ -59,7 +66,7 @@ export class PasswordlessService {
     const queue = queueForStrategy(connection.strategy);
     const admitted = this.admission.enter(queue);
     try {
-      await this.limiter.admit(client, connection, identifier, meta.ip);
+      await this.limiter.admit(client, connection, identifier, meta.ip, ipCharge);
       return await this.create({ client, connection, identifier, send, authParams, meta, queue });
     } finally {
       admitted();

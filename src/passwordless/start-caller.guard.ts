@@ -1,19 +1,23 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
 import type { AuthenticatedRequest } from '../clients/client-auth.guard';
 import { ClientAuthenticator } from '../clients/client-authenticator';
-import type { ClientEntity } from '../clients/client.entity';
 import { effectiveLimits } from '../clients/client-rate-limits';
 import { endUserIp, requestIp } from '../clients/end-user-ip';
 import { AppConfig } from '../config/app-config';
-import { StartIpLimiter, type StartIpCharge } from '../rate-limit/start-ip.limiter';
+import { StartIpCharge, StartIpLimiter } from '../rate-limit/start-ip.limiter';
+
+/** A start's request once its caller is known: the client, and the per-IP charge the start still has to make. */
+export interface StartRequest extends AuthenticatedRequest {
+  startIpCharge: StartIpCharge;
+}
 
 /**
  * Who calls POST /passwordless/start: the authenticated client, and the IP the start is charged to. Auth0 counts every
  * start against its IP, failed authentications included, and answers 429 to an IP over its limit whatever else the
  * request did (else an IP over its limit could still tell a right secret from a wrong one). A trusted backend's start
- * counts against its user's IP (auth0-forwarded-for), which is only known once the client is authenticated: so the
- * IP is charged after authentication, or, when authentication fails, before that error is answered.
+ * counts against its user's IP (auth0-forwarded-for), which is only known once the client is authenticated. The
+ * charge is made with the start's other limits, in one Redis call (StartLimiter.admit), or, by StartIpChargeFilter,
+ * before the error of a start that fails earlier (this guard's included) is answered.
  */
 @Injectable()
 export class StartCallerGuard implements CanActivate {
@@ -24,24 +28,17 @@ export class StartCallerGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const reply = context.switchToHttp().getResponse<FastifyReply>();
+    const request = context.switchToHttp().getRequest<StartRequest>();
     const defaults = this.config.rateLimit.defaults;
     const connecting = { ip: requestIp(request), limit: defaults.startPerIp };
     this.ipLimiter.refuseIfRemembered(connecting.ip, connecting.limit);
-    let client: ClientEntity;
-    try {
-      client = await this.authenticator.authenticateRequest(request, 'passwordless');
-    } catch (err) {
-      void reply.headers(await this.ipLimiter.charge(connecting));
-      throw err;
-    }
+    request.startIpCharge = new StartIpCharge(connecting);
+    const client = await this.authenticator.authenticateRequest(request, 'passwordless');
     const ip = endUserIp(request, client);
-    const charge: StartIpCharge =
-      ip === connecting.ip
-        ? connecting
-        : { ip, limit: effectiveLimits(defaults, client.rateLimits).startPerIp, movedFrom: connecting };
-    void reply.headers(await this.ipLimiter.charge(charge));
+    if (ip !== connecting.ip) {
+      const limit = effectiveLimits(defaults, client.rateLimits).startPerIp;
+      request.startIpCharge = new StartIpCharge({ ip, limit, movedFrom: connecting });
+    }
     request.client = client;
     return true;
   }

@@ -2,7 +2,7 @@ import { ApiError } from '../common/api-error';
 import type { Clock } from '../common/clock';
 import type { AppConfig } from '../config/app-config';
 import type { LimitDecision, LimitRule, SlidingWindowStore } from './sliding-window.store';
-import { StartIpLimiter } from './start-ip.limiter';
+import { StartIpCharge, StartIpLimiter } from './start-ip.limiter';
 
 const HOUR_MS = 3_600_000;
 
@@ -98,5 +98,45 @@ describe(StartIpLimiter.name, () => {
       ['start-ip:203.0.113.5', 50, true],
       ['start-ip:198.51.100.7', 1, false],
     ]);
+  });
+
+  describe('a charge made with the start’s other limits', () => {
+    const otherRule: LimitRule = { name: 'start-identifier', key: 'start-id:x', limit: 5, windowMs: HOUR_MS };
+    const decisionFor = (rules: LimitRule[], deniedIndex?: number): LimitDecision => {
+      const states = rules.map((rule) => ({
+        rule,
+        count: 1,
+        remaining: rule.limit - 1,
+        resetAtMs: nowMs + HOUR_MS,
+        bucket: 0,
+      }));
+      return deniedIndex === undefined
+        ? { allowed: true, states }
+        : { allowed: false, states, denied: { state: states[deniedIndex], retryAtMs: nowMs + 5_000 } };
+    };
+
+    it('should lead with the IP’s rules, take its headers from the call, and not charge again', async () => {
+      const charge = new StartIpCharge({ ip: '203.0.113.6', limit: 50 });
+      const rules = [...limiter.rules(charge), otherRule];
+      limiter.settle(charge, decisionFor(rules));
+      expect(charge.headers).toMatchObject({ 'X-RateLimit-Limit': '50', 'X-RateLimit-Remaining': '49' });
+      await limiter.chargeOnce(charge);
+      expect(consume).not.toHaveBeenCalled();
+    });
+
+    it('should throw and remember the IP’s 429 when a leading rule refused, and leave other refusals to the caller', async () => {
+      const refusedIp = new StartIpCharge({ ip: '203.0.113.7', limit: 50 });
+      expect(() => limiter.settle(refusedIp, decisionFor([...limiter.rules(refusedIp), otherRule], 0))).toThrow(
+        expect.objectContaining({ status: 429 }),
+      );
+      expect(await status('203.0.113.7')).toBe(429);
+      expect(consume).not.toHaveBeenCalled();
+
+      const refusedOther = new StartIpCharge({ ip: '203.0.113.8', limit: 50 });
+      expect(() =>
+        limiter.settle(refusedOther, decisionFor([...limiter.rules(refusedOther), otherRule], 1)),
+      ).not.toThrow();
+      expect(refusedOther.made).toBe(true);
+    });
   });
 });

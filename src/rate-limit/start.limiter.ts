@@ -9,6 +9,7 @@ import { identifierKey, tooManyRequests } from './rate-limit.response';
 import { SmsConversionBreaker } from './sms-conversion.breaker';
 import { SmsDestinationPolicy } from './sms-destination.policy';
 import { SlidingWindowStore, type LimitRule } from './sliding-window.store';
+import { StartIpLimiter, type StartIpCharge } from './start-ip.limiter';
 
 /**
  * The limits of POST /passwordless/start that need the authenticated client and the validated identifier: a resend
@@ -26,10 +27,20 @@ export class StartLimiter {
     private readonly config: AppConfig,
     private readonly clock: Clock,
     private readonly verifications: VerificationsRepository,
+    private readonly ipLimiter: StartIpLimiter,
   ) {}
 
-  /** Throws 400 for a disallowed SMS destination and 429 (with Auth0's headers) when a limit is reached. */
-  async admit(client: ClientEntity, connection: ConnectionEntity, identifier: string, ip: string): Promise<void> {
+  /**
+   * Throws 400 for a disallowed SMS destination and 429 (with Auth0's headers) when a limit is reached. A pending
+   * per-IP charge goes first in the same Redis call: an IP over its limit charges nothing else.
+   */
+  async admit(
+    client: ClientEntity,
+    connection: ConnectionEntity,
+    identifier: string,
+    ip: string,
+    ipCharge?: StartIpCharge,
+  ): Promise<void> {
     const destination =
       connection.strategy === 'sms' ? this.destinations.allowedDestination(connection, identifier) : undefined;
     const now = this.clock.now().getTime();
@@ -52,7 +63,9 @@ export class StartLimiter {
       await this.breaker.assertClosed(destination, now);
       rules.push(...this.destinations.budgetRules(destination), ...this.breaker.countingRules(destination, ip));
     }
-    const decision = await this.store.consume(rules, now);
+    const leading = ipCharge && !ipCharge.made ? this.ipLimiter.rules(ipCharge) : [];
+    const decision = await this.store.consume([...leading, ...rules], now, { leading: leading.length });
+    if (leading.length) this.ipLimiter.settle(ipCharge!, decision);
     if (decision.denied) throw tooManyRequests(decision.denied, now);
     if (decision.unavailable && this.config.rateLimit.postgresFallback.has('start-identifier')) {
       const cooldown = rules.find((rule) => rule.name === 'start-identifier-cooldown');
