@@ -95,8 +95,9 @@ export class BenchEnvironment {
   }
 
   /**
-   * Inserts `count` live email-code records, as `count` starts would leave them, all with the code `code`; returns their
-   * email addresses. Lets the token exchange be measured without a start (and a worker) per request. `forFloor` hashes
+   * Inserts `count` live email-code records, as `count` starts would leave them once their email was sent (a pending
+   * record without an outbox row would be taken for a lost job by the relay's reconciliation, which sends it again
+   * with a new code), all with the code `code`; returns their email addresses. Lets the token exchange be measured without a start (and a worker) per request. `forFloor` hashes
    * the codes as the exchange floor compares them (floorCodeHmac) instead of as the service does.
    */
   async seedLiveCodes(client: TestClient, count: number, code: string, forFloor = false): Promise<string[]> {
@@ -110,8 +111,8 @@ export class BenchEnvironment {
         batch.push(`login.${run}.${i}@bench.example.com`);
       }
       await this.dataSource.query(
-        `INSERT INTO verifications (id, client_id, connection, identifier, send, code_hmac, expires_at)
-         SELECT id, $1, 'email', identifier, 'code', code_hmac, now() + interval '1 hour'
+        `INSERT INTO verifications (id, client_id, connection, identifier, send, code_hmac, expires_at, delivery_status)
+         SELECT id, $1, 'email', identifier, 'code', code_hmac, now() + interval '1 hour', 'sent'
            FROM unnest($2::char(24)[], $3::varchar[], $4::char(64)[]) AS t(id, identifier, code_hmac)`,
         [
           client.clientId,
