@@ -22,6 +22,8 @@ export function normaliseEmail(email: string | undefined): string {
   return `${email.slice(0, at).normalize('NFC').toLowerCase()}@${domain}`;
 }
 
+const PRINTABLE_ASCII = /^[\x21-\x7e]*$/;
+
 /** Characters that do not show: controls, format characters (zero-width, bidi), separators, and blank letters. */
 const INVISIBLE = /[\p{C}\p{Z}\u115F\u1160\u3164\uFFA0\u2800]/u;
 
@@ -61,6 +63,8 @@ const ALLOWED_MIXES = [
  * scripts, as a Cyrillic `р` among Latin letters does.
  */
 function lookAlike(email: string): boolean {
+  // Printable ASCII has no invisible character and no letter outside Latin: most addresses end here.
+  if (PRINTABLE_ASCII.test(email)) return false;
   if (INVISIBLE.test(email)) return true;
   const at = email.lastIndexOf('@');
   const parts = [email.slice(0, at), ...email.slice(at + 1).split('.')];
