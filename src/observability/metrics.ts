@@ -33,6 +33,16 @@ export class Metrics {
     labelNames: ['rule'] as const,
     registers: this.r,
   });
+  readonly limitStoreFailures = new Counter({
+    name: 'pwl_rate_limit_store_failures_total',
+    help: 'Rate-limit store (Redis) calls that failed: those limits were not applied (fail open) or fell back to Postgres',
+    registers: this.r,
+  });
+  readonly limitStoreDown = new Gauge({
+    name: 'pwl_rate_limit_store_down',
+    help: '1 while the rate-limit store (Redis) is failing and limits fail open, else 0',
+    registers: this.r,
+  });
   readonly otpFailures = new Counter({
     name: 'pwl_otp_failures_total',
     help: 'Wrong or expired one-time codes (OTP grant, /passwordless/verify)',

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OutageLog } from '../common/outage-log';
+import { metrics } from '../observability/metrics';
 import { AppConfig } from '../config/app-config';
 import { REDIS } from '../redis/redis.module';
 
@@ -169,10 +170,15 @@ export class SlidingWindowStore {
   private async failOpen<T>(fallback: T, operation: () => Promise<T>): Promise<T> {
     try {
       const result = await operation();
-      if (this.outage.down) this.outage.recovered();
+      if (this.outage.down) {
+        this.outage.recovered();
+        metrics()?.limitStoreDown.set(0);
+      }
       return result;
     } catch (err) {
       this.outage.failed(err);
+      metrics()?.limitStoreFailures.inc();
+      metrics()?.limitStoreDown.set(1);
       return fallback;
     }
   }
