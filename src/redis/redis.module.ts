@@ -19,7 +19,7 @@ export function createRequestRedis(config: AppConfig): Redis {
     enableAutoPipelining: false,
   });
   // Each command that fails reports the outage where it matters; the connection's own errors are logged once.
-  const outage = new OutageLog(new Logger('Redis'), `Redis (${redactedUrl(config.redis.url)})`);
+  const outage = new OutageLog(new Logger('Redis'), `Redis at REDIS_URL=${redactedUrl(config.redis.url)}`);
   redis.on('error', (err) => outage.failed(err));
   redis.on('ready', () => outage.recovered());
   return redis;

@@ -81,7 +81,8 @@ describe('Operator traps', () => {
       const up = async (port: number) => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.ok;
       for (const port of [apiPort, relayPort, workerPort]) await waitFor(() => up(port).then(Boolean), 30_000, 100);
       await redis.stop();
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // The outage is logged once, naming the setting to check (its password, if any, left out).
+      await waitFor(() => Promise.resolve(roles[0].output().includes(`Redis at REDIS_URL=${redis.url}`)), 5000, 50);
       const signalled = Date.now();
       for (const role of roles) role.child.kill('SIGTERM');
       const stopped = await Promise.all(roles.map(async (role) => (await role.exited, Date.now() - signalled)));
