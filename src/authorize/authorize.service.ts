@@ -14,6 +14,7 @@ import { AuthorizeTransactions } from './authorize-transaction';
 import { LoginTicketsRepository } from './login-tickets.repository';
 import { authorizeErrorPage, formPostPage, identifierPage, webMessagePage } from './login-pages';
 import { pageLocale, textsFor } from './login-texts';
+import { annotateRequest } from '../observability/logging';
 
 /** Link requests reuse /passwordless/verify_redirect, which answers in the query or the fragment only. */
 const LINK_RESPONSE_TYPES = ['code', 'token', 'id_token', 'id_token token'];
@@ -54,9 +55,14 @@ export class AuthorizeService {
       if (request.loginTicket !== undefined) return await this.withLoginTicket(request, locale);
       const live = await this.liveSession(request, browser.cookie);
       if (request.prompt.includes('none')) {
-        if (live && (!request.connection || request.connection.name === live.user.connection))
-          return await this.respond(request, live.user, live.session, locale);
+        // Auth0's log event codes for silent authentication: `ssa` (success), `fsa` (failure).
+        if (live && (!request.connection || request.connection.name === live.user.connection)) {
+          const answer = await this.respond(request, live.user, live.session, locale);
+          annotateRequest({ type: 'ssa' });
+          return answer;
+        }
         this.logger.log(`Silent authentication failed (client ${request.client.clientId}): login_required`);
+        annotateRequest({ type: 'fsa' });
         return this.deliverError(request.client, request.target, authorizeErrors.loginRequired(), locale);
       }
       // As on Auth0, naming a passwordless connection (or prompt=login) asks again instead of reusing the session.

@@ -13,6 +13,7 @@ import { loginIdentifier } from '../verification/identifier';
 import { failureDescription, VerificationFailure } from '../verification/otp-verifier';
 import { SecretHasher } from '../verification/secret-hasher';
 import { LoginTicketsRepository } from './login-tickets.repository';
+import { annotateRequest } from '../observability/logging';
 
 /** Long enough for the browser to follow the SDK's redirect to /authorize, no longer. */
 const LOGIN_TICKET_TTL_MS = 2 * 60 * 1000;
@@ -80,6 +81,7 @@ export class CrossOriginLoginService {
         now,
       );
       this.logger.log(`Cross-origin authentication (client ${client.clientId})`);
+      annotateRequest({ type: 'scoa' });
       return { login_ticket: ticket, co_verifier: this.random.token(32), co_id: this.random.token(12) };
     } catch (err) {
       if (err instanceof VerificationFailure) {

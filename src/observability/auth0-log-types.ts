@@ -29,13 +29,15 @@ export function refusedRule(error: AnsweredError | undefined): string | undefine
 }
 
 /**
- * The Auth0 log event code of a refused request, from its route and error: limits, failed client authentication
- * (`f`), a failed OTP exchange (`fepotpft`) or verification (`f`). Successes are marked by the services (`cls`,
- * `cs`, `s`).
+ * The Auth0 log event code of a refused request, from its route and error: limits, a failed cross-origin
+ * authentication (`fcoa`), failed client authentication (`f`), a failed OTP exchange (`fepotpft`) or verification
+ * (`f`). Successes are marked by the services (`cls`, `cs`, `s`, `ssa`, `scoa`) and so is a failed silent
+ * authentication (`fsa`, answered as a redirect).
  */
 export function failureType(route: string, error: AnsweredError, grantType: unknown): string | undefined {
   const rule = refusedRule(error);
   if (rule) return LIMIT_TYPES[rule] ?? 'api_limit';
+  if (route === '/co/authenticate' && error.status < 500) return 'fcoa';
   if (error.error === 'invalid_client') return 'f';
   if (route === '/oauth/token' && grantType === OTP_GRANT && error.status < 500) return 'fepotpft';
   if (route.startsWith('/passwordless/verify') && error.status < 500) return 'f';

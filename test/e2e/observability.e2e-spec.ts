@@ -211,4 +211,42 @@ describe('Logs and metrics of a full login', () => {
     expect(api.status).toBe(200);
     expect(JSON.stringify(await api.json())).toContain('"name":"email"');
   });
+
+  it('should mark a failed silent authentication (fsa) and a failed cross-origin authentication (fcoa)', async () => {
+    const spa = await createClient(t.dataSource, {
+      authMethod: 'none',
+      appType: 'spa',
+      grantTypes: [OTP_GRANT, 'authorization_code'],
+      callbacks: ['http://127.0.0.1:4200/callback'],
+      webOrigins: ['http://127.0.0.1:4200'],
+    });
+    const silent = new URLSearchParams({
+      client_id: spa.clientId,
+      redirect_uri: 'http://127.0.0.1:4200/callback',
+      response_type: 'code',
+      scope: 'openid',
+      state: 'obs-state',
+      prompt: 'none',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+    });
+    const answer = await fetch(`${api}/authorize?${silent.toString()}`, {
+      redirect: 'manual',
+      headers: { 'x-request-id': 'obs-silent-1' },
+    });
+    expect(answer.headers.get('location')).toContain('error=login_required');
+    const crossOrigin = await post(
+      '/co/authenticate',
+      { client_id: spa.clientId, credential_type: OTP_GRANT, realm: 'email', username: uniqueEmail(), otp: '000000' },
+      { origin: 'http://127.0.0.1:4200', 'x-request-id': 'obs-co-1' },
+    );
+    expect(crossOrigin.status).toBeGreaterThanOrEqual(400);
+
+    const types = () => {
+      const byId = new Map(lines(roles.api).map((line) => [line.reqId, line.type]));
+      return [byId.get('obs-silent-1'), byId.get('obs-co-1')];
+    };
+    await waitFor(() => Promise.resolve(types().every(Boolean)), 5000, 50);
+    expect(types()).toEqual(['fsa', 'fcoa']);
+  });
 });
