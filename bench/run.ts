@@ -21,7 +21,7 @@ import {
 } from './report';
 import { startScenarios, type Scenario, type ServerKind } from './scenarios';
 import { machineBusyMs, mainThreadCpuMs, pidsNamed, redisServerPid, spentBetween, usageOf } from './proc-usage';
-import { SERVICE_NODE_FLAGS, ServerProcess } from './server-process';
+import { freePort, SERVICE_NODE_FLAGS, ServerProcess } from './server-process';
 
 /**
  * `npm run bench [-- options]`: POST /passwordless/start on the service against a hand-written floor, same Postgres and
@@ -44,6 +44,8 @@ const USAGE = `Options:
                      mail, so it takes more of them than connections to keep the box busy)
   --only a,b         scenarios to run: floor, floor-jwt, secret, jwt, same, floor-token, token (default all)
   --profile DIR      run the service under node --cpu-prof, writing the profile to DIR
+  --metrics          run the service with METRICS_PORT set, as in production when Prometheus scrapes it (the default
+                     runs it without: no metrics are kept)
   --node-options=S   Node flags for the service instead of the deployed ones (${SERVICE_NODE_FLAGS})`;
 
 const SERVER_SCRIPTS: Record<ServerKind, string> = { floor: 'bench/floor/floor-server.js', service: 'src/main.js' };
@@ -63,6 +65,7 @@ interface Settings {
   only?: string[];
   profileDir?: string;
   nodeOptions?: string;
+  metrics: boolean;
   login: boolean;
   users: number;
 }
@@ -83,6 +86,7 @@ function readSettings(): Settings {
       only: { type: 'string' },
       profile: { type: 'string' },
       'node-options': { type: 'string' },
+      metrics: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -108,6 +112,7 @@ function readSettings(): Settings {
     only: values.only?.split(','),
     profileDir: values.profile,
     nodeOptions: values['node-options'],
+    metrics: values.metrics,
     login: values.login,
     users: number(values.users, smoke ? 8 : 64),
   };
@@ -209,6 +214,7 @@ async function main(): Promise<void> {
           env: env.env,
           cpuProfileDir: service ? settings.profileDir : undefined,
           nodeOptions: service ? (settings.nodeOptions ?? SERVICE_NODE_FLAGS) : undefined,
+          serverEnv: service && settings.metrics ? { METRICS_PORT: String(await freePort()) } : undefined,
           companionScript: service ? 'src/relay.js' : undefined,
         }),
       );

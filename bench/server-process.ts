@@ -23,6 +23,8 @@ export interface ServerOptions {
   cpuProfileDir?: string;
   /** Extra Node flags (e.g. V8 heap sizes), split on spaces. */
   nodeOptions?: string;
+  /** Environment for the server only, not its companion (e.g. a METRICS_PORT only one process can bind). */
+  serverEnv?: Record<string, string>;
   /**
    * Also start this entry point (relative to the dist root) beside the server, with the same environment, when that
    * build has it: the service's outbox relay runs in a process of its own. Its CPU counts as the server's.
@@ -65,6 +67,7 @@ export class ServerProcess {
     const child = spawn(process.execPath, [...nodeArgs, join(distRoot, options.script)], {
       env: {
         ...options.env,
+        ...options.serverEnv,
         PATH: process.env.PATH ?? '',
         PORT: String(port),
         ISSUER_BASE_URL: `http://127.0.0.1:${port}/`,
