@@ -33,6 +33,9 @@ describe('Worker process under database and Redis outages', () => {
       DELIVERY_RECONCILE_INTERVAL_MS: '500',
       DELIVERY_RECONCILE_AFTER_MS: '1000',
       OUTBOX_RELAY_INTERVAL_MS: '200',
+      // The held success writes must still be waiting when the backends are terminated: on a loaded machine the mails
+      // can take longer than the default 5 s statement timeout to arrive, which cancelled them first.
+      DATABASE_STATEMENT_TIMEOUT_MS: '60000',
     };
     t = await startTestApp({ env });
     client = await createClient(t.dataSource);
