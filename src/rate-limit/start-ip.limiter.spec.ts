@@ -13,20 +13,28 @@ describe(StartIpLimiter.name, () => {
   let consume: jest.Mock<Promise<LimitDecision>, [LimitRule[]]>;
   let limiter: StartIpLimiter;
 
+  /** Every rule charged once; `denied` names the refused rule and when the request would fit. */
+  const decisionFor = (rules: LimitRule[], denied?: { index: number; retryAtMs: number }): LimitDecision => {
+    const states = rules.map((rule) => ({
+      rule,
+      count: 1,
+      remaining: rule.limit - 1,
+      resetAtMs: nowMs + HOUR_MS,
+      bucket: 0,
+    }));
+    return denied === undefined
+      ? { allowed: true, states }
+      : { allowed: false, states, denied: { state: states[denied.index], retryAtMs: denied.retryAtMs } };
+  };
+
   beforeEach(() => {
     nowMs = Date.UTC(2026, 10, 26, 12, 0, 0);
     refuseUntilMs = undefined;
-    consume = jest.fn((rules: LimitRule[]): Promise<LimitDecision> => {
-      const states = rules.map((rule) => ({
-        rule,
-        count: 1,
-        remaining: rule.limit - 1,
-        resetAtMs: nowMs + HOUR_MS,
-        bucket: 0,
-      }));
-      if (refuseUntilMs === undefined) return Promise.resolve({ allowed: true, states });
-      return Promise.resolve({ allowed: false, states, denied: { state: states[0], retryAtMs: refuseUntilMs } });
-    });
+    consume = jest.fn((rules: LimitRule[]) =>
+      Promise.resolve(
+        decisionFor(rules, refuseUntilMs === undefined ? undefined : { index: 0, retryAtMs: refuseUntilMs }),
+      ),
+    );
     const clock: Pick<Clock, 'now'> = { now: () => new Date(nowMs) };
     const config = { rateLimit: { startWindowMs: HOUR_MS } } as AppConfig;
     limiter = new StartIpLimiter({ consume } as unknown as SlidingWindowStore, config, clock);
@@ -102,18 +110,6 @@ describe(StartIpLimiter.name, () => {
 
   describe('a charge made with the start’s other limits', () => {
     const otherRule: LimitRule = { name: 'start-identifier', key: 'start-id:x', limit: 5, windowMs: HOUR_MS };
-    const decisionFor = (rules: LimitRule[], deniedIndex?: number): LimitDecision => {
-      const states = rules.map((rule) => ({
-        rule,
-        count: 1,
-        remaining: rule.limit - 1,
-        resetAtMs: nowMs + HOUR_MS,
-        bucket: 0,
-      }));
-      return deniedIndex === undefined
-        ? { allowed: true, states }
-        : { allowed: false, states, denied: { state: states[deniedIndex], retryAtMs: nowMs + 5_000 } };
-    };
 
     it('should lead with the IP’s rules, take its headers from the call, and not charge again', async () => {
       const charge = new StartIpCharge({ ip: '203.0.113.6', limit: 50 });
@@ -126,15 +122,21 @@ describe(StartIpLimiter.name, () => {
 
     it('should throw and remember the IP’s 429 when a leading rule refused, and leave other refusals to the caller', async () => {
       const refusedIp = new StartIpCharge({ ip: '203.0.113.7', limit: 50 });
-      expect(() => limiter.settle(refusedIp, decisionFor([...limiter.rules(refusedIp), otherRule], 0))).toThrow(
-        expect.objectContaining({ status: 429 }),
-      );
+      expect(() =>
+        limiter.settle(
+          refusedIp,
+          decisionFor([...limiter.rules(refusedIp), otherRule], { index: 0, retryAtMs: nowMs + 5_000 }),
+        ),
+      ).toThrow(expect.objectContaining({ status: 429 }));
       expect(await status('203.0.113.7')).toBe(429);
       expect(consume).not.toHaveBeenCalled();
 
       const refusedOther = new StartIpCharge({ ip: '203.0.113.8', limit: 50 });
       expect(() =>
-        limiter.settle(refusedOther, decisionFor([...limiter.rules(refusedOther), otherRule], 1)),
+        limiter.settle(
+          refusedOther,
+          decisionFor([...limiter.rules(refusedOther), otherRule], { index: 1, retryAtMs: nowMs + 5_000 }),
+        ),
       ).not.toThrow();
       expect(refusedOther.made).toBe(true);
     });
