@@ -78,7 +78,7 @@ export class AuthorizationResults {
     const wantsToken = request.responseType.includes('token');
     const wantsIdToken = request.responseType.includes('id_token');
     if (!wantsToken && !wantsIdToken) return values;
-    const tokens = await this.issuer.issue({
+    const tokens = this.issuer.issue({
       clientId: request.client.clientId,
       user: request.user,
       scope,

@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { createSigner } from 'fast-jwt';
+import { jwtVerify, type JWTPayload } from 'jose';
 import { Clock } from '../common/clock';
 import { RandomSource } from '../common/random.source';
 import { AppConfig } from '../config/app-config';
 import type { User } from '../users/users.repository';
-import { SigningKeyStore, TOKEN_SIGNING_ALG } from './signing-key.store';
+import { type SigningKey, SigningKeyStore, TOKEN_SIGNING_ALG } from './signing-key.store';
 import { tokenErrors } from '../common/auth0-errors';
 
 /** Scopes of OIDC itself (Core §5.4, offline_access §11), granted whatever the audience, as Auth0 does. */
@@ -42,9 +43,18 @@ export function userClaims(user: User): Record<string, string | boolean> {
     : { email: user.identifier, email_verified: user.verified };
 }
 
-/** Issues RS256 access and id tokens; refresh tokens are the refresh-tokens feature's (see OfflineAccess). */
+type Signer = (claims: JWTPayload) => string;
+
+/**
+ * Issues RS256 access and id tokens; refresh tokens are the refresh-tokens feature's (see OfflineAccess). fast-jwt
+ * signs on the calling thread with node:crypto (decision 044); jose's WebCrypto path queues each signature to
+ * libuv's thread pool.
+ */
 @Injectable()
 export class TokenIssuer {
+  /** One signer per key and token type: fast-jwt parses the private key when the signer is made. */
+  private readonly signers = new WeakMap<SigningKey, { access: Signer; id: Signer }>();
+
   constructor(
     private readonly keys: SigningKeyStore,
     private readonly config: AppConfig,
@@ -74,7 +84,7 @@ export class TokenIssuer {
     return [...new Set(scopes)].join(' ');
   }
 
-  async issue(request: TokenRequest): Promise<TokenResponse> {
+  issue(request: TokenRequest): TokenResponse {
     const key = this.keys.activeKey();
     const now = Math.floor(this.clock.now().getTime() / 1000);
     const { accessTokenTtl, idTokenTtl } = this.config.tokens;
@@ -84,15 +94,18 @@ export class TokenIssuer {
         ? [request.audience, this.userinfoAudience]
         : this.userinfoAudience;
     // RFC 9068 §2.2: client_id and jti beside Auth0's azp; jti lets a resource server detect a replayed token.
-    const accessToken = await new SignJWT({ scope: request.scope, azp: request.clientId, client_id: request.clientId })
-      .setProtectedHeader({ alg: TOKEN_SIGNING_ALG, kid: key.kid, typ: ACCESS_TOKEN_TYP })
-      .setIssuer(this.config.issuerBaseUrl)
-      .setSubject(request.user.userId)
-      .setAudience(audience)
-      .setIssuedAt(now)
-      .setExpirationTime(now + accessTokenTtl)
-      .setJti(this.random.token(16))
-      .sign(key.privateKey);
+    const signers = this.signersOf(key);
+    const accessToken = signers.access({
+      iss: this.config.issuerBaseUrl,
+      sub: request.user.userId,
+      aud: audience,
+      iat: now,
+      exp: now + accessTokenTtl,
+      scope: request.scope,
+      azp: request.clientId,
+      client_id: request.clientId,
+      jti: this.random.token(16),
+    });
     const response: TokenResponse = {
       access_token: accessToken,
       token_type: 'Bearer',
@@ -100,20 +113,34 @@ export class TokenIssuer {
       scope: request.scope,
     };
     if (scopes.includes('openid')) {
-      const claims: JWTPayload = { ...userClaims(request.user), azp: request.clientId, at_hash: atHash(accessToken) };
+      const claims: JWTPayload = {
+        iss: this.config.issuerBaseUrl,
+        sub: request.user.userId,
+        aud: request.clientId,
+        iat: now,
+        exp: now + idTokenTtl,
+        ...userClaims(request.user),
+        azp: request.clientId,
+        at_hash: atHash(accessToken),
+      };
       if (request.nonce !== undefined) claims.nonce = request.nonce;
       if (request.authTime !== undefined) claims.auth_time = Math.floor(request.authTime.getTime() / 1000);
       if (request.sid !== undefined) claims.sid = request.sid;
-      response.id_token = await new SignJWT(claims)
-        .setProtectedHeader({ alg: TOKEN_SIGNING_ALG, kid: key.kid, typ: 'JWT' })
-        .setIssuer(this.config.issuerBaseUrl)
-        .setSubject(request.user.userId)
-        .setAudience(request.clientId)
-        .setIssuedAt(now)
-        .setExpirationTime(now + idTokenTtl)
-        .sign(key.privateKey);
+      response.id_token = signers.id(claims);
     }
     return response;
+  }
+
+  private signersOf(key: SigningKey): { access: Signer; id: Signer } {
+    let signers = this.signers.get(key);
+    if (!signers) {
+      const pem = key.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+      const signer = (typ: string): Signer =>
+        createSigner({ key: pem, algorithm: TOKEN_SIGNING_ALG, kid: key.kid, header: { alg: TOKEN_SIGNING_ALG, typ } });
+      signers = { access: signer(ACCESS_TOKEN_TYP), id: signer('JWT') };
+      this.signers.set(key, signers);
+    }
+    return signers;
   }
 
   /** Verifies an access token for /userinfo and returns its subject; undefined unless it is a live token of ours. */

@@ -24,7 +24,7 @@ export class OfflineAccess {
 
   /** Signs the tokens and, when offline_access was granted, starts a refresh-token family. */
   async issue(request: TokenRequest & { authorizationCodeHmac?: string }): Promise<TokenResponse> {
-    const response = await this.issuer.issue(request);
+    const response = this.issuer.issue(request);
     if (request.scope.split(' ').includes(OFFLINE_ACCESS)) {
       response.refresh_token = await this.refreshTokens.issue({
         clientId: request.clientId,

@@ -33,7 +33,7 @@ export class RefreshTokenGrant implements TokenGrant {
     });
     const user = await this.users.findById(exchanged.userId);
     if (!user) throw invalidRefreshToken('the user no longer exists');
-    const response = await this.issuer.issue({
+    const response = this.issuer.issue({
       clientId: client.clientId,
       user,
       scope,
