@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { Clock } from '../common/clock';
 import { PASSWORDLESS_OTP_GRANT, type ClientEntity } from '../clients/client.entity';
 import { loginIdentifier } from '../verification/identifier';
-import { UsersRepository, type User } from '../users/users.repository';
+import { toUser, UsersRepository, type User } from '../users/users.repository';
 import type { ConnectionEntity } from '../verification/connection.entity';
 import { ConnectionsRepository } from '../verification/connections.repository';
-import { OtpVerifier } from '../verification/otp-verifier';
+import { OtpVerifier, type RedeemedCode } from '../verification/otp-verifier';
 import type { FailureFloor } from '../verification/failure-floor';
 import { clientAuthErrors, tokenErrors } from '../common/auth0-errors';
 
@@ -27,7 +26,6 @@ export class PasswordlessLoginService {
     private readonly connections: ConnectionsRepository,
     private readonly verifier: OtpVerifier,
     private readonly users: UsersRepository,
-    private readonly clock: Clock,
   ) {}
 
   /** `refuseSpa`: Auth0 cannot enable the grant on SPAs for /oauth/token ("You cannot use this endpoint from SPAs"). */
@@ -50,28 +48,28 @@ export class PasswordlessLoginService {
     return connection;
   }
 
-  /** Spends the code (or link token) and returns the user it logs in. Throws VerificationFailure. */
+  /** Spends the code (or link token) and returns the user it logs in (created if new). Throws VerificationFailure. */
   async login(attempt: LoginAttempt): Promise<User> {
-    const identifier = await this.redeem(attempt, true);
-    return this.users.loginVerified(attempt.connection.name, attempt.connection.strategy, identifier, this.clock.now());
+    const { login } = await this.redeem(attempt, { newUserId: this.users.newUserId(attempt.connection.strategy) });
+    if (!login) throw new Error('a spent code logged no user in');
+    return toUser(login);
   }
 
   /** Proves the code without spending it (legacy /passwordless/verify, whose redirect step consumes). */
   async check(attempt: LoginAttempt): Promise<void> {
-    await this.redeem(attempt, false);
+    await this.redeem(attempt);
   }
 
-  private async redeem(attempt: LoginAttempt, consume: boolean): Promise<string> {
-    const identifier = loginIdentifier(attempt.connection.strategy, attempt.username);
-    await this.verifier.redeem({
+  /** With `login` the code is spent and its user logged in; without, only proved. */
+  private redeem(attempt: LoginAttempt, login?: { newUserId: string }): Promise<RedeemedCode> {
+    return this.verifier.redeem({
       clientId: attempt.client.clientId,
       connection: attempt.connection,
-      identifier,
+      identifier: loginIdentifier(attempt.connection.strategy, attempt.username),
       candidate: attempt.secret,
       acceptLinkToken: attempt.acceptLinkToken,
-      consume,
       failureFloor: attempt.failureFloor,
+      login,
     });
-    return identifier;
   }
 }

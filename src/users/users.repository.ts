@@ -14,7 +14,7 @@ export interface User {
   verified: boolean;
 }
 
-type UserRow = { user_id: string; connection: string; identifier: string; verified: boolean };
+export type UserRow = { user_id: string; connection: string; identifier: string; verified: boolean };
 
 @Injectable()
 export class UsersRepository {
@@ -23,18 +23,9 @@ export class UsersRepository {
     private readonly random: RandomSource,
   ) {}
 
-  /**
-   * Finds or creates the user of a connection + identifier in one statement (concurrent first logins cannot create
-   * two users) and marks the identifier verified: the caller has just proved control of it.
-   */
-  async loginVerified(connection: string, strategy: ConnectionStrategy, identifier: string, now: Date): Promise<User> {
-    const rows: UserRow[] = await this.dataSource.query(
-      `INSERT INTO users (user_id, connection, identifier, verified, created_at, last_login_at) VALUES ($1, $2, $3, true, $4, $4)
-       ON CONFLICT (connection, identifier) DO UPDATE SET verified = true, last_login_at = EXCLUDED.last_login_at
-       RETURNING user_id, connection, identifier, verified`,
-      [`${strategy}|${this.random.hex(12)}`, connection, identifier, now],
-    );
-    return toUser(rows[0]);
+  /** A new user's id, Auth0's `<strategy>|<id>` shape; the login that creates the user stores it (see OtpVerifier). */
+  newUserId(strategy: ConnectionStrategy): string {
+    return `${strategy}|${this.random.hex(12)}`;
   }
 
   async findById(userId: string): Promise<User | null> {
@@ -46,7 +37,7 @@ export class UsersRepository {
   }
 }
 
-function toUser(row: UserRow): User {
+export function toUser(row: UserRow): User {
   return {
     userId: row.user_id,
     connection: row.connection,

@@ -4,7 +4,7 @@ import type { ConnectionEntity } from './connection.entity';
 import type { FailureFloor } from './failure-floor';
 import { SecretHasher } from './secret-hasher';
 import type { VerificationEntity } from './verification.entity';
-import { VerificationsRepository } from './verifications.repository';
+import { type UserLoginRow, VerificationsRepository } from './verifications.repository';
 
 /** Why a code or link was refused; each endpoint words it in its own Auth0 dialect. */
 export type VerificationFailureReason = 'wrong' | 'expired' | 'max_attempts';
@@ -23,10 +23,19 @@ export interface RedeemRequest {
   candidate: string;
   /** Magic links carry a 256-bit token instead of the code; only the link endpoint accepts it. */
   acceptLinkToken: boolean;
-  /** false: prove the code (legacy /passwordless/verify) but leave the record for the redirect step. */
-  consume: boolean;
   /** Set while Redis is unavailable: the attempt counts only under the identifier's failure limit (Postgres). */
   failureFloor?: FailureFloor;
+  /**
+   * Spend the code and log the identifier's user in (created with this id if new). Without, the code is only proved
+   * (legacy /passwordless/verify) and the record left for the redirect step.
+   */
+  login?: { newUserId: string };
+}
+
+export interface RedeemedCode {
+  record: VerificationEntity;
+  /** The user the spent code logged in, when the request asked for `login`. */
+  login?: UserLoginRow;
 }
 
 /**
@@ -41,7 +50,7 @@ export class OtpVerifier {
     private readonly clock: Clock,
   ) {}
 
-  async redeem(request: RedeemRequest): Promise<VerificationEntity> {
+  async redeem(request: RedeemRequest): Promise<RedeemedCode> {
     const now = this.clock.now();
     const record = await this.verifications.findLive(request.clientId, request.connection.name, request.identifier);
     if (!record) throw new VerificationFailure('wrong');
@@ -50,9 +59,9 @@ export class OtpVerifier {
     // Compared before the write, which then counts the attempt and spends the record in one statement: a result
     // counts only if that statement found the record still redeemable and under its attempt cap.
     const matched = this.matches(record, request);
-    const settled = await this.verifications.settleAttempt(
+    const { settled, login } = await this.verifications.settleAttempt(
       record.id,
-      { matched, consume: request.consume, maxAttempts: request.connection.maxAttempts, now },
+      { matched, maxAttempts: request.connection.maxAttempts, now, login: request.login },
       request.failureFloor && {
         ...request.failureFloor,
         connection: request.connection.name,
@@ -62,7 +71,7 @@ export class OtpVerifier {
     if (!settled)
       throw new VerificationFailure(await this.whyUnavailable(record.id, request.connection.maxAttempts, now));
     if (!matched) throw new VerificationFailure('wrong');
-    return record;
+    return { record, login };
   }
 
   private matches(record: VerificationEntity, request: RedeemRequest): boolean {

@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { GroupCommit } from '../common/group-commit';
 import { isItemSpecificDbError } from '../database/pg-errors';
-import { affectedRows } from '../database/affected-rows';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import { FailureFloorReached, type FailureFloor } from './failure-floor';
 import { VerificationEntity } from './verification.entity';
@@ -44,6 +43,30 @@ export type NewVerification = Omit<
   | 'providerMessageId'
   | 'createdAt'
 >;
+
+export interface SettleAttempt {
+  matched: boolean;
+  maxAttempts: number;
+  now: Date;
+  /** Spend the record when the secret matched, and log its user in (see settleAttempt); without, only count. */
+  login?: { newUserId: string };
+}
+
+/** The users row a spent record logged in, as the statement returns it. */
+export interface UserLoginRow {
+  user_id: string;
+  connection: string;
+  identifier: string;
+  verified: boolean;
+}
+
+type Nullable<T> = { [K in keyof T]: T[K] | null };
+
+export interface SettledAttempt {
+  settled: boolean;
+  /** Present when the attempt spent the record and `login` was asked for. */
+  login?: UserLoginRow;
+}
 
 @Injectable()
 export class VerificationsRepository {
@@ -127,17 +150,21 @@ export class VerificationsRepository {
 
   /**
    * Settles one attempt at a record's secret, already compared by the caller (the code's HMAC never changes): a wrong
-   * secret counts a failed attempt, a right one spends the record when `consume` is set. One conditional UPDATE, and
+   * secret counts a failed attempt, a right one spends the record when `login` is set. One conditional UPDATE, and
    * Postgres re-checks its WHERE clause after waiting for the row lock, so concurrent attempts can never take the
    * counter past `maxAttempts`, and only one attempt can move consumed_at from NULL (a code never redeems twice).
-   * False when the record is no longer redeemable (spent, superseded, expired or out of attempts): the outcome of the
-   * comparison then counts for nothing.
+   * `settled` is false when the record is no longer redeemable (spent, superseded, expired or out of attempts): the
+   * outcome of the comparison then counts for nothing.
+   *
+   * A spent record also logs its user in within the same statement, so a login is one commit: the
+   * connection's user for the identifier is found or created (`login.newUserId`; concurrent first logins cannot create
+   * two users) and marked verified, as the caller has just proved control of the identifier.
    */
   async settleAttempt(
     id: string,
-    attempt: { matched: boolean; consume: boolean; maxAttempts: number; now: Date },
+    attempt: SettleAttempt,
     floor?: FailureFloor & { connection: string; identifier: string },
-  ): Promise<boolean> {
+  ): Promise<SettledAttempt> {
     if (floor) return this.settleUnderFloor(id, attempt, floor);
     return this.settle(this.dataSource, id, attempt);
   }
@@ -183,9 +210,9 @@ export class VerificationsRepository {
    */
   private async settleUnderFloor(
     id: string,
-    attempt: { matched: boolean; consume: boolean; maxAttempts: number; now: Date },
+    attempt: SettleAttempt,
     floor: FailureFloor & { connection: string; identifier: string },
-  ): Promise<boolean> {
+  ): Promise<SettledAttempt> {
     return this.dataSource.transaction(async (tx) => {
       await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('otp-floor|' || $1 || '|' || $2, 0))`, [
         floor.connection,
@@ -200,19 +227,34 @@ export class VerificationsRepository {
     });
   }
 
-  private async settle(
-    db: DataSource | EntityManager,
-    id: string,
-    attempt: { matched: boolean; consume: boolean; maxAttempts: number; now: Date },
-  ): Promise<boolean> {
-    const count = await affectedRows(
-      db,
-      `UPDATE verifications
-          SET failed_attempts = failed_attempts + CASE WHEN $2::boolean THEN 0 ELSE 1 END,
-              consumed_at = CASE WHEN $2::boolean AND $3::boolean THEN $5::timestamptz ELSE consumed_at END
-        WHERE id = $1 AND consumed_at IS NULL AND superseded_at IS NULL AND expires_at > $5::timestamptz AND failed_attempts < $4`,
-      [id, attempt.matched, attempt.consume, attempt.maxAttempts, attempt.now],
+  private async settle(db: DataSource | EntityManager, id: string, attempt: SettleAttempt): Promise<SettledAttempt> {
+    const [row] = await db.query<Array<{ settled: number } & Nullable<UserLoginRow>>>(
+      `WITH settled AS (
+         UPDATE verifications
+            SET failed_attempts = failed_attempts + CASE WHEN $2::boolean THEN 0 ELSE 1 END,
+                consumed_at = CASE WHEN $2::boolean AND $3::boolean THEN $5::timestamptz ELSE consumed_at END
+          WHERE id = $1 AND consumed_at IS NULL AND superseded_at IS NULL AND expires_at > $5::timestamptz
+            AND failed_attempts < $4
+          RETURNING connection, identifier, consumed_at IS NOT NULL AS spent
+       ), login AS (
+         INSERT INTO users (user_id, connection, identifier, verified, created_at, last_login_at)
+         SELECT $6::text, connection, identifier, true, $5::timestamptz, $5::timestamptz
+           FROM settled WHERE spent
+             ON CONFLICT (connection, identifier) DO UPDATE SET verified = true, last_login_at = EXCLUDED.last_login_at
+         RETURNING user_id, connection, identifier, verified
+       )
+       SELECT (SELECT count(*) FROM settled)::int AS settled, login.* FROM (SELECT 1) AS one LEFT JOIN login ON true`,
+      [
+        id,
+        attempt.matched,
+        attempt.login !== undefined,
+        attempt.maxAttempts,
+        attempt.now,
+        attempt.login?.newUserId ?? null,
+      ],
     );
-    return count === 1;
+    const { settled, ...user } = row;
+    // The LEFT JOIN gives a row of NULLs when no user was logged in, and a whole users row when one was.
+    return user.user_id === null ? { settled: settled === 1 } : { settled: settled === 1, login: user as UserLoginRow };
   }
 }

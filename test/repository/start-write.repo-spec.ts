@@ -1,6 +1,5 @@
 import { Test, type TestingModule } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { CommonModule } from '../../src/common/common.module';
 import { ConfigModule } from '../../src/config/config.module';
@@ -10,7 +9,7 @@ import { OutboxRepository, type OutboxRow } from '../../src/delivery/outbox.repo
 import { VerificationModule } from '../../src/verification/verification.module';
 import { type NewVerification, VerificationsRepository } from '../../src/verification/verifications.repository';
 import { createConnection } from '../utils/delivery-helpers';
-import { createClient, uniqueEmail } from '../utils/factories';
+import { createClient, newVerification, uniqueEmail } from '../utils/factories';
 
 /**
  * The start's write (the start_verifications() SQL function behind VerificationsRepository) and the relay's take of the
@@ -45,19 +44,7 @@ describe('start write and outbox take (repositories on Postgres)', () => {
 
   afterAll(() => moduleRef.close());
 
-  const record = (identifier: string): NewVerification => ({
-    id: randomBytes(12).toString('hex'),
-    clientId,
-    connection,
-    identifier,
-    send: 'code',
-    codeHmac: randomBytes(32).toString('hex'),
-    linkTokenHmac: null,
-    authParams: {},
-    requestLanguage: null,
-    expiresAt: new Date(Date.now() + 300_000),
-    requestIp: '203.0.113.7',
-  });
+  const record = (identifier: string): NewVerification => newVerification(clientId, connection, identifier);
 
   const start = (r: NewVerification) =>
     verifications.createSupersedingPrevious(

@@ -10,6 +10,7 @@ import {
   type TokenEndpointAuthMethod,
 } from '../../src/clients/client.entity';
 import { hashClientSecret } from '../../src/clients/client-secret';
+import type { NewVerification } from '../../src/verification/verifications.repository';
 
 export interface TestClient {
   clientId: string;
@@ -121,3 +122,18 @@ export const uniqueEmail = () => `user.${randomBytes(6).toString('hex')}@example
 
 /** A valid, unique-per-call US number in the 201-555-01xx style range libphonenumber accepts. */
 export const uniquePhone = () => `+1202${String(2000000 + Math.floor(Math.random() * 7999999)).padStart(7, '0')}`;
+
+/** A verification record as a start writes it: a random id and code HMAC, live for five minutes. */
+export const newVerification = (clientId: string, connection: string, identifier: string): NewVerification => ({
+  id: randomBytes(12).toString('hex'),
+  clientId,
+  connection,
+  identifier,
+  send: 'code',
+  codeHmac: randomBytes(32).toString('hex'),
+  linkTokenHmac: null,
+  authParams: {},
+  requestLanguage: null,
+  expiresAt: new Date(Date.now() + 300_000),
+  requestIp: '203.0.113.7',
+});
