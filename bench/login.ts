@@ -40,7 +40,7 @@ export class LoginRig {
     sink.onReceived = (mail) => mail.to.forEach((recipient) => this.waiting.get(recipient)?.(mail));
   }
 
-  static async start(env: BenchEnvironment, distRoot: string): Promise<LoginRig> {
+  static async start(env: BenchEnvironment, distRoot: string, workerEnv: NodeJS.ProcessEnv = {}): Promise<LoginRig> {
     const sink = await SmtpSink.start({ parse: true });
     const healthPort = await freePort();
     const worker = spawn(process.execPath, [join(distRoot, 'src/worker.js')], {
@@ -51,6 +51,7 @@ export class LoginRig {
         EMAIL_PROVIDER: 'smtp',
         SMTP_URL: sink.url,
         WORKER_HEALTH_PORT: String(healthPort),
+        ...workerEnv,
       },
       stdio: ['ignore', 'ignore', 'inherit'],
     });

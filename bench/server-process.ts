@@ -30,6 +30,8 @@ export interface ServerOptions {
    * build has it: the service's outbox relay runs in a process of its own. Its CPU counts as the server's.
    */
   companionScript?: string;
+  /** Environment for the companion only (its own METRICS_PORT). */
+  companionEnv?: Record<string, string>;
 }
 
 /** A server under test in its own Node process on a free loopback port; RSS is read from /proc. */
@@ -77,7 +79,7 @@ export class ServerProcess {
     const server = new ServerProcess(options.name, port, child, Boolean(options.cpuProfileDir));
     await server.waitUntilListening();
     const companion = options.companionScript && join(distRoot, options.companionScript);
-    if (companion && existsSync(companion)) await server.startCompanion(companion, options.env);
+    if (companion && existsSync(companion)) await server.startCompanion(companion, { ...options.env, ...options.companionEnv });
     return server;
   }
 
