@@ -79,7 +79,8 @@ export class ServerProcess {
     const server = new ServerProcess(options.name, port, child, Boolean(options.cpuProfileDir));
     await server.waitUntilListening();
     const companion = options.companionScript && join(distRoot, options.companionScript);
-    if (companion && existsSync(companion)) await server.startCompanion(companion, { ...options.env, ...options.companionEnv });
+    if (companion && existsSync(companion))
+      await server.startCompanion(companion, { ...options.env, ...options.companionEnv });
     return server;
   }
 
