@@ -6,14 +6,18 @@ import IORedis from 'ioredis';
 export class RedisProcess {
   private child?: ChildProcess;
 
-  /** `appendOnlyDir`: persist with AOF (appendfsync everysec) there, so a restart keeps what was written. */
+  /**
+   * `appendOnlyDir`: persist with AOF (appendfsync everysec) there, so a restart keeps what was written. `args`: more
+   * redis-server options (e.g. `--cluster-enabled yes` with `--dir` for its nodes file).
+   */
   private constructor(
     readonly port: number,
     private readonly appendOnlyDir?: string,
+    private readonly args: string[] = [],
   ) {}
 
-  static async start(options: { appendOnlyDir?: string } = {}): Promise<RedisProcess> {
-    const redis = new RedisProcess(await freePort(), options.appendOnlyDir);
+  static async start(options: { appendOnlyDir?: string; args?: string[] } = {}): Promise<RedisProcess> {
+    const redis = new RedisProcess(await freePort(), options.appendOnlyDir, options.args);
     await redis.restart();
     return redis;
   }
@@ -31,6 +35,7 @@ export class RedisProcess {
         ...(this.appendOnlyDir
           ? ['--appendonly', 'yes', '--appendfsync', 'everysec', '--dir', this.appendOnlyDir]
           : ['--appendonly', 'no']),
+        ...this.args,
       ],
       { stdio: 'ignore' },
     );

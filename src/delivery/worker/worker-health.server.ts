@@ -7,7 +7,8 @@ import { WorkerRunner } from './worker-runner';
 
 /**
  * `GET /health` on WORKER_HEALTH_PORT: 200 while consuming with Postgres and Redis reachable (and, when this worker
- * also runs the relay, its loops working), 503 while starting, stopping or degraded.
+ * also runs the relay, its loops working), 503 while starting, stopping or degraded, including while a queue's
+ * consumer keeps failing on a Redis that answers but refuses its commands (`failing_queues`, with the last error).
  */
 @Injectable()
 export class WorkerHealthServer implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -33,7 +34,12 @@ export class WorkerHealthServer implements OnApplicationBootstrap, OnApplication
   private async report() {
     const checks = await this.health.check();
     const relay = this.relay?.check();
-    const ok = this.runner.state === 'running' && checks.status === 'ok' && (relay?.ok ?? true);
+    const failing = this.runner.failingQueues();
+    const ok =
+      this.runner.state === 'running' &&
+      checks.status === 'ok' &&
+      (relay?.ok ?? true) &&
+      Object.keys(failing).length === 0;
     return {
       ok,
       body: {
@@ -41,6 +47,7 @@ export class WorkerHealthServer implements OnApplicationBootstrap, OnApplication
         state: this.runner.state,
         queues: this.runner.queues,
         checks: checks.checks,
+        ...(Object.keys(failing).length > 0 ? { failing_queues: failing } : {}),
         ...(relay ? { relay } : {}),
       },
     };

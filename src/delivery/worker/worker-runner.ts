@@ -2,13 +2,13 @@ import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap }
 import { DiscoveryService } from '@nestjs/core';
 import { WorkerHost } from '@nestjs/bullmq';
 import { isDependencyUnavailable } from '../../common/dependency-errors';
-import { OutageLog } from '../../common/outage-log';
 import { AppConfig } from '../../config/app-config';
 import type { Job } from 'bullmq';
 import { SENT_UNRECORDED, type DeliveryJobData, type JobName, type QueueName } from '../delivery.constants';
 import { DeliveryAttemptsRepository } from './delivery-attempts.repository';
 import { JobProcessor } from './delivery.processor';
 import { jobHandlerProblems } from './job-handlers.check';
+import { QueueLoopGuard } from './queue-loop.guard';
 
 export type WorkerState = 'starting' | 'running' | 'stopping';
 
@@ -21,6 +21,7 @@ export type WorkerState = 'starting' | 'running' | 'stopping';
 export class WorkerRunner implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WorkerRunner.name);
   private processors: JobProcessor[] = [];
+  private readonly guards = new Map<QueueName, QueueLoopGuard>();
   state: WorkerState = 'starting';
 
   constructor(
@@ -45,10 +46,10 @@ export class WorkerRunner implements OnApplicationBootstrap, BeforeApplicationSh
     if (problems.length > 0) throw new Error(`Worker boot check failed: ${problems.join('; ')}`);
 
     for (const processor of this.processors) {
-      const outage = new OutageLog(this.logger, `Queue ${processor.queue} (Redis)`);
-      processor.worker.on('error', (err) => outage.failed(err));
-      // Redis is back at the latest when a job runs again.
-      processor.worker.on('active', () => outage.recovered());
+      this.guards.set(
+        processor.queue,
+        new QueueLoopGuard(processor.worker, this.logger, `Queue ${processor.queue} (Redis)`),
+      );
       processor.worker.on('failed', (job) => void this.onFailed(job));
       processor.worker
         .run()
@@ -76,11 +77,19 @@ export class WorkerRunner implements OnApplicationBootstrap, BeforeApplicationSh
 
   async beforeApplicationShutdown(): Promise<void> {
     this.state = 'stopping';
+    for (const guard of this.guards.values()) guard.stop();
     this.logger.log('Stopping: no new jobs; waiting for in-flight jobs to finish');
     await Promise.all(this.processors.map((p) => p.worker.close()));
   }
 
   get queues(): QueueName[] {
     return this.processors.map((p) => p.queue);
+  }
+
+  /** The queues whose consumer loop keeps failing, with the last error: the worker is then not healthy. */
+  failingQueues(): Partial<Record<QueueName, string>> {
+    const failing: Partial<Record<QueueName, string>> = {};
+    for (const [queue, guard] of this.guards) if (guard.failure !== undefined) failing[queue] = guard.failure;
+    return failing;
   }
 }

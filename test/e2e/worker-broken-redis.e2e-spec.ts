@@ -1,0 +1,121 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import IORedis from 'ioredis';
+import { freePort, RedisProcess, waitFor } from '../utils/redis-process';
+import { filePrefix } from '../utils/test-worker';
+import { spawnWorker, type WorkerChild } from '../utils/worker-process';
+
+/** Linux reports a process's CPU in clock ticks of 1/100 s (utime and stime, fields 14 and 15 of /proc/<pid>/stat). */
+const cpuSeconds = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+
+/**
+ * A worker whose Redis answers but refuses its commands (a cluster node that serves no slot, a user without the
+ * permissions): it says so on /health within seconds, waits without spinning, logs the outage once, and goes back to
+ * work when Redis does.
+ */
+describe('Worker on a Redis that refuses its commands', () => {
+  const children: WorkerChild[] = [];
+  const servers: RedisProcess[] = [];
+  const dirs: string[] = [];
+
+  afterAll(async () => {
+    for (const c of children) if (c.running()) c.child.kill('SIGKILL');
+    await Promise.all(children.map((c) => c.exited));
+    await Promise.all(servers.map((s) => s.stop()));
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function workerOn(redis: RedisProcess) {
+    const port = await freePort();
+    const worker = spawnWorker({
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: filePrefix('broken'),
+      WORKER_QUEUES: 'email',
+      EMAIL_PROVIDER: 'log',
+      MIGRATIONS_RUN: 'false',
+      LOG_LEVEL: 'log',
+      WORKER_HEALTH_PORT: String(port),
+    });
+    children.push(worker);
+    const health = async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
+      return { status: res?.status ?? 0, body: ((await res?.json()) ?? {}) as Record<string, unknown> };
+    };
+    await waitFor(async () => (await health()).status !== 0, 20_000, 100).catch(() => {
+      throw new Error(`no health answer within 20 s:\n${worker.output()}`);
+    });
+    return { worker, health };
+  }
+
+  async function expectUnhealthyAndIdle(
+    worker: WorkerChild,
+    health: () => Promise<{ status: number; body: Record<string, unknown> }>,
+    reason: RegExp,
+  ) {
+    const seen = Date.now();
+    await waitFor(async () => (await health()).status === 503, 10_000, 100).catch(() => {
+      throw new Error(`no 503 within 10 s:\n${worker.output()}`);
+    });
+    expect(Date.now() - seen).toBeLessThan(10_000);
+    expect((await health()).body).toMatchObject({
+      status: 'unavailable',
+      failing_queues: { email: expect.stringMatching(reason) },
+    });
+
+    const before = cpuSeconds(worker.child.pid!);
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    expect((cpuSeconds(worker.child.pid!) - before) / 5).toBeLessThan(0.05);
+    expect(worker.output().match(/Queue email \(Redis\) unavailable/g)).toHaveLength(1);
+  }
+
+  it('should report 503 with the reason within 10 s, and use under 5 % CPU, on a cluster node that serves no slot', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pwl-cluster-node-'));
+    dirs.push(dir);
+    const node = await RedisProcess.start({ args: ['--cluster-enabled', 'yes', '--dir', dir] });
+    servers.push(node);
+    const { worker, health } = await workerOn(node);
+    await expectUnhealthyAndIdle(worker, health, /CLUSTERDOWN/);
+  });
+
+  it('should go back to work once Redis accepts its commands again', async () => {
+    const redis = await RedisProcess.start();
+    servers.push(redis);
+    const { worker, health } = await workerOn(redis);
+    await waitFor(async () => (await health()).status === 200, 20_000, 100);
+
+    const setup = new IORedis(redis.url);
+    await setup.call('ACL', 'SETUSER', 'admin', 'on', '>admin', '~*', '&*', '+@all');
+    setup.disconnect();
+    const admin = new IORedis(redis.url, { username: 'admin', password: 'admin' });
+    try {
+      // The default user keeps only what a health probe needs: the worker's queue commands now get NOPERM.
+      await admin.call(
+        'ACL',
+        'SETUSER',
+        'default',
+        'on',
+        'nopass',
+        '~*',
+        '&*',
+        '-@all',
+        '+ping',
+        '+info',
+        '+client',
+        '+hello',
+        '+select',
+      );
+      await expectUnhealthyAndIdle(worker, health, /NOPERM/);
+      await admin.call('ACL', 'SETUSER', 'default', '+@all');
+    } finally {
+      admin.disconnect();
+    }
+    await waitFor(async () => (await health()).status === 200, 15_000, 100).catch(() => {
+      throw new Error(`not healthy again within 15 s:\n${worker.output()}`);
+    });
+    expect(worker.output()).toMatch(/Queue email \(Redis\) available again after/);
+  });
+});
