@@ -2,6 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config';
+import { rateLimitKey } from '../rate-limit/sliding-window.store';
 import { REDIS } from '../redis/redis.module';
 
 export interface HealthReport {
@@ -17,15 +19,24 @@ const CHECK_TIMEOUT_MS = 1000;
 export class HealthService {
   private readonly details = new Map<string, () => unknown>();
 
+  /**
+   * A key in the rate limits' hash slot: a keyed read fails where PING would not, on a Redis that answers but refuses
+   * what the service does (a cluster node that does not serve the slot: MOVED or CLUSTERDOWN; an ACL without it).
+   */
+  private readonly redisProbeKey: string;
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(REDIS) private readonly redis: Redis,
-  ) {}
+    config: AppConfig,
+  ) {
+    this.redisProbeKey = rateLimitKey(config.redis.prefix, 'health');
+  }
 
   async check(): Promise<HealthReport> {
     const [postgres, redis] = await Promise.all([
       probe(() => this.dataSource.query('SELECT 1')),
-      probe(() => this.redis.ping()),
+      probe(() => this.redis.exists(this.redisProbeKey)),
     ]);
     const report: HealthReport = {
       status: postgres === 'up' && redis === 'up' ? 'ok' : 'degraded',

@@ -183,11 +183,13 @@ export class SlidingWindowStore {
     }
   }
 
-  /** The `{rl}` hash tag puts every limit key in one Redis Cluster slot, as a multi-key script requires. */
   private redisKey(key: string): string {
-    return `${this.config.redis.prefix}:{rl}:${key}`;
+    return rateLimitKey(this.config.redis.prefix, key);
   }
 }
+
+/** The `{rl}` hash tag puts every limit key in one Redis Cluster slot, as a multi-key script requires. */
+export const rateLimitKey = (prefix: string, key: string): string => `${prefix}:{rl}:${key}`;
 
 /** Whole milliseconds per bucket; the effective window is rounded up to a multiple of the bucket count. */
 function bucketSize(windowMs: number): number {

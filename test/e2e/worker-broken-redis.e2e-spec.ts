@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import IORedis from 'ioredis';
 import { freePort, RedisProcess, waitFor } from '../utils/redis-process';
 import { filePrefix } from '../utils/test-worker';
-import { spawnWorker, type WorkerChild } from '../utils/worker-process';
+import { spawnRole, spawnWorker, type WorkerChild } from '../utils/worker-process';
 
 /** Linux reports a process's CPU in clock ticks of 1/100 s (utime and stime, fields 14 and 15 of /proc/<pid>/stat). */
 const cpuSeconds = (pid: number) => {
@@ -13,11 +13,11 @@ const cpuSeconds = (pid: number) => {
 };
 
 /**
- * A worker whose Redis answers but refuses its commands (a cluster node that serves no slot, a user without the
- * permissions): it says so on /health within seconds, waits without spinning, logs the outage once, and goes back to
- * work when Redis does.
+ * A worker (and the API) whose Redis answers but refuses its commands (a cluster node that serves no slot, a user
+ * without the permissions): it says so on /health within seconds, waits without spinning, logs the outage once, and
+ * goes back to work when Redis does.
  */
-describe('Worker on a Redis that refuses its commands', () => {
+describe('Worker and API on a Redis that refuses their commands', () => {
   const children: WorkerChild[] = [];
   const servers: RedisProcess[] = [];
   const dirs: string[] = [];
@@ -57,14 +57,14 @@ describe('Worker on a Redis that refuses its commands', () => {
     reason: RegExp,
   ) {
     const seen = Date.now();
-    await waitFor(async () => (await health()).status === 503, 10_000, 100).catch(() => {
-      throw new Error(`no 503 within 10 s:\n${worker.output()}`);
+    const failing = async () => {
+      const { status, body } = await health();
+      return status === 503 && reason.test(String((body.failing_queues as Record<string, string>)?.email));
+    };
+    await waitFor(failing, 10_000, 100).catch(() => {
+      throw new Error(`no 503 naming the queue's error within 10 s:\n${worker.output()}`);
     });
     expect(Date.now() - seen).toBeLessThan(10_000);
-    expect((await health()).body).toMatchObject({
-      status: 'unavailable',
-      failing_queues: { email: expect.stringMatching(reason) },
-    });
 
     const before = cpuSeconds(worker.child.pid!);
     await new Promise((resolve) => setTimeout(resolve, 5_000));
@@ -79,6 +79,33 @@ describe('Worker on a Redis that refuses its commands', () => {
     servers.push(node);
     const { worker, health } = await workerOn(node);
     await expectUnhealthyAndIdle(worker, health, /CLUSTERDOWN/);
+  });
+
+  it("should answer the API's /health with 503, not 200 on a PING, on a cluster node that serves no slot", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pwl-cluster-node-'));
+    dirs.push(dir);
+    const node = await RedisProcess.start({ args: ['--cluster-enabled', 'yes', '--dir', dir] });
+    servers.push(node);
+    const port = await freePort();
+    const api = spawnRole('main.ts', {
+      REDIS_URL: node.url,
+      REDIS_PREFIX: filePrefix('broken-api'),
+      MIGRATIONS_RUN: 'false',
+      PORT: String(port),
+    });
+    children.push(api);
+    let status = 0;
+    await waitFor(
+      async () => {
+        status = (await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.status ?? 0;
+        return status !== 0;
+      },
+      20_000,
+      100,
+    ).catch(() => {
+      throw new Error(`no health answer within 20 s:\n${api.output()}`);
+    });
+    expect(status).toBe(503);
   });
 
   it('should go back to work once Redis accepts its commands again', async () => {
