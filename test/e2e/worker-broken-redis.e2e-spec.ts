@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import IORedis from 'ioredis';
 import { freePort, RedisProcess, waitFor } from '../utils/redis-process';
+import { createClient, uniqueEmail } from '../utils/factories';
+import { credentials } from '../utils/passwordless-flow';
+import { startTestApp } from '../utils/test-app';
 import { filePrefix } from '../utils/test-worker';
 import { spawnRole, spawnWorker, type WorkerChild } from '../utils/worker-process';
 
@@ -106,6 +109,43 @@ describe('Worker and API on a Redis that refuses their commands', () => {
       throw new Error(`no health answer within 20 s:\n${api.output()}`);
     });
     expect(status).toBe(503);
+  });
+
+  it("should answer the relay's /health with 503, and not spin, when its backlog cannot be queued", async () => {
+    // A start left in the outbox by an API without a relay, on the normal Redis.
+    const t = await startTestApp({ relay: false });
+    try {
+      const client = await createClient(t.dataSource);
+      const started = await t.post('/passwordless/start', {
+        ...credentials(client),
+        connection: 'email',
+        email: uniqueEmail(),
+        send: 'code',
+      });
+      expect(started.status).toBe(200);
+    } finally {
+      await t.close();
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'pwl-cluster-node-'));
+    dirs.push(dir);
+    const node = await RedisProcess.start({ args: ['--cluster-enabled', 'yes', '--dir', dir] });
+    servers.push(node);
+    const port = await freePort();
+    const relay = spawnRole('relay.ts', {
+      REDIS_URL: node.url,
+      REDIS_PREFIX: filePrefix('broken-relay'),
+      MIGRATIONS_RUN: 'false',
+      RELAY_HEALTH_PORT: String(port),
+    });
+    children.push(relay);
+    const health = async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.status ?? 0;
+    await waitFor(async () => (await health()) === 503, 20_000, 100).catch(() => {
+      throw new Error(`no 503 within 20 s:\n${relay.output()}`);
+    });
+    const before = cpuSeconds(relay.child.pid!);
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    expect((cpuSeconds(relay.child.pid!) - before) / 5).toBeLessThan(0.05);
+    expect(await health()).toBe(503);
   });
 
   it('should go back to work once Redis accepts its commands again', async () => {
