@@ -4,7 +4,8 @@ import { loginIdentifier } from '../verification/identifier';
 import { toUser, UsersRepository, type User } from '../users/users.repository';
 import type { ConnectionEntity } from '../verification/connection.entity';
 import { ConnectionsRepository } from '../verification/connections.repository';
-import { OtpVerifier, type RedeemedCode } from '../verification/otp-verifier';
+import { OtpVerifier } from '../verification/otp-verifier';
+import type { UserLoginRow } from '../verification/verifications.repository';
 import type { FailureFloor } from '../verification/failure-floor';
 import { clientAuthErrors, tokenErrors } from '../common/auth0-errors';
 
@@ -50,7 +51,7 @@ export class PasswordlessLoginService {
 
   /** Spends the code (or link token) and returns the user it logs in (created if new). Throws VerificationFailure. */
   async login(attempt: LoginAttempt): Promise<User> {
-    const { login } = await this.redeem(attempt, { newUserId: this.users.newUserId(attempt.connection.strategy) });
+    const login = await this.redeem(attempt, { newUserId: this.users.newUserId(attempt.connection.strategy) });
     if (!login) throw new Error('a spent code logged no user in');
     return toUser(login);
   }
@@ -61,7 +62,7 @@ export class PasswordlessLoginService {
   }
 
   /** With `login` the code is spent and its user logged in; without, only proved. */
-  private redeem(attempt: LoginAttempt, login?: { newUserId: string }): Promise<RedeemedCode> {
+  private redeem(attempt: LoginAttempt, login?: { newUserId: string }): Promise<UserLoginRow | undefined> {
     return this.verifier.redeem({
       clientId: attempt.client.clientId,
       connection: attempt.connection,

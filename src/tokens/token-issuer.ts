@@ -93,14 +93,18 @@ export class TokenIssuer {
       request.audience && request.audience !== this.userinfoAudience
         ? [request.audience, this.userinfoAudience]
         : this.userinfoAudience;
+    /** RFC 7519 §4.1's registered claims both tokens carry. */
+    const registered = (aud: string | string[], ttl: number) => ({
+      iss: this.config.issuerBaseUrl,
+      sub: request.user.userId,
+      aud,
+      iat: now,
+      exp: now + ttl,
+    });
     // RFC 9068 §2.2: client_id and jti beside Auth0's azp; jti lets a resource server detect a replayed token.
     const signers = this.signersOf(key);
     const accessToken = signers.access({
-      iss: this.config.issuerBaseUrl,
-      sub: request.user.userId,
-      aud: audience,
-      iat: now,
-      exp: now + accessTokenTtl,
+      ...registered(audience, accessTokenTtl),
       scope: request.scope,
       azp: request.clientId,
       client_id: request.clientId,
@@ -114,11 +118,7 @@ export class TokenIssuer {
     };
     if (scopes.includes('openid')) {
       const claims: JWTPayload = {
-        iss: this.config.issuerBaseUrl,
-        sub: request.user.userId,
-        aud: request.clientId,
-        iat: now,
-        exp: now + idTokenTtl,
+        ...registered(request.clientId, idTokenTtl),
         ...userClaims(request.user),
         azp: request.clientId,
         at_hash: atHash(accessToken),

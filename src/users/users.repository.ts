@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { RandomSource } from '../common/random.source';
 import type { ConnectionStrategy } from '../verification/connection.entity';
+import type { UserLoginRow as UserRow } from '../verification/verifications.repository';
 
 export interface User {
   /** `email|<24 hex>` or `sms|<24 hex>`, Auth0's `<strategy>|<id>` shape. */
@@ -14,8 +15,6 @@ export interface User {
   verified: boolean;
 }
 
-export type UserRow = { user_id: string; connection: string; identifier: string; verified: boolean };
-
 @Injectable()
 export class UsersRepository {
   constructor(
@@ -23,7 +22,7 @@ export class UsersRepository {
     private readonly random: RandomSource,
   ) {}
 
-  /** A new user's id, Auth0's `<strategy>|<id>` shape; the login that creates the user stores it (see OtpVerifier). */
+  /** A new user's id, Auth0's `<strategy>|<id>` shape; the login that creates the user stores it (see VerificationsRepository.settleAttempt). */
   newUserId(strategy: ConnectionStrategy): string {
     return `${strategy}|${this.random.hex(12)}`;
   }

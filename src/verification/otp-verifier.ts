@@ -32,12 +32,6 @@ export interface RedeemRequest {
   login?: { newUserId: string };
 }
 
-export interface RedeemedCode {
-  record: VerificationEntity;
-  /** The user the spent code logged in, when the request asked for `login`. */
-  login?: UserLoginRow;
-}
-
 /**
  * The single place a code or link token is checked (the OTP grant, the legacy verify and the magic link all come
  * here), in Auth0's order: a pending latest record, not expired, attempts left, secret matches.
@@ -50,7 +44,8 @@ export class OtpVerifier {
     private readonly clock: Clock,
   ) {}
 
-  async redeem(request: RedeemRequest): Promise<RedeemedCode> {
+  /** The user the spent code logged in, when the request asked for `login`. Throws VerificationFailure. */
+  async redeem(request: RedeemRequest): Promise<UserLoginRow | undefined> {
     const now = this.clock.now();
     const record = await this.verifications.findLive(request.clientId, request.connection.name, request.identifier);
     if (!record) throw new VerificationFailure('wrong');
@@ -71,7 +66,7 @@ export class OtpVerifier {
     if (!settled)
       throw new VerificationFailure(await this.whyUnavailable(record.id, request.connection.maxAttempts, now));
     if (!matched) throw new VerificationFailure('wrong');
-    return { record, login };
+    return login;
   }
 
   private matches(record: VerificationEntity, request: RedeemRequest): boolean {

@@ -52,7 +52,7 @@ export interface SettleAttempt {
   login?: { newUserId: string };
 }
 
-/** The users row a spent record logged in, as the statement returns it. */
+/** A users row: the one a spent record logged in, as the statement returns it (UsersRepository reads the same). */
 export interface UserLoginRow {
   user_id: string;
   connection: string;

@@ -35,10 +35,6 @@ function readmeShellBlocks(): string[][] {
   });
 }
 
-interface Shell {
-  run(command: string): Promise<string>;
-}
-
 /**
  * The README's quick start, command by command as written, against `npm run dev` in a copy of the project: the
  * client it creates, the start, the code from the dev terminal's log email, and the exchange. Only the port (the
@@ -57,18 +53,17 @@ describe('README quick start (npm run dev)', () => {
     command
       .replaceAll('localhost:3000', `localhost:${port}`)
       .replace(/<(client_id|secret|code)>/g, (_placeholder, name: string) => values[name]);
-  const shell: Shell = {
-    run: (command) =>
-      new Promise((resolve, reject) => {
-        const child = spawn('bash', ['-c', fill(command)], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-        child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
-        child.once('exit', (code) =>
-          code === 0 ? resolve(out) : reject(new Error(`${command} exited ${code}:\n${out}`)),
-        );
-      }),
-  };
+  /** Runs one README command in the project copy (placeholders filled in); resolves with its output. */
+  const run = (command: string) =>
+    new Promise<string>((resolve, reject) => {
+      const child = spawn('bash', ['-c', fill(command)], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      child.once('exit', (code) =>
+        code === 0 ? resolve(out) : reject(new Error(`${command} exited ${code}:\n${out}`)),
+      );
+    });
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pwl-readme-'));
@@ -115,13 +110,13 @@ describe('README quick start (npm run dev)', () => {
 
     const [newClient, buildAndMigrate, start, exchange] = quickStart;
     expect(newClient).toMatch(/^npm run client:new -- /);
-    const created = await shell.run(newClient);
+    const created = await run(newClient);
     values.client_id = /client_id:\s+(\S+)/.exec(created)![1];
     values.secret = /client_secret:\s+(\S+)/.exec(created)![1];
     expect(buildAndMigrate).toBe('npm run build && npm run migrate');
-    await shell.run(buildAndMigrate);
+    await run(buildAndMigrate);
 
-    expect(JSON.parse(await shell.run(start))).toEqual({
+    expect(JSON.parse(await run(start))).toEqual({
       _id: expect.any(String),
       email: 'user@example.com',
       email_verified: false,
@@ -130,7 +125,7 @@ describe('README quick start (npm run dev)', () => {
     await waitFor(() => Promise.resolve(loggedCode.test(devOutput)), 30_000);
     values.code = loggedCode.exec(devOutput)![1];
 
-    expect(JSON.parse(await shell.run(exchange))).toEqual({
+    expect(JSON.parse(await run(exchange))).toEqual({
       access_token: expect.stringMatching(/^eyJ/),
       id_token: expect.stringMatching(/^eyJ/),
       token_type: 'Bearer',
@@ -140,6 +135,6 @@ describe('README quick start (npm run dev)', () => {
 
     // "Single-page apps": the SPA client's command, as written, against the same database.
     expect(spaClient).toHaveLength(1);
-    expect(await shell.run(spaClient[0])).toMatch(/client_id:\s+\S+/);
+    expect(await run(spaClient[0])).toMatch(/client_id:\s+\S+/);
   });
 });

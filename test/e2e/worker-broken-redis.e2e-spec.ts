@@ -7,7 +7,7 @@ import { createClient, uniqueEmail } from '../utils/factories';
 import { credentials } from '../utils/passwordless-flow';
 import { startTestApp } from '../utils/test-app';
 import { filePrefix } from '../utils/test-worker';
-import { spawnRole, spawnWorker, type WorkerChild } from '../utils/worker-process';
+import { spawnRole, type WorkerChild } from '../utils/worker-process';
 
 /** Linux reports a process's CPU in clock ticks of 1/100 s (utime and stime, fields 14 and 15 of /proc/<pid>/stat). */
 const cpuSeconds = (pid: number) => {
@@ -32,33 +32,48 @@ describe('Worker and API on a Redis that refuses their commands', () => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
-  async function workerOn(redis: RedisProcess) {
+  type Health = () => Promise<{ status: number; body: Record<string, unknown> }>;
+
+  /** A Redis with cluster mode on that serves no slot: it answers PING, and CLUSTERDOWN to every keyed command. */
+  async function slotlessClusterNode(): Promise<RedisProcess> {
+    const dir = mkdtempSync(join(tmpdir(), 'pwl-cluster-node-'));
+    dirs.push(dir);
+    const node = await RedisProcess.start({ args: ['--cluster-enabled', 'yes', '--dir', dir] });
+    servers.push(node);
+    return node;
+  }
+
+  /** One of the service's roles on `redis`, once its health endpoint (`portVariable`) answers at all. */
+  async function roleOn(entry: string, redis: RedisProcess, portVariable: string, env: Record<string, string> = {}) {
     const port = await freePort();
-    const worker = spawnWorker({
+    const role = spawnRole(entry, {
       REDIS_URL: redis.url,
-      REDIS_PREFIX: filePrefix('broken'),
-      WORKER_QUEUES: 'email',
-      EMAIL_PROVIDER: 'log',
+      REDIS_PREFIX: filePrefix(`broken-${entry.replace('.ts', '')}`),
       MIGRATIONS_RUN: 'false',
-      LOG_LEVEL: 'log',
-      WORKER_HEALTH_PORT: String(port),
+      [portVariable]: String(port),
+      ...env,
     });
-    children.push(worker);
-    const health = async () => {
+    children.push(role);
+    const health: Health = async () => {
       const res = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
       return { status: res?.status ?? 0, body: ((await res?.json()) ?? {}) as Record<string, unknown> };
     };
     await waitFor(async () => (await health()).status !== 0, 20_000, 100).catch(() => {
-      throw new Error(`no health answer within 20 s:\n${worker.output()}`);
+      throw new Error(`no health answer within 20 s:\n${role.output()}`);
     });
-    return { worker, health };
+    return { role, health };
   }
 
-  async function expectUnhealthyAndIdle(
-    worker: WorkerChild,
-    health: () => Promise<{ status: number; body: Record<string, unknown> }>,
-    reason: RegExp,
-  ) {
+  const workerOn = async (redis: RedisProcess) => {
+    const { role, health } = await roleOn('worker.ts', redis, 'WORKER_HEALTH_PORT', {
+      WORKER_QUEUES: 'email',
+      EMAIL_PROVIDER: 'log',
+      LOG_LEVEL: 'log',
+    });
+    return { worker: role, health };
+  };
+
+  async function expectUnhealthyAndIdle(worker: WorkerChild, health: Health, reason: RegExp) {
     const seen = Date.now();
     const failing = async () => {
       const { status, body } = await health();
@@ -76,39 +91,13 @@ describe('Worker and API on a Redis that refuses their commands', () => {
   }
 
   it('should report 503 with the reason within 10 s, and use under 5 % CPU, on a cluster node that serves no slot', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pwl-cluster-node-'));
-    dirs.push(dir);
-    const node = await RedisProcess.start({ args: ['--cluster-enabled', 'yes', '--dir', dir] });
-    servers.push(node);
-    const { worker, health } = await workerOn(node);
+    const { worker, health } = await workerOn(await slotlessClusterNode());
     await expectUnhealthyAndIdle(worker, health, /CLUSTERDOWN/);
   });
 
   it("should answer the API's /health with 503, not 200 on a PING, on a cluster node that serves no slot", async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pwl-cluster-node-'));
-    dirs.push(dir);
-    const node = await RedisProcess.start({ args: ['--cluster-enabled', 'yes', '--dir', dir] });
-    servers.push(node);
-    const port = await freePort();
-    const api = spawnRole('main.ts', {
-      REDIS_URL: node.url,
-      REDIS_PREFIX: filePrefix('broken-api'),
-      MIGRATIONS_RUN: 'false',
-      PORT: String(port),
-    });
-    children.push(api);
-    let status = 0;
-    await waitFor(
-      async () => {
-        status = (await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.status ?? 0;
-        return status !== 0;
-      },
-      20_000,
-      100,
-    ).catch(() => {
-      throw new Error(`no health answer within 20 s:\n${api.output()}`);
-    });
-    expect(status).toBe(503);
+    const { health } = await roleOn('main.ts', await slotlessClusterNode(), 'PORT');
+    expect((await health()).status).toBe(503);
   });
 
   it("should answer the relay's /health with 503, and not spin, when its backlog cannot be queued", async () => {
@@ -126,26 +115,14 @@ describe('Worker and API on a Redis that refuses their commands', () => {
     } finally {
       await t.close();
     }
-    const dir = mkdtempSync(join(tmpdir(), 'pwl-cluster-node-'));
-    dirs.push(dir);
-    const node = await RedisProcess.start({ args: ['--cluster-enabled', 'yes', '--dir', dir] });
-    servers.push(node);
-    const port = await freePort();
-    const relay = spawnRole('relay.ts', {
-      REDIS_URL: node.url,
-      REDIS_PREFIX: filePrefix('broken-relay'),
-      MIGRATIONS_RUN: 'false',
-      RELAY_HEALTH_PORT: String(port),
-    });
-    children.push(relay);
-    const health = async () => (await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined))?.status ?? 0;
-    await waitFor(async () => (await health()) === 503, 20_000, 100).catch(() => {
+    const { role: relay, health } = await roleOn('relay.ts', await slotlessClusterNode(), 'RELAY_HEALTH_PORT');
+    await waitFor(async () => (await health()).status === 503, 20_000, 100).catch(() => {
       throw new Error(`no 503 within 20 s:\n${relay.output()}`);
     });
     const before = cpuSeconds(relay.child.pid!);
     await new Promise((resolve) => setTimeout(resolve, 5_000));
     expect((cpuSeconds(relay.child.pid!) - before) / 5).toBeLessThan(0.05);
-    expect(await health()).toBe(503);
+    expect((await health()).status).toBe(503);
   });
 
   it('should go back to work once Redis accepts its commands again', async () => {
@@ -159,7 +136,7 @@ describe('Worker and API on a Redis that refuses their commands', () => {
     setup.disconnect();
     const admin = new IORedis(redis.url, { username: 'admin', password: 'admin' });
     try {
-      // The default user keeps only what a health probe needs: the worker's queue commands now get NOPERM.
+      // The default user keeps only PING and its connection's commands: the worker's queue commands now get NOPERM.
       await admin.call(
         'ACL',
         'SETUSER',
