@@ -19,6 +19,8 @@ export type LoginPart = (typeof LOGIN_PARTS)[number];
 export interface LoginMeasurement {
   completed: number;
   failed: number;
+  /** Why counted logins failed: the first line of each distinct reason, with how often it happened. */
+  failures: Record<string, number>;
   loginsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
@@ -120,9 +122,10 @@ export async function measureLogins(
       email,
       send: 'code',
     });
-    if (start.status !== 200) throw new Error(`start answered ${start.status}`);
-    const code = CODE_IN_TEXT.exec((await mail).text ?? '')?.[1];
-    if (!code) throw new Error('no code in the message');
+    if (start.status !== 200) throw new Error(`start answered ${start.status} ${await start.text()}`);
+    const text = (await mail).text ?? '';
+    const code = CODE_IN_TEXT.exec(text)?.[1];
+    if (!code) throw new Error(`no code in the message: ${text.slice(0, 200)}`);
     const token = await post('/oauth/token', {
       grant_type: OTP_GRANT,
       client_id: client.clientId,
@@ -132,12 +135,13 @@ export async function measureLogins(
       realm: 'email',
       scope: 'openid profile email',
     });
-    if (token.status !== 200) throw new Error(`token answered ${token.status}`);
+    if (token.status !== 200) throw new Error(`token answered ${token.status} ${await token.text()}`);
     await token.arrayBuffer();
   };
 
   const latencies: number[] = [];
   let failed = 0;
+  const failures: Record<string, number> = {};
   let measuring = false;
   const measuredUntil = performance.now() + (options.warmupSeconds + options.seconds) * 1000;
   const loop = async () => {
@@ -147,8 +151,11 @@ export async function measureLogins(
       try {
         await login();
         if (counted) latencies.push(performance.now() - startedAt);
-      } catch {
-        if (counted) failed++;
+      } catch (err) {
+        if (!counted) continue;
+        failed++;
+        const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+        failures[reason] = (failures[reason] ?? 0) + 1;
       }
     }
   };
@@ -179,6 +186,7 @@ export async function measureLogins(
   return {
     completed,
     failed,
+    failures,
     loginsPerSecond: completed / elapsedSeconds,
     p50Ms: quantile(0.5),
     p99Ms: quantile(0.99),

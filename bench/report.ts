@@ -255,6 +255,7 @@ export function loginReport(logins: LoginMeasurement[], summaries: Summary[]): s
     `| share | ${LOGIN_PARTS.map((part) => `${fixed((100 * cpu[part]) / Math.max(total, 1e-9), 0)} %`).join(' | ')} | 100 % |`,
     '',
     `Per round: ${logins.map((l) => `${fixed(l.loginsPerSecond, 0)}/s p99 ${fixed(l.p99Ms, 0)} ms`).join('; ')}`,
+    ...failureLines(logins),
   ];
   return lines.join('\n');
 }
@@ -265,4 +266,14 @@ export function loginVerdicts(logins: LoginMeasurement[], summaries: Summary[]):
   const ratio = median(logins.map((l) => l.loginsPerSecond)) / floor.requestsPerSecond;
   const ok = ratio >= MIN_LOGIN_RATIO;
   return [`${ok ? 'PASS' : 'FAIL'}  logins: ${fixed(ratio, 2)}× ${floor.scenario.key} (≥ ${MIN_LOGIN_RATIO})`];
+}
+
+/** The distinct reasons logins failed, most frequent first, so a failed CI smoke says why. */
+function failureLines(logins: LoginMeasurement[]): string[] {
+  const counts = new Map<string, number>();
+  for (const login of logins)
+    for (const [reason, count] of Object.entries(login.failures)) counts.set(reason, (counts.get(reason) ?? 0) + count);
+  if (counts.size === 0) return [];
+  const sorted = [...counts].sort((a, b) => b[1] - a[1]);
+  return ['', 'Failed logins:', ...sorted.slice(0, 10).map(([reason, count]) => `${count} × ${reason}`)];
 }
