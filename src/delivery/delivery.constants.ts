@@ -19,6 +19,12 @@ export interface DeliveryJobData {
   traceparent?: string;
 }
 
+/**
+ * A queue's BullMQ prefix: REDIS_PREFIX plus the queue's hash tag, so every key of one queue lands in one Redis Cluster
+ * slot (BullMQ's scripts need that) while different queues may live on different nodes.
+ */
+export const queuePrefix = (redisPrefix: string, queue: `${QueueName}`): string => `${redisPrefix}:{${queue}}`;
+
 /** BullMQ custom job ids may not contain ':' (stack.md §2); one job per record makes enqueueing idempotent. */
 export const jobIdFor = (verificationId: string): string => `otp-${verificationId}`;
 

@@ -1,8 +1,9 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { AppConfig } from '../config/app-config';
+import { RedisConnections } from '../redis/redis.module';
 import { metrics } from '../observability/metrics';
-import { jobIdFor, JobName, QueueName, type DeliveryJobData } from './delivery.constants';
+import { jobIdFor, JobName, QueueName, queuePrefix, type DeliveryJobData } from './delivery.constants';
 
 /**
  * Failed jobs are the dead-letter set (inspect/retry with `npm run deliveries:retry`). They are kept a week, long after
@@ -18,15 +19,14 @@ export const FAILED_JOB_RETENTION_SECONDS = 7 * 24 * 3600;
 export class DeliveryQueue implements OnApplicationShutdown {
   private readonly queues: Record<QueueName, Queue<DeliveryJobData>>;
 
-  constructor(private readonly config: AppConfig) {
-    const connection = {
-      url: config.redis.url,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: 2000,
-    };
+  constructor(
+    private readonly config: AppConfig,
+    connections: RedisConnections,
+  ) {
+    // One connection for both queues (closed by RedisConnections after them).
+    const connection = connections.open({ enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
     const queue = (name: QueueName) => {
-      const q = new Queue<DeliveryJobData>(name, { connection, prefix: config.redis.prefix });
+      const q = new Queue<DeliveryJobData>(name, { connection, prefix: queuePrefix(config.redis.prefix, name) });
       // Connection errors surface on the calls that fail; the relay reports outages (see OutboxRelay).
       q.on('error', () => undefined);
       return q;

@@ -1,7 +1,8 @@
 import { Queue } from 'bullmq';
 import { Client } from 'pg';
 import type { AppConfig } from '../config/app-config';
-import { jobIdFor, type DeliveryJobData, type QueueName } from './delivery.constants';
+import { closeRedis, connectRedis, type RedisClient } from '../redis/redis-connection';
+import { jobIdFor, queuePrefix, type DeliveryJobData, type QueueName } from './delivery.constants';
 
 export interface FailedDelivery {
   queue: QueueName;
@@ -19,9 +20,11 @@ export interface FailedDelivery {
 export class FailedDeliveries {
   private readonly queues = new Map<QueueName, Queue<DeliveryJobData>>();
   private readonly db: Client;
+  private readonly redis: RedisClient;
 
   constructor(private readonly config: AppConfig) {
     this.db = new Client({ connectionString: config.databaseUrl });
+    this.redis = connectRedis(config.redis, { lazyConnect: true });
   }
 
   async open(): Promise<this> {
@@ -59,6 +62,7 @@ export class FailedDeliveries {
 
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
+    await closeRedis(this.redis);
     await this.db.end();
   }
 
@@ -66,8 +70,8 @@ export class FailedDeliveries {
     let queue = this.queues.get(name);
     if (!queue) {
       queue = new Queue<DeliveryJobData>(name, {
-        connection: { url: this.config.redis.url },
-        prefix: this.config.redis.prefix,
+        connection: this.redis,
+        prefix: queuePrefix(this.config.redis.prefix, name),
       });
       this.queues.set(name, queue);
     }

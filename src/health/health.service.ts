@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/redis-connection';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { rateLimitKey } from '../rate-limit/sliding-window.store';
@@ -20,14 +20,14 @@ export class HealthService {
   private readonly details = new Map<string, () => unknown>();
 
   /**
-   * A key in the rate limits' hash slot: a keyed read fails where PING would not, on a Redis that answers but refuses
-   * what the service does (a cluster node that does not serve the slot: MOVED or CLUSTERDOWN; an ACL without it).
+   * A rate-limit key: a keyed read fails where PING would not, on a Redis that answers but refuses what the service
+   * does (a cluster node that does not serve the slot: MOVED or CLUSTERDOWN; an ACL without the service's keys).
    */
   private readonly redisProbeKey: string;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    @Inject(REDIS) private readonly redis: Redis,
+    @Inject(REDIS) private readonly redis: RedisClient,
     config: AppConfig,
   ) {
     this.redisProbeKey = rateLimitKey(config.redis.prefix, 'health');

@@ -1,11 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Redis } from 'ioredis';
+import calculateSlot from 'cluster-key-slot';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OutageLog } from '../common/outage-log';
 import { metrics } from '../observability/metrics';
 import { AppConfig } from '../config/app-config';
 import { REDIS } from '../redis/redis.module';
+import type { RedisClient } from '../redis/redis-connection';
 
 /** A window is split into this many buckets: counts are exact to 1/60 of the window (1 minute of an hour). */
 const BUCKETS_PER_WINDOW = 60;
@@ -18,7 +19,7 @@ const CLAIM_GATE_SCRIPT = readFileSync(join(__dirname, 'backoff-gate.claim.lua')
 export interface LimitRule {
   /** Shown in logs: `start-ip`, `sms-prefix`, ... */
   name: string;
-  /** Key below `<REDIS_PREFIX>:{rl}:`. */
+  /** The subject part of the key: `<REDIS_PREFIX>:rl:{<key>}`. */
   key: string;
   /** Hits allowed per window; 0 means the rule only counts (breaker statistics). */
   limit: number;
@@ -61,8 +62,11 @@ export interface ConsumeOptions {
   leading?: number;
 }
 
+/** A rule's answer from the consume script: hits after the call, when the oldest leaves, when this request would fit. */
+type Row = [count: number, resetAtMs: number, retryAtMs: number];
+
 /** The scripts as ioredis commands: EVALSHA, falling back to EVAL once per connection (the script is not resent). */
-type ScriptedRedis = Redis & {
+type ScriptedRedis = RedisClient & {
   pwlRateLimitConsume(numKeys: number, ...args: Array<string | number>): Promise<unknown>;
   pwlRateLimitRefund(numberOfKeys: number, ...keysAndArgs: Array<string | number>): Promise<unknown>;
   pwlBackoffGateClaim(key: string, nowMs: number, untilMs: number): Promise<number>;
@@ -79,7 +83,7 @@ export class SlidingWindowStore {
   private readonly redis: ScriptedRedis;
 
   constructor(
-    @Inject(REDIS) redis: Redis,
+    @Inject(REDIS) redis: RedisClient,
     private readonly config: AppConfig,
   ) {
     redis.defineCommand('pwlRateLimitConsume', { lua: CONSUME_SCRIPT });
@@ -88,51 +92,83 @@ export class SlidingWindowStore {
     this.redis = redis as ScriptedRedis;
   }
 
-  /** Charges every rule or none (two tiers with `options.leading`). Without Redis it allows the request, uncounted. */
+  /**
+   * Charges every rule or none (two tiers with `options.leading`). Without Redis it allows the request, uncounted.
+   * Rules whose keys share a hash slot (every rule on a single Redis) are decided in one script call; across the slots
+   * of a Redis Cluster see `consumeAcrossSlots`.
+   */
   async consume(rules: LimitRule[], nowMs: number, options: ConsumeOptions = {}): Promise<LimitDecision> {
-    const sizes = rules.map((rule) => bucketSize(rule.windowMs));
-    const args = rules.flatMap((rule, i) => [rule.limit, sizes[i], (rule.checkOnly ? -1 : 1) * (rule.cost ?? 1)]);
-    const keys = rules.map((r) => this.redisKey(r.key));
-    const reply = await this.failOpen(null, () =>
-      this.redis.pwlRateLimitConsume(
-        keys.length,
-        ...keys,
-        Math.floor(nowMs),
-        options.leading ?? 0,
-        BUCKETS_PER_WINDOW,
-        ...args,
-      ),
-    );
-    if (reply === null) return { allowed: true, states: [], unavailable: true };
-    const rows = reply as Array<[number, number, number] | number>;
-    const denied = rows[rules.length] as number;
-    const states = rules.map((rule, i): LimitState => {
-      const [count, resetAtMs] = rows[i] as [number, number, number];
-      return {
-        rule,
-        count,
-        remaining: Math.max(0, rule.limit - count),
-        resetAtMs,
-        bucket: Math.floor(nowMs / sizes[i]),
-      };
-    });
-    if (denied === 0) return { allowed: true, states };
-    return {
-      allowed: false,
-      states,
-      denied: { state: states[denied - 1], retryAtMs: (rows[denied - 1] as number[])[2] },
-    };
+    const leading = options.leading ?? 0;
+    const all = rules.map((_, i) => i);
+    if (this.slotGroups(rules, all).length <= 1) {
+      const reply = await this.failOpen(null, () => this.evaluate(rules, all, nowMs, leading, 'charge'));
+      if (reply === null) return { allowed: true, states: [], unavailable: true };
+      return decision(rules, reply.rows, reply.denied, nowMs);
+    }
+    return this.consumeAcrossSlots(rules, nowMs, leading);
   }
 
   /**
-   * Undoes the hits the states charged, where their buckets are still counted, in one call. Best effort: a failure
-   * only over-counts.
+   * The charge protocol across Cluster slots, which one script cannot span. Each tier (the leading rules, then the
+   * others) is charged one slot at a time in ascending slot order, each call all-or-nothing for its slot; when a slot
+   * refuses, the slots already charged are refunded and the remaining ones are only checked, so the refusal names the
+   * same rule a single call would. A count never passes its limit (each charge checks it atomically) and a refused
+   * request keeps nothing; a refusal's refund can briefly make a concurrent request see a count one too high.
+   */
+  private async consumeAcrossSlots(rules: LimitRule[], nowMs: number, leading: number): Promise<LimitDecision> {
+    const rows: Row[] = [];
+    const tiers = [
+      { indices: rules.slice(0, leading).map((_, i) => i), first: true },
+      { indices: rules.slice(leading).map((_, i) => leading + i), first: false },
+    ];
+    const outcome = await this.failOpen(null, async () => {
+      for (const [t, tier] of tiers.entries()) {
+        const groups = this.slotGroups(rules, tier.indices);
+        const charged: number[] = [];
+        for (const [g, group] of groups.entries()) {
+          const reply = await this.evaluate(rules, group, nowMs, 0, 'charge');
+          group.forEach((ruleIndex, k) => (rows[ruleIndex] = reply.rows[k]));
+          if (reply.denied === 0) {
+            charged.push(...group);
+            continue;
+          }
+          await this.refundRules(rules, charged, nowMs);
+          for (const ruleIndex of charged) rows[ruleIndex][0] -= Math.max(0, rules[ruleIndex].cost ?? 1);
+          for (const later of [
+            ...groups.slice(g + 1),
+            ...tiers.slice(t + 1).flatMap((next) => this.slotGroups(rules, next.indices)),
+          ]) {
+            const checked = await this.evaluate(rules, later, nowMs, 0, 'check');
+            later.forEach((ruleIndex, k) => (rows[ruleIndex] = checked.rows[k]));
+          }
+          const exceeded = tier.indices.filter((i) => rows[i][2] > 0);
+          const chosen = tier.first ? exceeded[0] : exceeded.reduce((a, b) => (rows[b][2] > rows[a][2] ? b : a));
+          return chosen + 1;
+        }
+      }
+      return 0;
+    });
+    if (outcome === null) return { allowed: true, states: [], unavailable: true };
+    return decision(rules, rows, outcome, nowMs);
+  }
+
+  /**
+   * Undoes the hits the states charged, where their buckets are still counted, in one call per hash slot. Best effort:
+   * a failure only over-counts.
    */
   async refund(states: LimitState[]): Promise<void> {
     if (states.length === 0) return;
-    const keys = states.map((state) => this.redisKey(state.rule.key));
-    const args = states.flatMap((state) => [state.bucket, state.rule.cost ?? 1]);
-    await this.failOpen(0, () => this.redis.pwlRateLimitRefund(keys.length, ...keys, ...args));
+    await this.failOpen(0, async () => {
+      for (const group of this.slotGroups(
+        states.map((state) => state.rule),
+        states.map((_, i) => i),
+      )) {
+        const keys = group.map((i) => this.redisKey(states[i].rule.key));
+        const args = group.flatMap((i) => [states[i].bucket, states[i].rule.cost ?? 1]);
+        await this.redis.pwlRateLimitRefund(keys.length, ...keys, ...args);
+      }
+      return 0;
+    });
   }
 
   /** A value kept until `untilMs` (clock time), e.g. an open circuit breaker. Returns false if one was already set. */
@@ -157,13 +193,69 @@ export class SlidingWindowStore {
 
   /** The latest `untilMs` among `keys` that is still in the future, or null. Fails open (null) without Redis. */
   async activeUntil(keys: string[], nowMs: number): Promise<number | null> {
-    const values = await this.failOpen([], () => this.redis.mget(...keys.map((k) => this.redisKey(k))));
+    const redisKeys = keys.map((k) => this.redisKey(k));
+    // MGET needs its keys in one slot; on a Cluster each key is read on its own node.
+    const values = await this.failOpen([], () =>
+      this.redis.isCluster ? Promise.all(redisKeys.map((key) => this.redis.get(key))) : this.redis.mget(...redisKeys),
+    );
     const active = values.map(Number).filter((until) => until > nowMs);
     return active.length > 0 ? Math.max(...active) : null;
   }
 
   async clear(keys: string[]): Promise<void> {
-    await this.failOpen(0, () => this.redis.del(...keys.map((k) => this.redisKey(k))));
+    const redisKeys = keys.map((k) => this.redisKey(k));
+    await this.failOpen(0, async () =>
+      this.redis.isCluster
+        ? (await Promise.all(redisKeys.map((key) => this.redis.del(key)))).length
+        : this.redis.del(...redisKeys),
+    );
+  }
+
+  /**
+   * One script call over `indices` (keys in one hash slot): `charge` as the rules say, or `check` (refuse as they would
+   * but charge nothing). Rows are in `indices` order; `denied` is 1-based within them (0: none).
+   */
+  private async evaluate(
+    rules: LimitRule[],
+    indices: number[],
+    nowMs: number,
+    leading: number,
+    mode: 'charge' | 'check',
+  ): Promise<{ rows: Row[]; denied: number }> {
+    const cost = (rule: LimitRule) => (rule.checkOnly || mode === 'check' ? -1 : 1) * (rule.cost ?? 1);
+    const args = indices.flatMap((i) => [rules[i].limit, bucketSize(rules[i].windowMs), cost(rules[i])]);
+    const keys = indices.map((i) => this.redisKey(rules[i].key));
+    const reply = (await this.redis.pwlRateLimitConsume(
+      keys.length,
+      ...keys,
+      Math.floor(nowMs),
+      leading,
+      BUCKETS_PER_WINDOW,
+      ...args,
+    )) as Array<Row | number>;
+    return { rows: reply.slice(0, indices.length) as Row[], denied: reply[indices.length] as number };
+  }
+
+  /** Gives back this request's charge to the rules at `indices` (charged just now, at `nowMs`). */
+  private async refundRules(rules: LimitRule[], indices: number[], nowMs: number): Promise<void> {
+    const charged = indices.filter((i) => !rules[i].checkOnly && (rules[i].cost ?? 1) > 0);
+    for (const group of this.slotGroups(rules, charged)) {
+      const keys = group.map((i) => this.redisKey(rules[i].key));
+      const args = group.flatMap((i) => [Math.floor(nowMs / bucketSize(rules[i].windowMs)), rules[i].cost ?? 1]);
+      await this.redis.pwlRateLimitRefund(keys.length, ...keys, ...args);
+    }
+  }
+
+  /** The rules at `indices` grouped by their keys' hash slot (one group on a single Redis), in ascending slot order. */
+  private slotGroups(rules: LimitRule[], indices: number[]): number[][] {
+    if (indices.length === 0) return [];
+    if (!this.redis.isCluster) return [indices];
+    const bySlot = new Map<number, number[]>();
+    for (const i of indices) {
+      const slot = calculateSlot(this.redisKey(rules[i].key));
+      bySlot.set(slot, [...(bySlot.get(slot) ?? []), i]);
+    }
+    return [...bySlot].sort((a, b) => a[0] - b[0]).map(([, group]) => group);
   }
 
   /** Every operation fails open: records and the outbox live in Postgres, so a Redis outage must not stop logins. */
@@ -188,8 +280,24 @@ export class SlidingWindowStore {
   }
 }
 
-/** The `{rl}` hash tag puts every limit key in one Redis Cluster slot, as a multi-key script requires. */
-export const rateLimitKey = (prefix: string, key: string): string => `${prefix}:{rl}:${key}`;
+/**
+ * A limit's key, hash-tagged by its subject (an IP, an identifier, a client, a country...), so that on a Redis Cluster
+ * limits spread over the shards instead of loading one.
+ */
+export const rateLimitKey = (prefix: string, key: string): string => `${prefix}:rl:{${key}}`;
+
+/** The decision from every rule's row, in rule order, and the 1-based index of the rule that refused (0: none). */
+function decision(rules: LimitRule[], rows: Row[], denied: number, nowMs: number): LimitDecision {
+  const states = rules.map((rule, i): LimitState => ({
+    rule,
+    count: rows[i][0],
+    remaining: Math.max(0, rule.limit - rows[i][0]),
+    resetAtMs: rows[i][1],
+    bucket: Math.floor(nowMs / bucketSize(rule.windowMs)),
+  }));
+  if (denied === 0) return { allowed: true, states };
+  return { allowed: false, states, denied: { state: states[denied - 1], retryAtMs: rows[denied - 1][2] } };
+}
 
 /** Whole milliseconds per bucket; the effective window is rounded up to a multiple of the bucket count. */
 function bucketSize(windowMs: number): number {

@@ -1,7 +1,8 @@
-import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import { Global, Inject, Injectable, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
+import type { RedisOptions } from 'ioredis';
 import { OutageLog } from '../common/outage-log';
-import IORedis, { type Redis } from 'ioredis';
 import { AppConfig } from '../config/app-config';
+import { closeRedis, connectRedis, describeRedis, type RedisClient } from './redis-connection';
 
 export const REDIS = Symbol('REDIS');
 
@@ -10,8 +11,8 @@ export const REDIS = Symbol('REDIS');
  * No auto-pipelining: it keeps one pipeline in flight per connection, so a command issued while one is out waits for
  * that reply before it is even written (docs/decisions/011-request-redis-without-auto-pipelining.md).
  */
-export function createRequestRedis(config: AppConfig): Redis {
-  const redis = new IORedis(config.redis.url, {
+export function createRequestRedis(config: AppConfig): RedisClient {
+  const redis = connectRedis(config.redis, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
@@ -19,32 +20,42 @@ export function createRequestRedis(config: AppConfig): Redis {
     enableAutoPipelining: false,
   });
   // Each command that fails reports the outage where it matters; the connection's own errors are logged once.
-  const outage = new OutageLog(new Logger('Redis'), `Redis at REDIS_URL=${redactedUrl(config.redis.url)}`);
+  const outage = new OutageLog(new Logger('Redis'), describeRedis(config.redis));
   redis.on('error', (err) => outage.failed(err));
   redis.on('ready', () => outage.recovered());
   return redis;
 }
 
-/** The URL without its password, for logs. */
-export function redactedUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return 'invalid URL';
+/**
+ * Connections other modules open for their own use (BullMQ's queues and workers share one each), closed once the
+ * application has stopped using them.
+ */
+@Injectable()
+export class RedisConnections implements OnApplicationShutdown {
+  private readonly opened: RedisClient[] = [];
+
+  constructor(private readonly config: AppConfig) {}
+
+  open(options: RedisOptions): RedisClient {
+    const client = connectRedis(this.config.redis, options);
+    this.opened.push(client);
+    return client;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all(this.opened.map(closeRedis));
   }
 }
 
 @Global()
 @Module({
-  providers: [{ provide: REDIS, inject: [AppConfig], useFactory: createRequestRedis }],
-  exports: [REDIS],
+  providers: [{ provide: REDIS, inject: [AppConfig], useFactory: createRequestRedis }, RedisConnections],
+  exports: [REDIS, RedisConnections],
 })
 export class RedisModule implements OnApplicationShutdown {
-  constructor(@Inject(REDIS) private readonly redis: Redis) {}
+  constructor(@Inject(REDIS) private readonly redis: RedisClient) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await closeRedis(this.redis);
   }
 }

@@ -1,5 +1,11 @@
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
-import { jobIdFor, QueueName, sentUnrecordedReason, type DeliveryJobData } from '../../src/delivery/delivery.constants';
+import {
+  jobIdFor,
+  QueueName,
+  sentUnrecordedReason,
+  type DeliveryJobData,
+  queuePrefix,
+} from '../../src/delivery/delivery.constants';
 import { DeliveryBacklogMonitor } from '../../src/delivery/delivery-backlog.monitor';
 import { DeliveryReconciler } from '../../src/delivery/delivery.reconciler';
 import { DeliveryAttemptsRepository } from '../../src/delivery/worker/delivery-attempts.repository';
@@ -61,7 +67,7 @@ describe('Delivery reconciliation', () => {
     await inspector.job(QueueName.Email, id);
     const worker = new Worker<DeliveryJobData>(QueueName.Email, () => Promise.reject(new UnrecoverableError(reason)), {
       connection: { url: t.config.redis.url, maxRetriesPerRequest: null },
-      prefix: t.config.redis.prefix,
+      prefix: queuePrefix(t.config.redis.prefix, QueueName.Email),
     });
     try {
       await new Promise<void>((resolve) => worker.on('failed', (job) => job?.data.verificationId === id && resolve()));
@@ -176,7 +182,7 @@ describe('Delivery reconciliation', () => {
     await inspector.job(QueueName.Email, id);
     const queue = new Queue<DeliveryJobData>(QueueName.Email, {
       connection: { url: t.config.redis.url },
-      prefix: t.config.redis.prefix,
+      prefix: queuePrefix(t.config.redis.prefix, QueueName.Email),
     });
     try {
       await expect(reconciler.reconcile()).resolves.toMatchObject({ reissued: 0, settled: 0 });

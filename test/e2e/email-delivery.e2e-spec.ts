@@ -1,6 +1,6 @@
 import { Queue, UnrecoverableError, type Job } from 'bullmq';
 import { Clock } from '../../src/common/clock';
-import { QueueName, type DeliveryJobData } from '../../src/delivery/delivery.constants';
+import { QueueName, type DeliveryJobData, queuePrefix } from '../../src/delivery/delivery.constants';
 import { EmailChannel } from '../../src/delivery/email/email.channel';
 import { FailedDeliveries } from '../../src/delivery/failed-deliveries';
 import { DeliveryAttemptsRepository } from '../../src/delivery/worker/delivery-attempts.repository';
@@ -325,7 +325,7 @@ describe('Email delivery worker', () => {
       const { job, id } = await insertRecord('pending');
       const queue = new Queue(QueueName.Email, {
         connection: { url: t.config.redis.url },
-        prefix: t.config.redis.prefix,
+        prefix: queuePrefix(t.config.redis.prefix, QueueName.Email),
       });
       try {
         // eslint-disable-next-line no-restricted-syntax -- a job no producer would create, to fail outside DeliveryService

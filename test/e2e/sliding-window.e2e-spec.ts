@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { SlidingWindowStore, type LimitRule } from '../../src/rate-limit/sliding-window.store';
+import { rateLimitKey, SlidingWindowStore, type LimitRule } from '../../src/rate-limit/sliding-window.store';
 import { REDIS } from '../../src/redis/redis.module';
 import { isolatedRedisPrefix, startTestApp, type TestApp } from '../utils/test-app';
 
@@ -11,7 +11,7 @@ describe('SlidingWindowStore', () => {
   let keys = 0;
   const t0 = 1_800_000_000_000;
   const rule = (limit: number): LimitRule => ({ name: 'test', key: `window-test:${++keys}`, limit, windowMs: 60_000 });
-  const redisKey = (r: LimitRule) => `${t.config.redis.prefix}:{rl}:${r.key}`;
+  const redisKey = (r: LimitRule) => rateLimitKey(t.config.redis.prefix, r.key);
   const counts = async (r: LimitRule, times: number[]) => {
     const seen = [];
     for (const at of times) {

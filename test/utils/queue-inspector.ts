@@ -1,20 +1,21 @@
 import { Queue } from 'bullmq';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppConfig } from '../../src/config/app-config';
-import { jobIdFor, QueueName, type DeliveryJobData } from '../../src/delivery/delivery.constants';
+import { jobIdFor, QueueName, queuePrefix, type DeliveryJobData } from '../../src/delivery/delivery.constants';
+import { closeRedis, connectRedis, type RedisClient } from '../../src/redis/redis-connection';
 
 const JOB_POLL_MS = 20;
 
 /** Reads jobs straight from Redis with this run's prefix, the way a worker would see them. */
 export class QueueInspector {
   private readonly queues: Record<QueueName, Queue<DeliveryJobData>>;
+  private readonly connection: RedisClient;
 
   constructor(config: AppConfig) {
-    const connection = { url: config.redis.url };
-    this.queues = {
-      [QueueName.Email]: new Queue<DeliveryJobData>(QueueName.Email, { connection, prefix: config.redis.prefix }),
-      [QueueName.Sms]: new Queue<DeliveryJobData>(QueueName.Sms, { connection, prefix: config.redis.prefix }),
-    };
+    this.connection = connectRedis(config.redis);
+    const queue = (name: QueueName) =>
+      new Queue<DeliveryJobData>(name, { connection: this.connection, prefix: queuePrefix(config.redis.prefix, name) });
+    this.queues = { [QueueName.Email]: queue(QueueName.Email), [QueueName.Sms]: queue(QueueName.Sms) };
   }
 
   /** The record's job. The outbox relay adds it just after the start answered, so this waits up to `timeoutMs` for it. */
@@ -29,5 +30,6 @@ export class QueueInspector {
 
   async close(): Promise<void> {
     await Promise.all(Object.values(this.queues).map((q) => q.close()));
+    await closeRedis(this.connection);
   }
 }

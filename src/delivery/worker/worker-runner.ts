@@ -1,9 +1,9 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { DiscoveryService } from '@nestjs/core';
-import { WorkerHost } from '@nestjs/bullmq';
+import { DiscoveryService, ModuleRef } from '@nestjs/core';
+import { getQueueToken, WorkerHost } from '@nestjs/bullmq';
 import { isDependencyUnavailable } from '../../common/dependency-errors';
 import { AppConfig } from '../../config/app-config';
-import type { Job } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 import { SENT_UNRECORDED, type DeliveryJobData, type JobName, type QueueName } from '../delivery.constants';
 import { DeliveryAttemptsRepository } from './delivery-attempts.repository';
 import { JobProcessor } from './delivery.processor';
@@ -26,6 +26,7 @@ export class WorkerRunner implements OnApplicationBootstrap, BeforeApplicationSh
 
   constructor(
     private readonly discovery: DiscoveryService,
+    private readonly moduleRef: ModuleRef,
     private readonly config: AppConfig,
     private readonly attempts: DeliveryAttemptsRepository,
   ) {}
@@ -51,6 +52,8 @@ export class WorkerRunner implements OnApplicationBootstrap, BeforeApplicationSh
         new QueueLoopGuard(processor.worker, this.logger, `Queue ${processor.queue} (Redis)`),
       );
       processor.worker.on('failed', (job) => void this.onFailed(job));
+      // The queue shares the worker's connection: its errors are the ones the loop guard already reports.
+      this.moduleRef.get<Queue>(getQueueToken(processor.queue), { strict: false }).on('error', () => undefined);
       processor.worker
         .run()
         .catch((err: unknown) => this.logger.error(`Worker for ${processor.queue} stopped: ${(err as Error).message}`));

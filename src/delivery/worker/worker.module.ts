@@ -6,9 +6,9 @@ import { AppConfig, workerConfigProblems } from '../../config/app-config';
 import { ConfigModule } from '../../config/config.module';
 import { DatabaseModule } from '../../database/database.module';
 import { HealthModule } from '../../health/health.module';
-import { RedisModule } from '../../redis/redis.module';
+import { RedisConnections, RedisModule } from '../../redis/redis.module';
 import { VerificationModule } from '../../verification/verification.module';
-import { QueueName } from '../delivery.constants';
+import { QueueName, queuePrefix } from '../delivery.constants';
 import { RelayModule } from '../relay.module';
 import { EmailChannel } from '../email/email.channel';
 import { EMAIL_PROVIDERS } from '../email/email-providers';
@@ -95,15 +95,17 @@ export class WorkerModule {
         VerificationModule,
         DiscoveryModule,
         BullModule.forRootAsync({
-          inject: [AppConfig],
-          // Blocking worker connections must retry forever rather than fail a command (BullMQ requirement).
-          useFactory: (c: AppConfig) => ({
-            prefix: c.redis.prefix,
-            connection: { url: c.redis.url, maxRetriesPerRequest: null },
+          inject: [RedisConnections],
+          // Worker connections must retry forever rather than fail a command (BullMQ requirement); each worker adds
+          // its own blocking connection.
+          useFactory: (connections: RedisConnections) => ({
+            connection: connections.open({ maxRetriesPerRequest: null }),
           }),
         }),
         // Registering the queues also brings in @nestjs/bullmq's explorer, which creates the processors' workers.
-        BullModule.registerQueue(...worker.queues.map((name) => ({ name }))),
+        BullModule.registerQueue(
+          ...worker.queues.map((name) => ({ name, prefix: queuePrefix(config.redis.prefix, name) })),
+        ),
         ...(worker.runRelay ? [RelayModule] : []),
       ],
       providers,
