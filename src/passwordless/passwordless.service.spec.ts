@@ -56,7 +56,7 @@ describe(PasswordlessService.name, () => {
     admit = jest.fn().mockResolvedValue(undefined);
     shedding = [];
     const random = {
-      hex: () => 'a'.repeat(24),
+      hex: (bytes: number) => 'a'.repeat(2 * bytes),
       digits: (n: number) => '7'.repeat(n),
       token: () => 'link-token',
     } as unknown as RandomSource;
@@ -86,7 +86,8 @@ describe(PasswordlessService.name, () => {
     const res = await sut.start(client, { connection: 'sms', phone_number: '+14155550123' }, meta);
 
     expect(res).toEqual({
-      _id: 'a'.repeat(24),
+      // Time-ordered: the clock's milliseconds, then the random part.
+      _id: now.getTime().toString(16).padStart(12, '0') + 'a'.repeat(12),
       phone_number: '+14155550123',
       phone_verified: false,
       request_language: 'fr',

@@ -10,6 +10,7 @@ import type { ConnectionEntity } from '../verification/connection.entity';
 import { ConnectionsRepository } from '../verification/connections.repository';
 import { RESERVED_LINK_PARAMS } from '../verification/magic-link';
 import type { SendMode } from '../verification/verification.entity';
+import { newRecordId } from '../verification/record-id';
 import { VerificationSecrets } from '../verification/verification-secrets';
 import { VerificationsRepository } from '../verification/verifications.repository';
 import { normaliseEmail, normalisePhone } from '../verification/identifier';
@@ -19,9 +20,6 @@ import { StartAdmission } from './start-admission';
 import { clientAuthErrors, startErrors } from '../common/auth0-errors';
 import { annotateRequest, currentRequest } from '../observability/logging';
 import { currentTraceparent } from '../observability/tracing';
-
-/** 12 random bytes = 24 hex characters, the shape of Auth0's `_id`. */
-const RECORD_ID_BYTES = 12;
 
 interface AdmittedStart {
   client: ClientEntity;
@@ -76,9 +74,9 @@ export class PasswordlessService {
   /** Writes the admitted start: its record, superseding the live one, and its outbox row, in one commit. */
   private async create(start: AdmittedStart): Promise<StartResponse> {
     const { client, connection, identifier, send, authParams, meta, queue } = start;
-    const id = this.random.hex(RECORD_ID_BYTES);
-    const { codeHmac, linkTokenHmac, sealedSecret } = this.secrets.issue(id, connection.codeLength, send);
     const now = this.clock.now();
+    const id = newRecordId(now, this.random);
+    const { codeHmac, linkTokenHmac, sealedSecret } = this.secrets.issue(id, connection.codeLength, send);
     // The request id and trace context travel with the job (absent keys when unset: JSON drops undefined).
     const payload = {
       verificationId: id,
