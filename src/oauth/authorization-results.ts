@@ -86,6 +86,7 @@ export class AuthorizationResults {
       nonce: request.nonce,
       authTime: request.authTime,
       sid: request.sid,
+      code: values.code,
     });
     if (wantsToken) {
       values.access_token = tokens.access_token;

@@ -28,6 +28,7 @@ export function openidConfiguration(issuer: string): Record<string, unknown> {
       'iat',
       'nonce',
       'at_hash',
+      'c_hash',
       'auth_time',
       'azp',
       'sid',

@@ -12,6 +12,9 @@ export interface NewFamily {
   audience: string | null;
   /** The authorization code the family was issued from, so that a second redemption of it can revoke the family. */
   authorizationCodeHmac: string | null;
+  /** The login the family comes from (browser logins): its refreshed id_tokens keep `auth_time` and `sid`. */
+  authTime: Date | null;
+  sid: string | null;
   /** Absolute end of the family (maximum lifetime), fixed at issuance. */
   familyExpiresAt: Date;
   /** Idle end of the first token. */
@@ -31,6 +34,8 @@ export interface StoredToken {
   tokenExpiresAt: Date;
   familyExpiresAt: Date;
   revokedAt: Date | null;
+  authTime: Date | null;
+  sid: string | null;
 }
 
 type Row = {
@@ -44,6 +49,8 @@ type Row = {
   token_expires_at: Date;
   family_expires_at: Date;
   revoked_at: Date | null;
+  auth_time: Date | null;
+  sid: string | null;
 };
 
 export interface Rotation {
@@ -66,8 +73,9 @@ export class RefreshTokensRepository {
   async createFamily(family: NewFamily): Promise<void> {
     await this.dataSource.query(
       `WITH f AS (
-         INSERT INTO refresh_token_families (id, client_id, user_id, scope, audience, authorization_code_hmac, expires_at, created_at)
-         VALUES (gen_random_uuid(), $2, $3, $4, $5, $6, $7, $9) RETURNING id
+         INSERT INTO refresh_token_families (id, client_id, user_id, scope, audience, authorization_code_hmac, expires_at,
+                                             created_at, auth_time, sid)
+         VALUES (gen_random_uuid(), $2, $3, $4, $5, $6, $7, $9, $10, $11) RETURNING id
        )
        INSERT INTO refresh_tokens (token_hmac, family_id, counter, expires_at, created_at) SELECT $1, id, 0, $8, $9 FROM f`,
       [
@@ -80,6 +88,8 @@ export class RefreshTokensRepository {
         family.familyExpiresAt,
         family.tokenExpiresAt,
         family.now,
+        family.authTime,
+        family.sid,
       ],
     );
   }
@@ -87,7 +97,7 @@ export class RefreshTokensRepository {
   async find(tokenHmac: string, clientId: string): Promise<StoredToken | undefined> {
     const rows: Row[] = await this.dataSource.query(
       `SELECT t.family_id, f.user_id, f.scope, f.audience, t.counter, f.latest_counter, t.rotated_at,
-              t.expires_at AS token_expires_at, f.expires_at AS family_expires_at, f.revoked_at
+              t.expires_at AS token_expires_at, f.expires_at AS family_expires_at, f.revoked_at, f.auth_time, f.sid
          FROM refresh_tokens t JOIN refresh_token_families f ON f.id = t.family_id
         WHERE t.token_hmac = $1 AND f.client_id = $2`,
       [tokenHmac, clientId],
@@ -105,6 +115,8 @@ export class RefreshTokensRepository {
         tokenExpiresAt: row.token_expires_at,
         familyExpiresAt: row.family_expires_at,
         revokedAt: row.revoked_at,
+        authTime: row.auth_time,
+        sid: row.sid,
       }
     );
   }

@@ -22,6 +22,9 @@ export interface IssueRequest {
   scope: string;
   audience?: string;
   authorizationCodeHmac?: string;
+  /** The browser login's time and SSO session id, kept for the id_tokens refreshed from this family. */
+  authTime?: Date;
+  sid?: string;
 }
 
 export interface Exchanged {
@@ -30,6 +33,9 @@ export interface Exchanged {
   /** The scope of the family (as first granted). */
   scope: string;
   audience?: string;
+  /** The login the family comes from (OpenID Connect Core §12.2: refreshed id_tokens keep its auth_time and sid). */
+  authTime?: Date;
+  sid?: string;
 }
 
 /**
@@ -61,6 +67,8 @@ export class RefreshTokensService {
       scope: request.scope,
       audience: request.audience ?? null,
       authorizationCodeHmac: request.authorizationCodeHmac ?? null,
+      authTime: request.authTime ?? null,
+      sid: request.sid ?? null,
       familyExpiresAt: new Date(now.getTime() + lifetime * 1000),
       tokenExpiresAt: new Date(now.getTime() + idleLifetime * 1000),
       now,
@@ -104,6 +112,8 @@ export class RefreshTokensService {
           userId: stored.userId,
           scope: stored.scope,
           audience: stored.audience ?? undefined,
+          authTime: stored.authTime ?? undefined,
+          sid: stored.sid ?? undefined,
         };
     }
     throw invalidRefreshToken('refresh token exchange kept losing races');

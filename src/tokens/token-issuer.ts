@@ -25,6 +25,8 @@ export interface TokenRequest {
   /** The login's time (OIDC Core §2 `auth_time`) and SSO session id (`sid`), for id_tokens of a browser login. */
   authTime?: Date;
   sid?: string;
+  /** The authorization code returned beside the id_token (hybrid flows): the id_token carries its `c_hash`. */
+  code?: string;
 }
 
 export interface TokenResponse {
@@ -121,8 +123,10 @@ export class TokenIssuer {
         ...registered(request.clientId, idTokenTtl),
         ...userClaims(request.user),
         azp: request.clientId,
-        at_hash: atHash(accessToken),
+        at_hash: leftHalfHash(accessToken),
       };
+      // OIDC Core §3.3.2.11: an id_token issued with a code in the same response binds it by its hash.
+      if (request.code !== undefined) claims.c_hash = leftHalfHash(request.code);
       if (request.nonce !== undefined) claims.nonce = request.nonce;
       if (request.authTime !== undefined) claims.auth_time = Math.floor(request.authTime.getTime() / 1000);
       if (request.sid !== undefined) claims.sid = request.sid;
@@ -165,8 +169,8 @@ export class TokenIssuer {
   }
 }
 
-/** OIDC Core §3.2.2.9: base64url of the left half of SHA-256 of the access token. */
-function atHash(accessToken: string): string {
-  const digest = createHash('sha256').update(accessToken).digest();
+/** OIDC Core §3.2.2.9 and §3.3.2.11 (at_hash, c_hash): base64url of the left half of the SHA-256 of the value. */
+function leftHalfHash(value: string): string {
+  const digest = createHash('sha256').update(value).digest();
   return digest.subarray(0, digest.length / 2).toString('base64url');
 }

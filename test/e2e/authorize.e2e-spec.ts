@@ -166,6 +166,17 @@ describe('GET /authorize, the hosted passwordless page and SSO sessions', () => 
       [claims.sid],
     );
     expect(jar.header().cookie).not.toContain(session.id_hmac);
+
+    // A refreshed id_token keeps the login's auth_time and sid (OpenID Connect Core §12.2), and carries no nonce.
+    const refreshed = await t.postForm('/oauth/token', {
+      grant_type: 'refresh_token',
+      client_id: spa.clientId,
+      refresh_token: tokens.body.refresh_token as string,
+    });
+    expect(refreshed.status).toBe(200);
+    const refreshedClaims = decodeJwt(refreshed.body.id_token as string);
+    expect(refreshedClaims).toMatchObject({ auth_time: claims.auth_time, sid: claims.sid, azp: spa.clientId });
+    expect(refreshedClaims.nonce).toBeUndefined();
   });
 
   it('should answer prompt=none from the session (query and web_message), and login_required without one', async () => {
@@ -448,6 +459,22 @@ describe('GET /authorize, the hosted passwordless page and SSO sessions', () => 
       expect(ok.headers.getSetCookie()[0]).toMatch(/^pwl_session=/);
       const again = await t.get(`/authorize?${q({ ...params, login_ticket: ticket })}`);
       expect(new URLSearchParams(locationOf(again).hash.slice(1)).get('error')).toBe('access_denied');
+    });
+
+    it('should bind a hybrid response’s code to its id_token with c_hash (OIDC Core §3.3.2.11)', async () => {
+      const email = uniqueEmail();
+      const otp = await startCode(email);
+      const ticket = (await t.post('/co/authenticate', coBody({ username: email, otp }), origin)).body.login_ticket;
+      const { params } = authorizeParams({ response_type: 'code id_token', realm: 'email' });
+      const ok = await t.get(`/authorize?${q({ ...params, login_ticket: ticket as string })}`);
+      const fragment = new URLSearchParams(locationOf(ok).hash.slice(1));
+      const code = fragment.get('code')!;
+      const digest = createHash('sha256').update(code).digest();
+      expect(decodeJwt(fragment.get('id_token')!)).toMatchObject({
+        email,
+        nonce: params.nonce,
+        c_hash: digest.subarray(0, 16).toString('base64url'),
+      });
     });
 
     it("should answer Auth0's errors", async () => {

@@ -32,6 +32,8 @@ export class OfflineAccess {
         scope: request.scope,
         audience: request.audience,
         authorizationCodeHmac: request.authorizationCodeHmac,
+        authTime: request.authTime,
+        sid: request.sid,
       });
     }
     return response;

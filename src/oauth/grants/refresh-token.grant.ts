@@ -9,8 +9,9 @@ import type { TokenGrant } from './token-grant';
 import { tokenErrors } from '../../common/auth0-errors';
 
 /**
- * RFC 6749 §6 with rotation: a new access token (and id_token when `openid` was granted) and always a new refresh
- * token. `scope` may narrow the grant, never widen it; the family keeps its original scope.
+ * RFC 6749 §6 with rotation: a new access token (and id_token when `openid` was granted, with the original login's
+ * auth_time and sid: OpenID Connect Core §12.2) and always a new refresh token. `scope` may narrow the grant, never
+ * widen it; the family keeps its original scope.
  */
 @Injectable()
 export class RefreshTokenGrant implements TokenGrant {
@@ -38,6 +39,8 @@ export class RefreshTokenGrant implements TokenGrant {
       user,
       scope,
       audience: exchanged.audience,
+      authTime: exchanged.authTime,
+      sid: exchanged.sid,
     });
     response.refresh_token = exchanged.refreshToken;
     return response;
