@@ -79,6 +79,11 @@ export class BenchEnvironment {
     return new BenchEnvironment(env, dataSource, new IORedis(BENCH_REDIS_URL), secretClient, jwtClient);
   }
 
+  /** A statement on the benchmark's database (generating history, reading sizes). */
+  query<T = unknown>(sql: string, params: unknown[] = []): Promise<T> {
+    return this.dataSource.query(sql, params);
+  }
+
   /** Empties the tables and keys the load writes, so every measurement starts from the same state. */
   async reset(): Promise<void> {
     for (let attempt = 1; ; attempt++) {
