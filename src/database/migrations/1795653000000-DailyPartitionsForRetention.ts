@@ -114,10 +114,10 @@ export class DailyPartitionsForRetention1795653000000 implements MigrationInterf
     `);
   }
 
-  public down(): Promise<void> {
+  public async down(): Promise<void> {
     // Going back would mean rebuilding both tables without partitions from every day kept: restore a backup instead.
-    return Promise.reject(
-      new Error('DailyPartitionsForRetention cannot be reverted; restore the database from a backup taken before it'),
+    throw new Error(
+      'DailyPartitionsForRetention cannot be reverted; restore the database from a backup taken before it',
     );
   }
 }
