@@ -62,7 +62,7 @@ export interface ConsumeOptions {
   leading?: number;
 }
 
-/** A rule's answer from the consume script: hits after the call, when the oldest leaves, when this request would fit. */
+/** A rule's answer from the consume script: hits after the call, when the oldest leaves, when the request would fit. */
 type Row = [count: number, resetAtMs: number, retryAtMs: number];
 
 /** The scripts as ioredis commands: EVALSHA, falling back to EVAL once per connection (the script is not resent). */
@@ -132,8 +132,10 @@ export class SlidingWindowStore {
             charged.push(...group);
             continue;
           }
-          await this.refundRules(rules, charged, nowMs);
-          for (const ruleIndex of charged) rows[ruleIndex][0] -= Math.max(0, rules[ruleIndex].cost ?? 1);
+          // Only rules that were charged go back (check-only and read-only ones were not).
+          const refunded = charged.filter((i) => !rules[i].checkOnly && (rules[i].cost ?? 1) > 0);
+          await this.refundCharges(refunded.map((i) => ({ rule: rules[i], bucket: bucketOf(rules[i], nowMs) })));
+          for (const ruleIndex of refunded) rows[ruleIndex][0] -= rules[ruleIndex].cost ?? 1;
           for (const later of [
             ...groups.slice(g + 1),
             ...tiers.slice(t + 1).flatMap((next) => this.slotGroups(rules, next.indices)),
@@ -158,17 +160,7 @@ export class SlidingWindowStore {
    */
   async refund(states: LimitState[]): Promise<void> {
     if (states.length === 0) return;
-    await this.failOpen(0, async () => {
-      for (const group of this.slotGroups(
-        states.map((state) => state.rule),
-        states.map((_, i) => i),
-      )) {
-        const keys = group.map((i) => this.redisKey(states[i].rule.key));
-        const args = group.flatMap((i) => [states[i].bucket, states[i].rule.cost ?? 1]);
-        await this.redis.pwlRateLimitRefund(keys.length, ...keys, ...args);
-      }
-      return 0;
-    });
+    await this.failOpen(0, () => this.refundCharges(states).then(() => 0));
   }
 
   /** A value kept until `untilMs` (clock time), e.g. an open circuit breaker. Returns false if one was already set. */
@@ -236,12 +228,15 @@ export class SlidingWindowStore {
     return { rows: reply.slice(0, indices.length) as Row[], denied: reply[indices.length] as number };
   }
 
-  /** Gives back this request's charge to the rules at `indices` (charged just now, at `nowMs`). */
-  private async refundRules(rules: LimitRule[], indices: number[], nowMs: number): Promise<void> {
-    const charged = indices.filter((i) => !rules[i].checkOnly && (rules[i].cost ?? 1) > 0);
-    for (const group of this.slotGroups(rules, charged)) {
+  /** Gives back one hit (or the rule's cost) in each charge's bucket, one script call per hash slot. */
+  private async refundCharges(charges: Array<Pick<LimitState, 'rule' | 'bucket'>>): Promise<void> {
+    const rules = charges.map((charge) => charge.rule);
+    for (const group of this.slotGroups(
+      rules,
+      charges.map((_, i) => i),
+    )) {
       const keys = group.map((i) => this.redisKey(rules[i].key));
-      const args = group.flatMap((i) => [Math.floor(nowMs / bucketSize(rules[i].windowMs)), rules[i].cost ?? 1]);
+      const args = group.flatMap((i) => [charges[i].bucket, rules[i].cost ?? 1]);
       await this.redis.pwlRateLimitRefund(keys.length, ...keys, ...args);
     }
   }
@@ -293,11 +288,14 @@ function decision(rules: LimitRule[], rows: Row[], denied: number, nowMs: number
     count: rows[i][0],
     remaining: Math.max(0, rule.limit - rows[i][0]),
     resetAtMs: rows[i][1],
-    bucket: Math.floor(nowMs / bucketSize(rule.windowMs)),
+    bucket: bucketOf(rule, nowMs),
   }));
   if (denied === 0) return { allowed: true, states };
   return { allowed: false, states, denied: { state: states[denied - 1], retryAtMs: rows[denied - 1][2] } };
 }
+
+/** The bucket a hit at `nowMs` is counted in. */
+const bucketOf = (rule: LimitRule, nowMs: number): number => Math.floor(nowMs / bucketSize(rule.windowMs));
 
 /** Whole milliseconds per bucket; the effective window is rounded up to a multiple of the bucket count. */
 function bucketSize(windowMs: number): number {

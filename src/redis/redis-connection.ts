@@ -1,5 +1,5 @@
 import IORedis, { Cluster, type ClusterOptions, type Redis, type RedisOptions } from 'ioredis';
-import type { RedisConfig } from '../config/sections/redis.config';
+import type { HostPort, RedisConfig } from '../config/sections/redis.config';
 
 /** A connection to one Redis server (or the primary Sentinels name) or to a Redis Cluster. */
 export type RedisClient = Redis | Cluster;
@@ -35,7 +35,7 @@ export function connectRedis(config: RedisConfig['redis'], options: RedisOptions
 
 /** Where Redis is, for logs: the URL without its password, or the Cluster's seeds, or the Sentinels' primary. */
 export function describeRedis(config: RedisConfig['redis']): string {
-  const list = (nodes: Array<{ host: string; port: number }>) => nodes.map((n) => `${n.host}:${n.port}`).join(',');
+  const list = (nodes: HostPort[]) => nodes.map((n) => `${n.host}:${n.port}`).join(',');
   if (config.clusterNodes) return `Redis Cluster at REDIS_CLUSTER_NODES=${list(config.clusterNodes)}`;
   if (config.sentinel)
     return `Redis primary ${config.sentinel.name} of REDIS_SENTINELS=${list(config.sentinel.sentinels)}`;

@@ -73,8 +73,8 @@ export class RefreshTokensRepository {
   async createFamily(family: NewFamily): Promise<void> {
     await this.dataSource.query(
       `WITH f AS (
-         INSERT INTO refresh_token_families (id, client_id, user_id, scope, audience, authorization_code_hmac, expires_at,
-                                             created_at, auth_time, sid)
+         INSERT INTO refresh_token_families (id, client_id, user_id, scope, audience, authorization_code_hmac,
+                                             expires_at, created_at, auth_time, sid)
          VALUES (gen_random_uuid(), $2, $3, $4, $5, $6, $7, $9, $10, $11) RETURNING id
        )
        INSERT INTO refresh_tokens (token_hmac, family_id, counter, expires_at, created_at) SELECT $1, id, 0, $8, $9 FROM f`,

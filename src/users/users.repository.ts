@@ -22,7 +22,10 @@ export class UsersRepository {
     private readonly random: RandomSource,
   ) {}
 
-  /** A new user's id, Auth0's `<strategy>|<id>` shape; the login that creates the user stores it (see VerificationsRepository.settleAttempt). */
+  /**
+   * A new user's id, Auth0's `<strategy>|<id>` shape; the login that creates the user stores it
+   * (VerificationsRepository.settleAttempt).
+   */
   newUserId(strategy: ConnectionStrategy): string {
     return `${strategy}|${this.random.hex(12)}`;
   }

@@ -243,12 +243,12 @@ describe('On a Redis Cluster, the charge protocol across slots', () => {
   let store: SlidingWindowStore;
   const now = 1_800_000_000_000;
   let n = 0;
-  /** A rule whose key hashes to a slot none of `others` uses. */
+  const slot = (r: LimitRule) => calculateSlot(rateLimitKey(t.config.redis.prefix, r.key));
+  /** A rule whose key hashes to a slot after those of `others` (slots are charged in ascending order). */
   const rule = (limit: number, ...others: LimitRule[]): LimitRule => {
     for (;;) {
       const candidate = { name: `r${++n}`, key: `protocol-test:${randomUUID()}`, limit, windowMs: 60_000 };
-      const slot = (r: LimitRule) => calculateSlot(rateLimitKey(t.config.redis.prefix, r.key));
-      if (!others.some((other) => slot(other) === slot(candidate))) return candidate;
+      if (others.every((other) => slot(other) < slot(candidate))) return candidate;
     }
   };
 
@@ -290,6 +290,17 @@ describe('On a Redis Cluster, the charge protocol across slots', () => {
     await store.consume([full], now);
     expect((await store.consume([lead2, full], now, { leading: 1 })).allowed).toBe(false);
     expect((await store.consume([lead2], now)).states[0].count).toBe(2);
+  });
+
+  it('should report a check-only rule’s own count when another slot refuses (it was not charged, so not refunded)', async () => {
+    const checked = rule(5);
+    const tight = rule(1, checked);
+    await store.consume([checked], now);
+    await store.consume([tight], now);
+    const refused = await store.consume([{ ...checked, checkOnly: true }, tight], now);
+    expect(refused.denied!.state.rule).toBe(tight);
+    expect(refused.states[0].count).toBe(1);
+    expect((await store.consume([checked], now)).states[0].count).toBe(2);
   });
 
   it('should never overshoot under concurrency: 20 racing requests on a limit of 7 in one slot and a wide one in another', async () => {
