@@ -6,6 +6,8 @@ import { DataSource } from 'typeorm';
 import { loadConfig } from '../src/config/app-config';
 import { dataSourceOptions } from '../src/database/data-source-options';
 import { ensureDatabaseExists, runMigrationsLocked } from '../src/database/migration-runner';
+import { RandomSource } from '../src/common/random.source';
+import { newRecordId } from '../src/verification/record-id';
 import { SecretHasher } from '../src/verification/secret-hasher';
 import { floorCodeHmac } from './floor/floor-code-hmac';
 import { createClient, type TestClient } from '../test/utils/factories';
@@ -107,12 +109,13 @@ export class BenchEnvironment {
    */
   async seedLiveCodes(client: TestClient, count: number, code: string, forFloor = false): Promise<string[]> {
     const run = Date.now().toString(36);
+    const random = new RandomSource();
     const emails: string[] = [];
     for (let offset = 0; offset < count; offset += SEED_BATCH) {
       const ids: string[] = [];
       const batch: string[] = [];
       for (let i = offset; i < Math.min(count, offset + SEED_BATCH); i++) {
-        ids.push(randomBytes(12).toString('hex'));
+        ids.push(newRecordId(new Date(), random));
         batch.push(`login.${run}.${i}@bench.example.com`);
       }
       await this.dataSource.query(

@@ -205,9 +205,10 @@ app.post<{ Body: StartBody }>('/passwordless/start', async (request, reply) => {
   if (assertion !== undefined && !(await authenticateAssertion(clientId, assertion)))
     return reply.code(401).send({ error: 'access_denied' });
   const identifier = email.toLowerCase();
-  const id = randomBytes(12).toString('hex');
-  const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
   const now = new Date();
+  // Time-ordered, as the service's ids: the row lands in its day's partition.
+  const id = now.getTime().toString(16).padStart(12, '0') + randomBytes(6).toString('hex');
+  const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
   await pool.query(
     `INSERT INTO verifications (id, client_id, connection, identifier, send, code_hmac, auth_params, expires_at, request_ip, created_at)
      VALUES ($1, $2, $3, $4, 'code', $5, '{}', $6, $7, $8)`,

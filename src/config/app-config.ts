@@ -14,6 +14,7 @@ import { httpSection } from './sections/http.config';
 import { rateLimitSection } from './sections/rate-limit.config';
 import { redisSection } from './sections/redis.config';
 import { refreshTokensSection } from './sections/refresh-tokens.config';
+import { retentionSection } from './sections/retention.config';
 import { runtimeSection } from './sections/runtime.config';
 import { secretsSection } from './sections/secrets.config';
 import { smsGuardSection } from './sections/sms-guard.config';
@@ -42,6 +43,7 @@ const SECTIONS = [
   tokensSection,
   refreshTokensSection,
   authorizeSection,
+  retentionSection,
 ] as const;
 
 /** Any section, for iterating over the list (each section's own types are checked where it is defined). */

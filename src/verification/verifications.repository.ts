@@ -93,8 +93,8 @@ export class VerificationsRepository {
   /**
    * Atomically (see the StartVerificationFunction migration): supersede the live record for this client + connection +
    * identifier (Auth0: only the latest code is valid), insert the new record and its outbox row. A transaction-scoped
-   * advisory lock on the identifier serialises concurrent starts for it; the partial unique index backs the invariant
-   * up. Starts that arrive while a write is in flight share the next statement and commit (group commit); resolves
+   * advisory lock on the identifier serialises concurrent starts for it, which is what keeps one live record per
+   * identifier (the table's daily partitions cannot have a unique index across them). Starts that arrive while a write is in flight share the next statement and commit (group commit); resolves
    * once this start is committed.
    */
   createSupersedingPrevious(record: NewVerification, outbox: OutboxWrite, now: Date): Promise<void> {
@@ -135,7 +135,7 @@ export class VerificationsRepository {
   }
 
   /**
-   * The latest record for an identifier, if it is still pending (the partial unique index allows at most one). Raw SQL
+   * The latest record for an identifier, if it is still pending (starts keep at most one). Raw SQL
    * with the entity's columns aliased to its property names: the token exchange runs this on every login, and the
    * query builder's building and hydration are a measurable share of it (docs/decisions/013-raw-sql-on-hot-paths.md).
    */

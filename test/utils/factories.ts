@@ -1,6 +1,8 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { exportJWK, exportPKCS8, SignJWT } from 'jose';
+import { RandomSource } from '../../src/common/random.source';
+import { newRecordId } from '../../src/verification/record-id';
 import { testKeyPairFor } from './keys';
 import type { DataSource } from 'typeorm';
 import {
@@ -123,9 +125,9 @@ export const uniqueEmail = () => `user.${randomBytes(6).toString('hex')}@example
 /** A valid, unique-per-call US number in the 201-555-01xx style range libphonenumber accepts. */
 export const uniquePhone = () => `+1202${String(2000000 + Math.floor(Math.random() * 7999999)).padStart(7, '0')}`;
 
-/** A verification record as a start writes it: a random id and code HMAC, live for five minutes. */
+/** A verification record as a start writes it: a time-ordered id, a random code HMAC, live for five minutes. */
 export const newVerification = (clientId: string, connection: string, identifier: string): NewVerification => ({
-  id: randomBytes(12).toString('hex'),
+  id: newRecordId(new Date(), new RandomSource()),
   clientId,
   connection,
   identifier,
