@@ -114,10 +114,10 @@ export class DailyPartitionsForRetention1795653000000 implements MigrationInterf
     `);
   }
 
-  public async down(): Promise<void> {
+  public down(): Promise<void> {
     // Going back would mean rebuilding both tables without partitions from every day kept: restore a backup instead.
-    throw new Error(
-      'DailyPartitionsForRetention cannot be reverted; restore the database from a backup taken before it',
+    return Promise.reject(
+      new Error('DailyPartitionsForRetention cannot be reverted; restore the database from a backup taken before it'),
     );
   }
 }
