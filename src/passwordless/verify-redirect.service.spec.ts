@@ -1,3 +1,4 @@
+import { Clock } from '../common/clock';
 import { PASSWORDLESS_OTP_GRANT, type ClientEntity } from '../clients/client.entity';
 import type { ClientsRepository } from '../clients/clients.repository';
 import { tokenErrors } from '../common/auth0-errors';
@@ -64,6 +65,7 @@ describe(VerifyRedirectService.name, () => {
       { attempt: (_subject: unknown, verify: () => Promise<User>) => verify() } as unknown as OtpAttemptLimiter,
       { findLive: () => Promise.resolve(live) } as unknown as VerificationsRepository,
       { recordVerified: () => Promise.resolve() } as unknown as SmsConversionBreaker,
+      new Clock(),
     );
   });
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ApiError } from '../common/api-error';
+import { Clock } from '../common/clock';
 import { RandomSource } from '../common/random.source';
 import type { ClientEntity } from '../clients/client.entity';
 import { ClientsRepository } from '../clients/clients.repository';
@@ -9,6 +10,7 @@ import { PasswordlessLoginService } from '../oauth/passwordless-login.service';
 import { TokenIssuer } from '../tokens/token-issuer';
 import type { User } from '../users/users.repository';
 import { failureDescription, VerificationFailure } from '../verification/otp-verifier';
+import type { ConnectionEntity } from '../verification/connection.entity';
 import { VerificationsRepository } from '../verification/verifications.repository';
 import { OtpAttemptLimiter } from '../rate-limit/otp-attempt.limiter';
 import { SmsConversionBreaker } from '../rate-limit/sms-conversion.breaker';
@@ -55,6 +57,7 @@ export class VerifyRedirectService {
     private readonly otpAttempts: OtpAttemptLimiter,
     private readonly verifications: VerificationsRepository,
     private readonly smsBreaker: SmsConversionBreaker,
+    private readonly clock: Clock,
   ) {}
 
   async page(query: unknown): Promise<BrowserResponse> {
@@ -120,7 +123,7 @@ export class VerifyRedirectService {
     const username = connection.strategy === 'email' ? params.email : params.phone_number;
     if (!username || !params.verification_code) throw linkErrors.incomplete();
     const identifier = loginIdentifier(connection.strategy, username);
-    await this.requireUnalteredLink(client.clientId, connection.name, identifier, params);
+    await this.requireUnalteredLink(client.clientId, connection, identifier, params);
     this.issuer.checkAudience(params.audience);
 
     let user: User;
@@ -162,12 +165,12 @@ export class VerifyRedirectService {
    */
   private async requireUnalteredLink(
     clientId: string,
-    connection: string,
+    connection: ConnectionEntity,
     identifier: string,
     params: Record<string, string>,
   ): Promise<void> {
     if (/^\d+$/.test(params.verification_code ?? '')) return;
-    const record = await this.verifications.findLive(clientId, connection, identifier);
+    const record = await this.verifications.findLive(clientId, connection, identifier, this.clock.now());
     if (!record || record.send !== 'link') return;
     const altered = BOUND_LINK_PARAMS.filter((key) => params[key] !== record.authParams[key]);
     if (altered.length > 0) throw linkErrors.altered(altered);

@@ -9,5 +9,23 @@ const RANDOM_BYTES = 6;
  * primary-key index instead of on a random page of it, and a record's age can be read from its id.
  */
 export function newRecordId(now: Date, random: RandomSource): string {
-  return now.getTime().toString(16).padStart(12, '0') + random.hex(RANDOM_BYTES);
+  return recordIdAt(now) + random.hex(RANDOM_BYTES);
+}
+
+/** The lowest id a record made at `at` can have; ids compare as text in time order. */
+export function recordIdAt(at: Date): string {
+  return at.getTime().toString(16).padStart(12, '0');
+}
+
+/**
+ * The ids a record still redeemable at `now` can have, for a connection whose codes live `lifetimeSeconds`: made at
+ * most one lifetime ago (and, for clocks apart, at most one ahead). The table is partitioned by day on the id, so a
+ * lookup bounded by it reads today's partition (and the day before, just after midnight UTC) instead of every day
+ * kept. A record made under a longer lifetime than the connection's current one is not found past the current one.
+ * Compare as `id >= $1::bpchar`: the column is char(24), and against text Postgres casts the column and prunes nothing.
+ */
+export function liveRecordIds(now: Date, lifetimeSeconds: number): { from: string; to: string } {
+  const at = now.getTime();
+  const span = lifetimeSeconds * 1000;
+  return { from: recordIdAt(new Date(at - span)), to: recordIdAt(new Date(at + span)) };
 }

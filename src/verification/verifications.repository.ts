@@ -4,6 +4,8 @@ import { GroupCommit } from '../common/group-commit';
 import { isItemSpecificDbError } from '../database/pg-errors';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import { FailureFloorReached, type FailureFloor } from './failure-floor';
+import type { ConnectionEntity } from './connection.entity';
+import { liveRecordIds, recordIdAt } from './record-id';
 import { VerificationEntity } from './verification.entity';
 
 /** Bounds one batched start statement (each item is well under 1 kB of JSON). */
@@ -135,15 +137,23 @@ export class VerificationsRepository {
   }
 
   /**
-   * The latest record for an identifier, if it is still pending (starts keep at most one). Raw SQL
-   * with the entity's columns aliased to its property names: the token exchange runs this on every login, and the
-   * query builder's building and hydration are a measurable share of it (docs/decisions/013-raw-sql-on-hot-paths.md).
+   * The latest record for an identifier, if it is still pending (starts keep at most one), among the ids made within
+   * the connection's code lifetime (liveRecordIds: the other days' partitions are not read). Raw SQL with the
+   * entity's columns aliased to its property names: the token exchange runs this on every login, and the query
+   * builder's building and hydration are a measurable share of it (docs/decisions/013-raw-sql-on-hot-paths.md).
    */
-  async findLive(clientId: string, connection: string, identifier: string): Promise<VerificationEntity | null> {
+  async findLive(
+    clientId: string,
+    connection: Pick<ConnectionEntity, 'name' | 'codeLifetimeSeconds'>,
+    identifier: string,
+    now: Date,
+  ): Promise<VerificationEntity | null> {
+    const ids = liveRecordIds(now, connection.codeLifetimeSeconds);
     const rows: VerificationEntity[] = await this.dataSource.query(
       `SELECT ${this.entityColumns} FROM verifications
-        WHERE client_id = $1 AND connection = $2 AND identifier = $3 AND consumed_at IS NULL AND superseded_at IS NULL`,
-      [clientId, connection, identifier],
+        WHERE client_id = $1 AND connection = $2 AND identifier = $3 AND consumed_at IS NULL AND superseded_at IS NULL
+          AND id >= $4::bpchar AND id < $5::bpchar`,
+      [clientId, connection.name, identifier, ids.from, ids.to],
     );
     return rows[0] ? Object.assign(new VerificationEntity(), rows[0]) : null;
   }
@@ -182,8 +192,8 @@ export class VerificationsRepository {
     const [row] = await db.query<Array<{ failures: number; oldest_at: Date | null }>>(
       `SELECT coalesce(sum(failed_attempts), 0)::int AS failures,
               min(created_at) FILTER (WHERE failed_attempts > 0) AS oldest_at
-         FROM verifications WHERE identifier = $1 AND connection = $2 AND created_at > $3`,
-      [identifier, connection, since],
+         FROM verifications WHERE identifier = $1 AND connection = $2 AND created_at > $3 AND id >= $4::bpchar`,
+      [identifier, connection, since, recordIdAt(since)],
     );
     return { failures: row.failures, oldestAt: row.oldest_at };
   }
@@ -197,8 +207,8 @@ export class VerificationsRepository {
       Array<{ starts: number; oldest_at: Date | null; latest_at: Date | null }>
     >(
       `SELECT count(*)::int AS starts, min(created_at) AS oldest_at, max(created_at) AS latest_at
-         FROM verifications WHERE identifier = $1 AND created_at > $2`,
-      [identifier, since],
+         FROM verifications WHERE identifier = $1 AND created_at > $2 AND id >= $3::bpchar`,
+      [identifier, since, recordIdAt(since)],
     );
     return { starts: row.starts, oldestAt: row.oldest_at, latestAt: row.latest_at };
   }

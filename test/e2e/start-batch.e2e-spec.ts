@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { recordIdAt } from '../../src/verification/record-id';
 import { VerificationEntity } from '../../src/verification/verification.entity';
 import { VerificationsRepository } from '../../src/verification/verifications.repository';
 import { createClient, uniqueEmail, type TestClient } from '../utils/factories';
@@ -15,8 +16,9 @@ describe('start_verifications(jsonb)', () => {
   });
   afterAll(() => t.close());
 
+  /** A start at `at` as the service writes one: a time-ordered id and a code that lives 180 s. */
   const item = (identifier: string, at: string) => ({
-    id: randomBytes(12).toString('hex'),
+    id: recordIdAt(new Date(at)) + randomBytes(6).toString('hex'),
     client_id: client.clientId,
     connection: 'email',
     identifier,
@@ -25,7 +27,7 @@ describe('start_verifications(jsonb)', () => {
     link_token_hmac: null as string | null,
     auth_params: { scope: 'openid' },
     request_language: 'fr' as string | null,
-    expires_at: '2099-01-01T00:00:00Z',
+    expires_at: new Date(Date.parse(at) + 180_000).toISOString(),
     request_ip: '203.0.113.5',
     now: at,
     queue: 'email',
@@ -79,9 +81,10 @@ describe('start_verifications(jsonb)', () => {
 
   it('should be read back by findLive (raw SQL) exactly as TypeORM hydrates the entity', async () => {
     const query: Query = (sql, params) => t.dataSource.query(sql, params);
-    const code = item(uniqueEmail(), '2026-11-26T12:00:00Z');
+    const now = new Date();
+    const code = item(uniqueEmail(), now.toISOString());
     const link = {
-      ...item(uniqueEmail(), '2026-11-26T12:00:01Z'),
+      ...item(uniqueEmail(), now.toISOString()),
       send: 'link',
       link_token_hmac: 'b'.repeat(64),
       request_language: null,
@@ -89,7 +92,12 @@ describe('start_verifications(jsonb)', () => {
     await batch(query, [code, link]);
     const verifications = t.app.get(VerificationsRepository);
     for (const written of [code, link]) {
-      const found = await verifications.findLive(client.clientId, 'email', written.identifier);
+      const found = await verifications.findLive(
+        client.clientId,
+        { name: 'email', codeLifetimeSeconds: 180 },
+        written.identifier,
+        now,
+      );
       expect(found).toBeInstanceOf(VerificationEntity);
       expect(found).toEqual(await t.dataSource.getRepository(VerificationEntity).findOneBy({ id: written.id }));
       expect(found).toMatchObject({

@@ -18,20 +18,34 @@ export class SetBasedStartBatch1795648000000 implements MigrationInterface {
   name = 'SetBasedStartBatch1795648000000';
 
   public async up(q: QueryRunner): Promise<void> {
-    await q.query(`
+    await q.query(START_VERIFICATIONS_SET_BASED);
+  }
+
+  public async down(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE OR REPLACE FUNCTION ${START_VERIFICATIONS_LOOP}`);
+  }
+}
+
+/**
+ * The function's definition. LIVE_IDS_MARK stands where the DailyPartitionsForRetention migration bounds the record
+ * being superseded to the ids that can still be live (a plain string: TypeORM takes every exported function of a
+ * migration file for a migration class).
+ */
+export const LIVE_IDS_MARK = '/* live ids */';
+export const START_VERIFICATIONS_SET_BASED = `
       CREATE OR REPLACE FUNCTION start_verifications(p_items jsonb) RETURNS void LANGUAGE plpgsql VOLATILE AS $$
       DECLARE
         k record;
       BEGIN
-        FOR k IN SELECT i.client_id, i.connection, i.identifier, i.now
-                   FROM ROWS FROM (jsonb_to_recordset(p_items) AS (client_id text, connection text, identifier text, now timestamptz))
-                        WITH ORDINALITY AS i(client_id, connection, identifier, now, n)
+        FOR k IN SELECT i.client_id, i.connection, i.identifier, i.now, i.expires_at
+                   FROM ROWS FROM (jsonb_to_recordset(p_items) AS (client_id text, connection text, identifier text, now timestamptz, expires_at timestamptz))
+                        WITH ORDINALITY AS i(client_id, connection, identifier, now, expires_at, n)
                   ORDER BY i.n LOOP
           PERFORM pg_advisory_xact_lock(hashtextextended(k.client_id || '|' || k.connection || '|' || k.identifier, 0));
           -- A later start for the same identifier in this batch finds nothing live here: the first one superseded it.
           UPDATE verifications SET superseded_at = k.now
            WHERE client_id = k.client_id AND connection = k.connection AND identifier = k.identifier
-             AND consumed_at IS NULL AND superseded_at IS NULL;
+             AND consumed_at IS NULL AND superseded_at IS NULL ${LIVE_IDS_MARK};
         END LOOP;
         WITH items AS (
                SELECT i.*, lead(i.now) OVER (PARTITION BY i.client_id, i.connection, i.identifier ORDER BY i.n) AS superseded_at
@@ -50,10 +64,4 @@ export class SetBasedStartBatch1795648000000 implements MigrationInterface {
         INSERT INTO delivery_outbox (verification_id, queue, payload, created_at)
         SELECT id, queue, payload, now FROM items WHERE superseded_at IS NULL;
       END
-      $$`);
-  }
-
-  public async down(q: QueryRunner): Promise<void> {
-    await q.query(`CREATE OR REPLACE FUNCTION ${START_VERIFICATIONS_LOOP}`);
-  }
-}
+      $$`;

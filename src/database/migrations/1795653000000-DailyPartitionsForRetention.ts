@@ -1,4 +1,5 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
+import { LIVE_IDS_MARK, START_VERIFICATIONS_SET_BASED } from './1795648000000-SetBasedStartBatch';
 
 /**
  * Verification records and their delivery attempts in daily partitions, so that retention drops a day of data as one
@@ -52,6 +53,11 @@ export class DailyPartitionsForRetention1795653000000 implements MigrationInterf
       CREATE TABLE delivery_attempts_default PARTITION OF delivery_attempts DEFAULT;
     `);
     await q.query(`
+      -- The lowest id of a record made at p_at: its creation time in milliseconds as 12 hex digits (newRecordId).
+      CREATE FUNCTION record_id_at(p_at timestamptz) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+        SELECT lpad(to_hex(floor(extract(epoch FROM p_at) * 1000)::bigint), 12, '0')
+      $$;
+
       CREATE FUNCTION ensure_daily_partitions(p_from date, p_to date) RETURNS integer LANGUAGE plpgsql AS $$
       DECLARE
         d date;
@@ -61,8 +67,8 @@ export class DailyPartitionsForRetention1795653000000 implements MigrationInterf
       BEGIN
         FOR d IN SELECT generate_series(p_from, p_to, interval '1 day')::date LOOP
           -- The day's ids: from its first UTC millisecond to the next day's, as 12 hex digits.
-          lo := lpad(to_hex((extract(epoch FROM d::timestamp AT TIME ZONE 'UTC') * 1000)::bigint), 12, '0');
-          hi := lpad(to_hex((extract(epoch FROM (d + 1)::timestamp AT TIME ZONE 'UTC') * 1000)::bigint), 12, '0');
+          lo := record_id_at(d::timestamp AT TIME ZONE 'UTC');
+          hi := record_id_at((d + 1)::timestamp AT TIME ZONE 'UTC');
           IF to_regclass('verifications_p' || to_char(d, 'YYYYMMDD')) IS NULL THEN
             EXECUTE format('CREATE TABLE %I PARTITION OF verifications FOR VALUES FROM (%L) TO (%L)',
                            'verifications_p' || to_char(d, 'YYYYMMDD'), lo, hi);
@@ -98,6 +104,14 @@ export class DailyPartitionsForRetention1795653000000 implements MigrationInterf
       END
       $$;
     `);
+    // Superseding reads only the ids that can still be live, as findLive does (liveRecordIds: one code lifetime, the
+    // new record's, either side of now), so it probes today's partition rather than every day kept.
+    await q.query(
+      START_VERIFICATIONS_SET_BASED.replace(
+        LIVE_IDS_MARK,
+        'AND id >= record_id_at(k.now - (k.expires_at - k.now))::bpchar AND id < record_id_at(k.expires_at)::bpchar',
+      ),
+    );
     // Today and the next days, so the first starts after the migration already land in their day.
     await q.query(
       `SELECT ensure_daily_partitions((now() AT TIME ZONE 'UTC')::date - 1, (now() AT TIME ZONE 'UTC')::date + 3)`,
