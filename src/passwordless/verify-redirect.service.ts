@@ -10,7 +10,6 @@ import { PasswordlessLoginService } from '../oauth/passwordless-login.service';
 import { TokenIssuer } from '../tokens/token-issuer';
 import type { User } from '../users/users.repository';
 import { failureDescription, VerificationFailure } from '../verification/otp-verifier';
-import type { ConnectionEntity } from '../verification/connection.entity';
 import { VerificationsRepository } from '../verification/verifications.repository';
 import { OtpAttemptLimiter } from '../rate-limit/otp-attempt.limiter';
 import { SmsConversionBreaker } from '../rate-limit/sms-conversion.breaker';
@@ -123,7 +122,7 @@ export class VerifyRedirectService {
     const username = connection.strategy === 'email' ? params.email : params.phone_number;
     if (!username || !params.verification_code) throw linkErrors.incomplete();
     const identifier = loginIdentifier(connection.strategy, username);
-    await this.requireUnalteredLink(client.clientId, connection, identifier, params);
+    await this.requireUnalteredLink(client.clientId, connection.name, identifier, params);
     this.issuer.checkAudience(params.audience);
 
     let user: User;
@@ -165,7 +164,7 @@ export class VerifyRedirectService {
    */
   private async requireUnalteredLink(
     clientId: string,
-    connection: ConnectionEntity,
+    connection: string,
     identifier: string,
     params: Record<string, string>,
   ): Promise<void> {

@@ -47,7 +47,12 @@ export class OtpVerifier {
   /** The user the spent code logged in, when the request asked for `login`. Throws VerificationFailure. */
   async redeem(request: RedeemRequest): Promise<UserLoginRow | undefined> {
     const now = this.clock.now();
-    const record = await this.verifications.findLive(request.clientId, request.connection, request.identifier, now);
+    const record = await this.verifications.findLive(
+      request.clientId,
+      request.connection.name,
+      request.identifier,
+      now,
+    );
     if (!record) throw new VerificationFailure('wrong');
     if (record.expiresAt.getTime() <= now.getTime()) throw new VerificationFailure('expired');
     if (record.failedAttempts >= request.connection.maxAttempts) throw new VerificationFailure('max_attempts');

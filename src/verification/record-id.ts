@@ -18,14 +18,19 @@ export function recordIdAt(at: Date): string {
 }
 
 /**
- * The ids a record still redeemable at `now` can have, for a connection whose codes live `lifetimeSeconds`: made at
- * most one lifetime ago (and, for clocks apart, at most one ahead). The table is partitioned by day on the id, so a
- * lookup bounded by it reads today's partition (and the day before, just after midnight UTC) instead of every day
- * kept. A record made under a longer lifetime than the connection's current one is not found past the current one.
+ * How far back a record can still answer for its code: the longest code lifetime (the connections table's CHECK caps
+ * it at a day), so a code is told apart as expired, not unknown, for a day after it was sent.
+ */
+const LIVE_BEFORE_MS = 86_400_000;
+/** How far ahead of this clock another replica's clock may have stamped a record. */
+const LIVE_AHEAD_MS = 3_600_000;
+
+/**
+ * The ids a live record (possibly expired, not yet superseded or spent) can have at `now`. The table is partitioned
+ * by day on the id, so a lookup bounded by them reads today's and yesterday's partitions instead of every day kept.
  * Compare as `id >= $1::bpchar`: the column is char(24), and against text Postgres casts the column and prunes nothing.
  */
-export function liveRecordIds(now: Date, lifetimeSeconds: number): { from: string; to: string } {
+export function liveRecordIds(now: Date): { from: string; to: string } {
   const at = now.getTime();
-  const span = lifetimeSeconds * 1000;
-  return { from: recordIdAt(new Date(at - span)), to: recordIdAt(new Date(at + span)) };
+  return { from: recordIdAt(new Date(at - LIVE_BEFORE_MS)), to: recordIdAt(new Date(at + LIVE_AHEAD_MS)) };
 }

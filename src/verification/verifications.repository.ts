@@ -4,7 +4,6 @@ import { GroupCommit } from '../common/group-commit';
 import { isItemSpecificDbError } from '../database/pg-errors';
 import { DataSource, EntityManager, Repository } from 'typeorm';
 import { FailureFloorReached, type FailureFloor } from './failure-floor';
-import type { ConnectionEntity } from './connection.entity';
 import { liveRecordIds, recordIdAt } from './record-id';
 import { VerificationEntity } from './verification.entity';
 
@@ -137,23 +136,23 @@ export class VerificationsRepository {
   }
 
   /**
-   * The latest record for an identifier, if it is still pending (starts keep at most one), among the ids made within
-   * the connection's code lifetime (liveRecordIds: the other days' partitions are not read). Raw SQL with the
+   * The latest record for an identifier, if it is still pending (starts keep at most one), among the ids a live
+   * record can have (liveRecordIds: the other days' partitions are not read). Raw SQL with the
    * entity's columns aliased to its property names: the token exchange runs this on every login, and the query
    * builder's building and hydration are a measurable share of it (docs/decisions/013-raw-sql-on-hot-paths.md).
    */
   async findLive(
     clientId: string,
-    connection: Pick<ConnectionEntity, 'name' | 'codeLifetimeSeconds'>,
+    connection: string,
     identifier: string,
     now: Date,
   ): Promise<VerificationEntity | null> {
-    const ids = liveRecordIds(now, connection.codeLifetimeSeconds);
+    const ids = liveRecordIds(now);
     const rows: VerificationEntity[] = await this.dataSource.query(
       `SELECT ${this.entityColumns} FROM verifications
         WHERE client_id = $1 AND connection = $2 AND identifier = $3 AND consumed_at IS NULL AND superseded_at IS NULL
           AND id >= $4::bpchar AND id < $5::bpchar`,
-      [clientId, connection.name, identifier, ids.from, ids.to],
+      [clientId, connection, identifier, ids.from, ids.to],
     );
     return rows[0] ? Object.assign(new VerificationEntity(), rows[0]) : null;
   }

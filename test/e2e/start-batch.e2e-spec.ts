@@ -92,12 +92,7 @@ describe('start_verifications(jsonb)', () => {
     await batch(query, [code, link]);
     const verifications = t.app.get(VerificationsRepository);
     for (const written of [code, link]) {
-      const found = await verifications.findLive(
-        client.clientId,
-        { name: 'email', codeLifetimeSeconds: 180 },
-        written.identifier,
-        now,
-      );
+      const found = await verifications.findLive(client.clientId, 'email', written.identifier, now);
       expect(found).toBeInstanceOf(VerificationEntity);
       expect(found).toEqual(await t.dataSource.getRepository(VerificationEntity).findOneBy({ id: written.id }));
       expect(found).toMatchObject({

@@ -68,10 +68,7 @@ describe('start write and outbox take (repositories on Postgres)', () => {
     await start(first);
     await start(second);
 
-    expect(
-      (await verifications.findLive(clientId, { name: connection, codeLifetimeSeconds: 180 }, identifier, new Date()))
-        ?.id,
-    ).toBe(second.id);
+    expect((await verifications.findLive(clientId, connection, identifier, new Date()))?.id).toBe(second.id);
     expect((await verifications.findById(first.id))?.supersededAt).toBeInstanceOf(Date);
     const taken = await drain();
     expect(taken.map((row) => [row.verificationId, row.live])).toEqual([
@@ -92,12 +89,7 @@ describe('start write and outbox take (repositories on Postgres)', () => {
       [clientId, identifier],
     );
     expect(counts).toEqual({ live: '1', total: '20' });
-    const live = await verifications.findLive(
-      clientId,
-      { name: connection, codeLifetimeSeconds: 180 },
-      identifier,
-      new Date(),
-    );
+    const live = await verifications.findLive(clientId, connection, identifier, new Date());
     expect(records.map((r) => r.id)).toContain(live?.id);
   });
 

@@ -37,9 +37,9 @@ export const START_VERIFICATIONS_SET_BASED = `
       DECLARE
         k record;
       BEGIN
-        FOR k IN SELECT i.client_id, i.connection, i.identifier, i.now, i.expires_at
-                   FROM ROWS FROM (jsonb_to_recordset(p_items) AS (client_id text, connection text, identifier text, now timestamptz, expires_at timestamptz))
-                        WITH ORDINALITY AS i(client_id, connection, identifier, now, expires_at, n)
+        FOR k IN SELECT i.client_id, i.connection, i.identifier, i.now
+                   FROM ROWS FROM (jsonb_to_recordset(p_items) AS (client_id text, connection text, identifier text, now timestamptz))
+                        WITH ORDINALITY AS i(client_id, connection, identifier, now, n)
                   ORDER BY i.n LOOP
           PERFORM pg_advisory_xact_lock(hashtextextended(k.client_id || '|' || k.connection || '|' || k.identifier, 0));
           -- A later start for the same identifier in this batch finds nothing live here: the first one superseded it.

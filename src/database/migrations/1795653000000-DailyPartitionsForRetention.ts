@@ -109,12 +109,12 @@ export class DailyPartitionsForRetention1795653000000 implements MigrationInterf
       END
       $$;
     `);
-    // Superseding reads only the ids that can still be live, as findLive does (liveRecordIds: one code lifetime, the
-    // new record's, either side of now), so it probes today's partition rather than every day kept.
+    // Superseding reads only the ids a live record can have, as findLive does (liveRecordIds: a day back, an hour
+    // ahead), so it probes today's and yesterday's partitions rather than every day kept.
     await q.query(
       START_VERIFICATIONS_SET_BASED.replace(
         LIVE_IDS_MARK,
-        'AND id >= record_id_at(k.now - (k.expires_at - k.now))::bpchar AND id < record_id_at(k.expires_at)::bpchar',
+        `AND id >= record_id_at(k.now - interval '1 day')::bpchar AND id < record_id_at(k.now + interval '1 hour')::bpchar`,
       ),
     );
     // Its statements keep one generic plan (pruned when it runs): a custom plan is costed on the partitions it keeps,
