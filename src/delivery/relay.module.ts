@@ -13,8 +13,8 @@ import { RelayStatus } from './relay.status';
 
 /**
  * The relay role: moves committed outbox rows to the queues (woken by Postgres notifications and a timer) and
- * reconciles deliveries whose jobs went missing, and runs the retention pass. Runs in `npm run start:relay` processes, or inside worker processes
- * with WORKER_RUN_RELAY=true; any number of replicas may run it.
+ * reconciles deliveries whose jobs went missing, and runs the retention pass. Runs in `npm run start:relay`
+ * processes, or inside worker processes with WORKER_RUN_RELAY=true; any number of replicas may run it.
  */
 @Module({
   imports: [TypeOrmModule.forFeature([OutboxEntity]), VerificationModule, RetentionModule],

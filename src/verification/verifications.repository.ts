@@ -95,8 +95,8 @@ export class VerificationsRepository {
    * Atomically (see the StartVerificationFunction migration): supersede the live record for this client + connection +
    * identifier (Auth0: only the latest code is valid), insert the new record and its outbox row. A transaction-scoped
    * advisory lock on the identifier serialises concurrent starts for it, which is what keeps one live record per
-   * identifier (the table's daily partitions cannot have a unique index across them). Starts that arrive while a write is in flight share the next statement and commit (group commit); resolves
-   * once this start is committed.
+   * identifier (the table's daily partitions cannot have a unique index across them). Starts that arrive while a
+   * write is in flight share the next statement and commit (group commit); resolves once this start is committed.
    */
   createSupersedingPrevious(record: NewVerification, outbox: OutboxWrite, now: Date): Promise<void> {
     return this.startWrites.submit({

@@ -11,9 +11,9 @@ import { LIVE_IDS_MARK, START_VERIFICATIONS_SET_BASED } from './1795648000000-Se
  * "Only the latest code is valid" no longer rests on a unique index (a partitioned table's unique index must include
  * the partition key): start_verifications already serialises each identifier's starts under an advisory lock and
  * supersedes the live record before inserting, and the live-record index stays, non-unique, in every partition.
- * delivery_attempts loses its foreign key to verifications (a day's attempts are dropped with, not before, its records),
- * and so does delivery_outbox: checking a key into a partitioned table was a third of Postgres's work per start. An
- * outbox row whose record is gone (its client deleted) is dropped by the relay as not live, as a superseded one is.
+ * delivery_attempts loses its foreign key to verifications (a day's attempts are dropped with, not before, its
+ * records), and so does delivery_outbox: checking a key into a partitioned table is a measurable share of each start
+ * (decision 047). An outbox row whose record is gone (its client deleted) is dropped by the relay as not live.
  *
  * The rows already written stay where they are, renamed verifications_legacy and delivery_attempts_legacy, and are
  * dropped by the retention job once their newest row is past retention; the records still in use (unexpired, or
