@@ -119,6 +119,25 @@ describe('Retention: daily partitions dropped after RETENTION_DAYS', () => {
     expect(name).toBeNull();
   });
 
+  it('should leave a day whose records already sit in the default partition there, and still prepare the others', async () => {
+    // No pass ran for long enough that starts of a day found no partition of their own.
+    const day = new Date(Date.now() + 20 * DAY_MS);
+    const stranded = await insertRecord(t.dataSource, clientId, connection, day);
+    expect(await partitionOf('verifications', stranded)).toBe('verifications_default');
+    const [{ made }] = await t.dataSource.query<Array<{ made: number }>>(
+      'SELECT ensure_daily_partitions($1::date - 1, $1::date + 1) AS made',
+      [day.toISOString().slice(0, 10)],
+    );
+    expect(made).toBe(2);
+    expect(await partitionOf('verifications', stranded)).toBe('verifications_default');
+    const [{ name }] = await t.dataSource.query<Array<{ name: string | null }>>(
+      'SELECT to_regclass($1)::text AS name',
+      [`verifications_p${utcDay(new Date(day.getTime() + DAY_MS))}`],
+    );
+    expect(name).not.toBeNull();
+    await t.dataSource.query('DELETE FROM verifications WHERE id = $1', [stranded]);
+  });
+
   it('should skip a pass while another replica holds the retention lock', async () => {
     const runner = t.dataSource.createQueryRunner();
     await runner.connect();
