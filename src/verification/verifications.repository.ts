@@ -137,9 +137,9 @@ export class VerificationsRepository {
 
   /**
    * The latest record for an identifier, if it is still pending (starts keep at most one), among the ids a live
-   * record can have (liveRecordIds: the other days' partitions are not read). Raw SQL with the
-   * entity's columns aliased to its property names: the token exchange runs this on every login, and the query
-   * builder's building and hydration are a measurable share of it (docs/decisions/013-raw-sql-on-hot-paths.md).
+   * record can have (liveRecordIds: the other days' partitions are not read). Raw SQL with the entity's columns
+   * aliased to its property names: the token exchange runs this on every login, and the query builder's building and
+   * hydration are a measurable share of it (docs/decisions/013-raw-sql-on-hot-paths.md).
    */
   async findLive(
     clientId: string,
