@@ -10,10 +10,14 @@ const RETENTION_LOCK_KEY = 724_104_312;
 /** Partitions are made this many days ahead, so a day's first start never waits for one. */
 const DAYS_AHEAD = 3;
 /**
- * Creating and detaching a partition lock the table for a moment; a pass that cannot get the lock soon gives up until
- * its next run rather than queue the requests behind it.
+ * Creating, detaching and dropping tables lock them, and the tables their foreign keys reference, for a moment. A step
+ * that cannot get its locks soon gives up until the next pass rather than queue the requests behind it, and it gives
+ * up before Postgres's deadlock_timeout (1 s by default): when a step and a request wait on each other, the step is
+ * cancelled first, so the request only waits, and is never the deadlock's victim.
  */
-const LOCK_TIMEOUT_MS = 1000;
+const LOCK_TIMEOUT_MS = 200;
+/** lock_not_available (the step's lock_timeout) and query_canceled (its statement_timeout): retried next pass. */
+const DEFERRABLE_ERRORS = ['55P03', '57014'];
 const FIRST_RUN_DELAY_MS = 5000;
 const DAY_MS = 86_400_000;
 /**
@@ -33,7 +37,12 @@ export interface RetentionPass {
   /** Rows deleted one by one: stray records in the default partitions, expired codes and refresh-token families. */
   rowsDeleted: number;
   legacyDropped: boolean;
+  /** Steps that could not get their locks (or ran out of time) and are left to the next pass. */
+  deferred: string[];
 }
+
+/** What became of a step: done, skipped (another replica's pass holds the lock), or left to the next pass. */
+type StepOutcome = 'done' | 'locked' | 'deferred';
 
 /**
  * Keeps login data for RETENTION_DAYS: verification records and delivery attempts live in daily partitions (the
@@ -63,46 +72,83 @@ export class RetentionJob implements OnApplicationBootstrap, OnApplicationShutdo
     this.timers.forEach((timer) => clearTimeout(timer));
   }
 
-  /** One pass; undefined when another replica's pass holds the lock. */
+  /**
+   * One pass; undefined when another replica's pass holds the lock. Each step commits on its own, so the locks one
+   * takes are not held through the others, and a step that has to wait is retried next pass without undoing the rest.
+   */
   async run(): Promise<RetentionPass | undefined> {
     const now = this.clock.now();
     const cutoff = new Date(now.getTime() - this.config.retention.days * DAY_MS);
-    const pass = await this.dataSource.transaction(async (tx) => {
-      await tx.query(`SET LOCAL lock_timeout = ${LOCK_TIMEOUT_MS}`);
-      const [{ locked }] = await tx.query<Array<{ locked: boolean }>>(
-        'SELECT pg_try_advisory_xact_lock($1) AS locked',
-        [RETENTION_LOCK_KEY],
-      );
-      if (!locked) return undefined;
-      return this.pass(tx, now, cutoff);
-    });
-    if (pass && (pass.daysDropped > 0 || pass.legacyDropped || pass.partitionsCreated > 0))
+    const today = utcDay(now);
+    const pass: RetentionPass = {
+      partitionsCreated: 0,
+      daysDropped: 0,
+      rowsDeleted: 0,
+      legacyDropped: false,
+      deferred: [],
+    };
+    const steps: Array<[string, (tx: EntityManager) => Promise<void>]> = [
+      [
+        'prepare days',
+        async (tx) => {
+          const [{ made }] = await tx.query<Array<{ made: number }>>(
+            `SELECT ensure_daily_partitions($1::date - 1, $1::date + ${DAYS_AHEAD}) AS made`,
+            [today],
+          );
+          pass.partitionsCreated = made;
+        },
+      ],
+      [
+        // A day is dropped once all of it is past the cutoff: data is kept for RETENTION_DAYS, at most a day longer.
+        'drop days',
+        async (tx) => {
+          const [{ dropped }] = await tx.query<Array<{ dropped: number }>>(
+            'SELECT drop_daily_partitions_before($1::date) AS dropped',
+            [utcDay(cutoff)],
+          );
+          pass.daysDropped = dropped;
+        },
+      ],
+      [
+        'delete rows',
+        async (tx) => {
+          for (const sql of ROW_DELETES) pass.rowsDeleted += await affectedRows(tx, sql, [cutoff]);
+        },
+      ],
+      ['drop pre-partitioning tables', async (tx) => void (pass.legacyDropped = await this.dropLegacy(tx, cutoff))],
+    ];
+    for (const [name, work] of steps) {
+      const outcome = await this.step(work);
+      // Another replica's pass is in a step right now: it goes on with the rest (every step may run twice).
+      if (outcome === 'locked') return name === steps[0][0] ? undefined : pass;
+      if (outcome === 'deferred') pass.deferred.push(name);
+    }
+    if (pass.daysDropped > 0 || pass.legacyDropped || pass.partitionsCreated > 0 || pass.deferred.length > 0)
       this.logger.log(
         `Retention: ${pass.partitionsCreated} day(s) prepared, ${pass.daysDropped} day(s) dropped` +
-          `${pass.legacyDropped ? ', the pre-partitioning tables dropped' : ''}, ${pass.rowsDeleted} row(s) deleted`,
+          `${pass.legacyDropped ? ', the pre-partitioning tables dropped' : ''}, ${pass.rowsDeleted} row(s) deleted` +
+          `${pass.deferred.length > 0 ? `; left to the next pass (timed out waiting for locks or running): ${pass.deferred.join(', ')}` : ''}`,
       );
     return pass;
   }
 
-  private async pass(tx: EntityManager, now: Date, cutoff: Date): Promise<RetentionPass> {
-    const today = utcDay(now);
-    const [{ made }] = await tx.query<Array<{ made: number }>>(
-      `SELECT ensure_daily_partitions($1::date - 1, $1::date + ${DAYS_AHEAD}) AS made`,
-      [today],
-    );
-    // A day is dropped once all of it is past the cutoff: data is kept for RETENTION_DAYS, at most a day longer.
-    const [{ dropped }] = await tx.query<Array<{ dropped: number }>>(
-      'SELECT drop_daily_partitions_before($1::date) AS dropped',
-      [utcDay(cutoff)],
-    );
-    let rowsDeleted = 0;
-    for (const sql of ROW_DELETES) rowsDeleted += await affectedRows(tx, sql, [cutoff]);
-    return {
-      partitionsCreated: made,
-      daysDropped: dropped,
-      rowsDeleted,
-      legacyDropped: await this.dropLegacy(tx, cutoff),
-    };
+  /** One step in its own transaction, under the retention lock and the short lock timeout. */
+  private async step(work: (tx: EntityManager) => Promise<void>): Promise<StepOutcome> {
+    try {
+      return await this.dataSource.transaction(async (tx): Promise<StepOutcome> => {
+        await tx.query(`SET LOCAL lock_timeout = ${LOCK_TIMEOUT_MS}`);
+        const [{ locked }] = await tx.query<Array<{ locked: boolean }>>(
+          'SELECT pg_try_advisory_xact_lock($1) AS locked',
+          [RETENTION_LOCK_KEY],
+        );
+        if (!locked) return 'locked';
+        await work(tx);
+        return 'done';
+      });
+    } catch (err) {
+      if (DEFERRABLE_ERRORS.includes((err as { code?: unknown }).code as string)) return 'deferred';
+      throw err;
+    }
   }
 
   /** The tables the partitioning migration set aside, once their newest row is past retention. */

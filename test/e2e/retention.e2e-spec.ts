@@ -38,6 +38,17 @@ async function insertRecord(
   return id;
 }
 
+/** A statement on the server's admin database (creating and dropping test databases). */
+async function adminQuery(sql: string): Promise<void> {
+  const client = new Client({ connectionString: ADMIN_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
 const utcDay = (at: Date) => at.toISOString().slice(0, 10).replaceAll('-', '');
 
 describe('Retention: daily partitions dropped after RETENTION_DAYS', () => {
@@ -165,15 +176,6 @@ describe('The partitioning migration on a database with data', () => {
     .sort()
     .map((file) => join(migrationsDir, file));
   const partitioning = migrations.findIndex((file) => file.endsWith('-DailyPartitionsForRetention.ts'));
-  const admin = async (sql: string) => {
-    const client = new Client({ connectionString: ADMIN_DATABASE_URL });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
   const open = (list: string[]) =>
     new DataSource({
       ...dataSourceOptions(config, { noTimeouts: true }),
@@ -181,11 +183,11 @@ describe('The partitioning migration on a database with data', () => {
       migrations: list,
     }).initialize();
 
-  afterAll(() => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+  afterAll(() => adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
 
   it('should keep the records in use and their outbox rows and attempts, and set the rest aside until retention', async () => {
     expect(partitioning).toBeGreaterThan(0);
-    await admin(`CREATE DATABASE "${name}"`);
+    await adminQuery(`CREATE DATABASE "${name}"`);
     const before = await open(migrations.slice(0, partitioning));
     await before.runMigrations({ transaction: 'each' });
     const { clientId } = await createClient(before);
@@ -239,5 +241,72 @@ describe('The partitioning migration on a database with data', () => {
     } finally {
       await after.destroy();
     }
+  });
+});
+
+describe('A retention pass beside requests that hold locks', () => {
+  const name = `pwl_retention_${randomBytes(4).toString('hex')}`;
+  const url = new URL(ADMIN_DATABASE_URL);
+  url.pathname = `/${name}`;
+  const config = loadConfig({ ...process.env, DATABASE_URL: url.toString() });
+  let db: DataSource;
+  let job: RetentionJob;
+
+  beforeAll(async () => {
+    await adminQuery(`CREATE DATABASE "${name}"`);
+    db = await new DataSource({ ...dataSourceOptions(config), logging: false }).initialize();
+    await db.runMigrations({ transaction: 'each' });
+    job = new RetentionJob(db, { now: () => new Date() }, config);
+  });
+
+  afterAll(async () => {
+    await db?.destroy();
+    await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  });
+
+  /** The relations another session holds or waits for in ACCESS EXCLUSIVE mode (a DROP TABLE takes that). */
+  const exclusiveLocks = (watcher: DataSource) =>
+    watcher.query<Array<{ relname: string; granted: boolean }>>(
+      `SELECT c.relname, l.granted FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+        WHERE l.mode = 'AccessExclusiveLock' AND c.relname IN ('clients', 'connections') AND l.pid <> pg_backend_pid()`,
+    );
+
+  it('should give up a step that waits on a request before the request could be chosen as a deadlock victim', async () => {
+    // A new database's partitioning migration leaves empty pre-partitioning tables, due to be dropped by the pass.
+    const [{ legacy }] = await db.query<Array<{ legacy: string | null }>>(
+      `SELECT to_regclass('verifications_legacy')::text AS legacy`,
+    );
+    expect(legacy).toBe('verifications_legacy');
+    // A start's INSERT checks its record's foreign keys one table after the other: it has a lock on clients...
+    const request = db.createQueryRunner();
+    await request.connect();
+    try {
+      await request.startTransaction();
+      await request.query('LOCK TABLE clients IN ROW SHARE MODE');
+      const passing = job.run();
+      // ... while the pass's DROP of those tables (whose foreign keys point at both) took connections and waits for it ...
+      let locks: Array<{ relname: string; granted: boolean }> = [];
+      for (let tries = 0; tries < 100 && !locks.some((l) => !l.granted); tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        locks = await exclusiveLocks(db);
+      }
+      expect(locks).toEqual(
+        expect.arrayContaining([
+          { relname: 'connections', granted: true },
+          { relname: 'clients', granted: false },
+        ]),
+      );
+      // ... and now needs connections: each waits for the other. The pass must give way, not the request.
+      await expect(request.query('LOCK TABLE connections IN ROW SHARE MODE')).resolves.toBeDefined();
+      await request.commitTransaction();
+      await expect(passing).resolves.toMatchObject({
+        legacyDropped: false,
+        deferred: ['drop pre-partitioning tables'],
+      });
+    } finally {
+      await request.release();
+    }
+    // Without the request in its way, the next pass drops them.
+    await expect(job.run()).resolves.toMatchObject({ legacyDropped: true, deferred: [] });
   });
 });
