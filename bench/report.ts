@@ -86,11 +86,14 @@ function markdownTable(header: string[], rows: string[][]): string {
 
 const fixed = (value: number, digits: number) => value.toFixed(digits);
 
+/** The endpoint a scenario loads (a floor variant differs from the plain floor by its query string only). */
+const endpoint = (s: Summary) => s.scenario.path.split('?')[0];
+
 /** A Markdown table (pasteable into docs/benchmarks.md) of medians, with ratios against the floor. */
 export function table(summaries: Summary[]): string {
   const floor = summaries.find((s) => s.scenario.server === 'floor');
   const rows = summaries.map((s) => {
-    const comparable = floor && floor.scenario.path === s.scenario.path;
+    const comparable = floor && endpoint(floor) === endpoint(s);
     return [
       s.scenario.label,
       fixed(s.requestsPerSecond, 0),
@@ -199,17 +202,19 @@ export function targetVerdicts(summaries: Summary[]): string[] {
 }
 
 /**
- * Context, not a target: a scenario against the floor that does the same client authentication (the issue's floor
- * does none, so private_key_jwt's signature check counts as stack overhead in the table).
+ * Context, not a target: a scenario against the floors that do more of its work than the plain floor (the same client
+ * authentication, the same delivery promise), so the table's ratios can be told apart from the stack's own cost.
  */
 export function sameWorkRatios(summaries: Summary[]): string[] {
-  return summaries.flatMap((s) => {
-    const floor = summaries.find((other) => other.scenario.key === s.scenario.sameWorkFloor);
-    if (!floor) return [];
-    return [
-      `${s.scenario.label} ÷ ${floor.scenario.label}: req/s ${fixed(s.requestsPerSecond / floor.requestsPerSecond, 2)}×, p99 ${fixed(s.p99Ms / floor.p99Ms, 2)}×`,
-    ];
-  });
+  return summaries.flatMap((s) =>
+    (s.scenario.sameWorkFloors ?? []).flatMap((key) => {
+      const floor = summaries.find((other) => other.scenario.key === key);
+      if (!floor) return [];
+      return [
+        `${s.scenario.label} ÷ ${floor.scenario.label}: req/s ${fixed(s.requestsPerSecond / floor.requestsPerSecond, 2)}×, p99 ${fixed(s.p99Ms / floor.p99Ms, 2)}×`,
+      ];
+    }),
+  );
 }
 
 const verdict = (s: Summary, what: string, ok: boolean) => `${ok ? 'PASS' : 'FAIL'}  ${s.scenario.label}: ${what}`;

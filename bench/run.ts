@@ -42,7 +42,8 @@ const USAGE = `Options:
                      the code from the message → OTP exchange, against both floors measured in the same run
   --users N          with --login: users logging in at once, each back to back (default 64; a login waits for its
                      mail, so it takes more of them than connections to keep the box busy)
-  --only a,b         scenarios to run: floor, floor-jwt, secret, jwt, same, floor-token, token (default all)
+  --only a,b         scenarios to run: floor, floor-jwt, floor-durable, secret, jwt, same, floor-token, token
+                     (default all)
   --profile DIR      run the service under node --cpu-prof, writing the profile to DIR
   --metrics          run the service with METRICS_PORT set, as in production when Prometheus scrapes it (the default
                      runs it without: no metrics are kept)
@@ -267,9 +268,7 @@ async function main(): Promise<void> {
     console.log(table(summaries));
     const sameWork = sameWorkRatios(summaries);
     if (sameWork.length > 0)
-      console.log(
-        `\nAgainst a floor doing the same client authentication (context, not a target):\n${sameWork.join('\n')}`,
-      );
+      console.log(`\nAgainst floors doing more of the same work (context, not a target):\n${sameWork.join('\n')}`);
     console.log(`\nCPU ms per request across the machine (medians):\n${cpuSplitTable(summaries)}`);
     console.log(`\nRead/write system calls per request (medians):\n${syscallTable(summaries)}`);
     console.log(`\nPer round:\n${roundsDetail(summaries)}`);

@@ -13,8 +13,8 @@ export interface Scenario {
   targeted: boolean;
   /** The floor scenario the targets compare it with (default `floor`, the start floor). */
   floor?: string;
-  /** A floor scenario doing the same client authentication, compared with this one besides the plain floor. */
-  sameWorkFloor?: string;
+  /** Floor scenarios doing more of this one's work (its client authentication, its durability), shown beside the ratios. */
+  sameWorkFloors?: string[];
   /** The keys of a successful answer (checked once before the load). */
   answerKeys: string[];
   /**
@@ -118,11 +118,21 @@ export function startScenarios(env: BenchEnvironment): Scenario[] {
       bodies: (expected, baseUrl) => assertionBodies(env.jwtClient, expected, `${baseUrl}/`),
     },
     {
+      key: 'floor-durable',
+      label: 'floor, durable (record and job in one commit, relay)',
+      server: 'floor',
+      path: `${start}?durable=1`,
+      targeted: false,
+      answerKeys: START_ANSWER,
+      bodies: () => Promise.resolve(secretPostBodies(env.secretClient, distinctEmails())),
+    },
+    {
       key: 'secret',
       label: 'start, client_secret_post',
       server: 'service',
       path: start,
       targeted: true,
+      sameWorkFloors: ['floor-durable'],
       answerKeys: START_ANSWER,
       bodies: () => Promise.resolve(secretPostBodies(env.secretClient, distinctEmails())),
     },
@@ -132,7 +142,7 @@ export function startScenarios(env: BenchEnvironment): Scenario[] {
       server: 'service',
       path: start,
       targeted: true,
-      sameWorkFloor: 'floor-jwt',
+      sameWorkFloors: ['floor-jwt'],
       answerKeys: START_ANSWER,
       bodies: (expected, baseUrl) => assertionBodies(env.jwtClient, expected, `${baseUrl}/`),
     },
