@@ -1,4 +1,4 @@
-import { isItemSpecificDbError } from './pg-errors';
+import { isItemSpecificDbError, isTimedOutDbError } from './pg-errors';
 
 describe(isItemSpecificDbError.name, () => {
   it.each([
@@ -17,5 +17,14 @@ describe(isItemSpecificDbError.name, () => {
     expect(isItemSpecificDbError(new Error('Connection terminated unexpectedly'))).toBe(false);
     expect(isItemSpecificDbError(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }))).toBe(false);
     expect(isItemSpecificDbError(null)).toBe(false);
+  });
+});
+
+describe(isTimedOutDbError.name, () => {
+  it('should take a lock timeout and a statement timeout for waiting, and nothing else', () => {
+    expect(isTimedOutDbError({ code: '55P03' })).toBe(true);
+    expect(isTimedOutDbError({ code: '57014' })).toBe(true);
+    for (const other of [{ code: '40P01' }, { code: '08006' }, new Error('timeout'), null, undefined])
+      expect(isTimedOutDbError(other)).toBe(false);
   });
 });

@@ -11,3 +11,12 @@ export function isItemSpecificDbError(err: unknown): boolean {
     typeof code === 'string' && (code.startsWith('22') || code.startsWith('23') || code === '40001' || code === '40P01')
   );
 }
+
+/**
+ * Whether a statement gave up waiting rather than failed: 55P03 lock_not_available (its lock_timeout) or 57014
+ * query_canceled (its statement_timeout). Work that may run later (a maintenance pass) can be left for then.
+ */
+export function isTimedOutDbError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '55P03' || code === '57014';
+}

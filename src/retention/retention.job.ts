@@ -4,6 +4,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { AppConfig } from '../config/app-config';
 import { affectedRows } from '../database/affected-rows';
+import { isTimedOutDbError } from '../database/pg-errors';
 
 /** Every replica contends for the same transaction advisory lock: one pass at a time, the others skip theirs. */
 const RETENTION_LOCK_KEY = 724_104_312;
@@ -16,8 +17,6 @@ const DAYS_AHEAD = 3;
  * cancelled first, so the request only waits, and is never the deadlock's victim.
  */
 const LOCK_TIMEOUT_MS = 200;
-/** lock_not_available (the step's lock_timeout) and query_canceled (its statement_timeout): retried next pass. */
-const DEFERRABLE_ERRORS = ['55P03', '57014'];
 const FIRST_RUN_DELAY_MS = 5000;
 const DAY_MS = 86_400_000;
 /**
@@ -117,18 +116,14 @@ export class RetentionJob implements OnApplicationBootstrap, OnApplicationShutdo
       ],
       ['drop pre-partitioning tables', async (tx) => void (pass.legacyDropped = await this.dropLegacy(tx, cutoff))],
     ];
-    for (const [name, work] of steps) {
+    for (const [index, [name, work]] of steps.entries()) {
       const outcome = await this.step(work);
       // Another replica's pass is in a step right now: it goes on with the rest (every step may run twice).
-      if (outcome === 'locked') return name === steps[0][0] ? undefined : pass;
+      if (outcome === 'locked') return index === 0 ? undefined : pass;
       if (outcome === 'deferred') pass.deferred.push(name);
     }
     if (pass.daysDropped > 0 || pass.legacyDropped || pass.partitionsCreated > 0 || pass.deferred.length > 0)
-      this.logger.log(
-        `Retention: ${pass.partitionsCreated} day(s) prepared, ${pass.daysDropped} day(s) dropped` +
-          `${pass.legacyDropped ? ', the pre-partitioning tables dropped' : ''}, ${pass.rowsDeleted} row(s) deleted` +
-          `${pass.deferred.length > 0 ? `; left to the next pass (timed out waiting for locks or running): ${pass.deferred.join(', ')}` : ''}`,
-      );
+      this.logger.log(summary(pass));
     return pass;
   }
 
@@ -146,7 +141,8 @@ export class RetentionJob implements OnApplicationBootstrap, OnApplicationShutdo
         return 'done';
       });
     } catch (err) {
-      if (DEFERRABLE_ERRORS.includes((err as { code?: unknown }).code as string)) return 'deferred';
+      // Its lock or statement timeout: left to the next pass.
+      if (isTimedOutDbError(err)) return 'deferred';
       throw err;
     }
   }
@@ -164,6 +160,14 @@ export class RetentionJob implements OnApplicationBootstrap, OnApplicationShutdo
     await tx.query('DROP TABLE delivery_attempts_legacy, verifications_legacy');
     return true;
   }
+}
+
+function summary(pass: RetentionPass): string {
+  const parts = [`${pass.partitionsCreated} day(s) prepared`, `${pass.daysDropped} day(s) dropped`];
+  if (pass.legacyDropped) parts.push('the pre-partitioning tables dropped');
+  parts.push(`${pass.rowsDeleted} row(s) deleted`);
+  const deferred = pass.deferred.length > 0 ? `; left to the next pass (timed out): ${pass.deferred.join(', ')}` : '';
+  return `Retention: ${parts.join(', ')}${deferred}`;
 }
 
 const utcDay = (at: Date): string => at.toISOString().slice(0, 10);

@@ -265,8 +265,8 @@ describe('A retention pass beside requests that hold locks', () => {
   });
 
   /** The relations another session holds or waits for in ACCESS EXCLUSIVE mode (a DROP TABLE takes that). */
-  const exclusiveLocks = (watcher: DataSource) =>
-    watcher.query<Array<{ relname: string; granted: boolean }>>(
+  const exclusiveLocks = () =>
+    db.query<Array<{ relname: string; granted: boolean }>>(
       `SELECT c.relname, l.granted FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
         WHERE l.mode = 'AccessExclusiveLock' AND c.relname IN ('clients', 'connections') AND l.pid <> pg_backend_pid()`,
     );
@@ -288,7 +288,7 @@ describe('A retention pass beside requests that hold locks', () => {
       let locks: Array<{ relname: string; granted: boolean }> = [];
       for (let tries = 0; tries < 100 && !locks.some((l) => !l.granted); tries++) {
         await new Promise((resolve) => setTimeout(resolve, 10));
-        locks = await exclusiveLocks(db);
+        locks = await exclusiveLocks();
       }
       expect(locks).toEqual(
         expect.arrayContaining([
